@@ -1,0 +1,91 @@
+package pskc
+
+import (
+	"strings"
+
+	"github.com/beevik/etree"
+)
+
+// Elements are matched by local name only: the prefix (and so the namespace) a vendor used
+// does not matter, which is how pre-RFC and oddly-prefixed files stay readable.
+
+func child(el *etree.Element, names ...string) *etree.Element {
+	if el == nil {
+		return nil
+	}
+	for _, c := range el.Child {
+		if e, ok := c.(*etree.Element); ok {
+			for _, n := range names {
+				if e.Tag == n {
+					return e
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func children(el *etree.Element, names ...string) []*etree.Element {
+	var out []*etree.Element
+	if el == nil {
+		return nil
+	}
+	for _, c := range el.Child {
+		if e, ok := c.(*etree.Element); ok {
+			for _, n := range names {
+				if e.Tag == n {
+					out = append(out, e)
+					break
+				}
+			}
+		}
+	}
+	return out
+}
+
+// path follows a chain of child names.
+func path(el *etree.Element, names ...string) *etree.Element {
+	for _, n := range names {
+		el = child(el, n)
+	}
+	return el
+}
+
+// rawText is the concatenated character data directly inside el (comments skipped).
+func rawText(el *etree.Element) string {
+	var parts []string
+	for _, c := range el.Child {
+		if cd, ok := c.(*etree.CharData); ok {
+			parts = append(parts, cd.Data)
+		}
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return strings.Join(parts, "")
+}
+
+// textPtr is el's trimmed text, nil when el is absent.
+func textPtr(el *etree.Element) *string {
+	if el == nil {
+		return nil
+	}
+	s := trimXML(rawText(el))
+	return &s
+}
+
+// attr returns the first present attribute among names (matched by local name, so a
+// prefix is ignored) and whether it was found.
+func attr(el *etree.Element, names ...string) (string, bool) {
+	if el == nil {
+		return "", false
+	}
+	for _, n := range names {
+		for _, a := range el.Attr {
+			if a.Key == n && a.Space != "xmlns" {
+				return a.Value, true
+			}
+		}
+	}
+	return "", false
+}
