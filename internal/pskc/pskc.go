@@ -103,7 +103,7 @@ type Key struct {
 	Digits       *int // ResponseFormat/@Length
 	TimeInterval *int
 	TimeOffset   *int // Data/Time
-	TimeDrift    *int   // signed
+	TimeDrift    *int // signed
 	Counter      *uint64
 
 	// Secret is the decoded (and decrypted) key; nil when the file does not carry it
