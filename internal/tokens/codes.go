@@ -1,0 +1,76 @@
+package tokens
+
+// Problem codes. They are stable API (SPEC section 5): scripts and the JSON output of
+// `tokens validate` depend on them, so never rename one.
+const (
+	CodeCSVHeader        = "csv.header"
+	CodeCSVDelimiter     = "csv.delimiter"
+	CodeCSVColumns       = "csv.columns"
+	CodeCSVEncoding      = "csv.encoding"
+	CodeCSVColumnUnknown = "csv.column-unknown"
+	// CodeCSVQuote is not in the SPEC table: encoding/csv rejects a stray or unterminated
+	// quote, and that row cannot be split into fields at all, so none of the field rules apply.
+	// It also covers a record too long to be a token row (an unterminated quote swallowing
+	// the rest of the file), which ends the reading.
+	CodeCSVQuote = "csv.quote"
+
+	CodeUPNEmpty   = "upn.empty"
+	CodeUPNInvalid = "upn.invalid"
+
+	CodeSerialEmpty     = "serial.empty"
+	CodeSerialExcel     = "serial.excel"
+	CodeSerialDuplicate = "serial.duplicate"
+
+	CodeSecretEmpty    = "secret.empty"
+	CodeSecretHex      = "secret.hex"
+	CodeSecretBase32   = "secret.base32"
+	CodeSecretLength   = "secret.length"
+	CodeSecretTooLong  = "secret.too-long"
+	CodeSecretShort    = "secret.short"
+	CodeSecretLooksHex = "secret.looks-hex"
+	CodeSecretReused   = "secret.reused"
+	// CodeSecretInvalidHex is not in the SPEC table: with --secret-encoding hex the field must be
+	// an even number of hex digits; secret.hex would be the wrong advice there.
+	CodeSecretInvalidHex = "secret.invalid-hex"
+
+	CodeIntervalInvalid   = "interval.invalid"
+	CodeManufacturerEmpty = "manufacturer.empty"
+	CodeModelEmpty        = "model.empty"
+	CodeUserLimit         = "user.limit"
+	CodeUserUnknown       = "user.unknown"
+
+	// Codes for token facts from other formats (PSKC), checked by Rules.CheckKey.
+	CodeAlgorithmUnsupported = "algorithm.unsupported"
+	CodeDigitsUnsupported    = "digits.unsupported"
+	CodeHashUnsupported      = "hash.unsupported"
+)
+
+// The canonical column names of the Azure OATH CSV, in the order the writer uses. Problems
+// name their column with these.
+const (
+	ColUPN          = "upn"
+	ColSerial       = "serial number"
+	ColSecret       = "secret key"
+	ColInterval     = "time interval"
+	ColManufacturer = "manufacturer"
+	ColModel        = "model"
+)
+
+// Columns lists the six columns of the Azure OATH CSV in their canonical order.
+var Columns = []string{ColUPN, ColSerial, ColSecret, ColInterval, ColManufacturer, ColModel}
+
+// Limits of SPEC section 5 (MaxMethods is in token.go).
+const (
+	// MaxSecretBase32 is the longest secret, in unpadded Base32 characters, the cloud accepts.
+	MaxSecretBase32 = 128
+	// MinSecretBytes is the secret length RFC 4226 asks for (128 bits).
+	MinSecretBytes = 16
+)
+
+func errorAt(line int, column, code, msg string) Problem {
+	return Problem{Line: line, Column: column, Severity: SeverityError, Code: code, Message: msg}
+}
+
+func warningAt(line int, column, code, msg string) Problem {
+	return Problem{Line: line, Column: column, Severity: SeverityWarning, Code: code, Message: msg}
+}

@@ -1,0 +1,536 @@
+package tokens
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
+)
+
+// The Azure OATH CSV reader. It is built on encoding/csv rather than gocsv's unmarshalling:
+// the rules need what gocsv hides (the physical line of each row, the raw fields for
+// --rejected, rows with the wrong number of fields reported instead of aborting, header names
+// matched loosely), and it runs with ReuseRecord so that reading allocates one string per row.
+
+// CSVOptions configure a CSVReader.
+type CSVOptions struct {
+	// Delimiter separates fields; 0 means ','. A first line "sep=X" (written by Excel)
+	// overrides it.
+	Delimiter rune
+	// SecretEncoding is EncodingBase32 (the default when empty) or EncodingHex; hex secrets
+	// are decoded to raw bytes like Base32 ones, so writing them out converts them.
+	SecretEncoding string
+}
+
+// Record is one data row of the CSV.
+type Record struct {
+	// Line is the 1-based physical line where the row starts (blank lines are counted).
+	Line int
+	// Fields are the fields as read, for writing rejected rows verbatim. The slice is the
+	// record's own. It is nil when the row could not be split into fields (csv.quote).
+	Fields []string
+	// Token holds the parsed values. Fields that failed their rule are left zero; Secret is
+	// set only when the secret is usable. Use it only when Valid reports true.
+	Token Token
+	// Problems found in this row, in column order, then those added by a Checker.
+	Problems []Problem
+}
+
+// Valid reports whether the record has no error-severity problem.
+func (r Record) Valid() bool {
+	for _, p := range r.Problems {
+		if p.IsError() {
+			return false
+		}
+	}
+	return true
+}
+
+// maxRecordBytes bounds the memory one row may take. A token row is under 1 KiB; a larger one
+// is an unterminated quote swallowing the rest of the file, which encoding/csv would otherwise
+// buffer whole.
+const maxRecordBytes = 1 << 20
+
+var errRecordTooLong = errors.New("record longer than 1 MiB")
+
+// CSVReader reads an Azure OATH CSV row by row, applying the per-row rules of SPEC section 5.
+// Memory does not grow with the file. Rules that compare rows are applied by a Checker.
+type CSVReader struct {
+	cr         *csv.Reader
+	lim        *limitedReader
+	delim      rune
+	encoding   string
+	lineOffset int // lines consumed before encoding/csv saw the input (a "sep=" line)
+	header     []string
+	col        [6]int // field index of each of Columns
+	headerPs   []Problem
+	done       bool
+	lastLine   int
+}
+
+// NewCSVReader reads the header of an Azure OATH CSV from r. A UTF-8 byte-order mark is
+// skipped and UTF-16 with a byte-order mark is decoded. Problems with the header are returned
+// by HeaderProblems, not as an error; the error is for bad options and failed reads.
+func NewCSVReader(r io.Reader, opts CSVOptions) (*CSVReader, error) {
+	delim := opts.Delimiter
+	if delim == 0 {
+		delim = ','
+	}
+	if !validDelimiter(delim) {
+		return nil, fmt.Errorf("invalid delimiter %q", delim)
+	}
+	enc := opts.SecretEncoding
+	switch enc {
+	case "":
+		enc = EncodingBase32
+	case EncodingBase32, EncodingHex:
+	default:
+		return nil, fmt.Errorf("unknown secret encoding %q (want %s or %s)", enc, EncodingBase32, EncodingHex)
+	}
+
+	br := bufio.NewReaderSize(r, 64<<10)
+	bom, err := br.Peek(3)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("reading csv: %w", err)
+	}
+	switch {
+	case bytes.HasPrefix(bom, []byte{0xEF, 0xBB, 0xBF}):
+		_, _ = br.Discard(3)
+	case bytes.HasPrefix(bom, []byte{0xFF, 0xFE}):
+		br = bufio.NewReaderSize(transform.NewReader(br,
+			unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder()), 64<<10)
+	case bytes.HasPrefix(bom, []byte{0xFE, 0xFF}):
+		br = bufio.NewReaderSize(transform.NewReader(br,
+			unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM).NewDecoder()), 64<<10)
+	}
+
+	cr := &CSVReader{delim: delim, encoding: enc}
+	if d, ok := sepLine(br); ok {
+		cr.delim, cr.lineOffset = d, 1
+	}
+	cr.lim = &limitedReader{r: br}
+	cr.cr = csv.NewReader(cr.lim)
+	cr.cr.Comma = cr.delim
+	cr.cr.FieldsPerRecord = -1 // a row with the wrong count is a problem, not the end
+	cr.cr.ReuseRecord = true
+	if err := cr.readHeader(); err != nil {
+		return nil, err
+	}
+	return cr, nil
+}
+
+func validDelimiter(r rune) bool {
+	return r != 0 && r != '"' && r != '\r' && r != '\n' && utf8.ValidRune(r) && r != utf8.RuneError
+}
+
+// sepLine consumes Excel's "sep=X" first line, which names the separator, and returns X.
+func sepLine(br *bufio.Reader) (rune, bool) {
+	b, _ := br.Peek(16)
+	if len(b) < 5 || !bytes.EqualFold(b[:4], []byte("sep=")) {
+		return 0, false
+	}
+	d, size := utf8.DecodeRune(b[4:])
+	rest := b[4+size:]
+	n := 4 + size
+	switch {
+	case bytes.HasPrefix(rest, []byte("\r\n")):
+		n += 2
+	case bytes.HasPrefix(rest, []byte("\n")):
+		n++
+	default:
+		return 0, false
+	}
+	if !validDelimiter(d) {
+		return 0, false
+	}
+	_, _ = br.Discard(n)
+	return d, true
+}
+
+// ParseDelimiter parses a --delimiter value: one character, or the names "tab" and "\t" for
+// a tab (which is awkward to type in a shell), "comma", "semicolon" and "pipe".
+func ParseDelimiter(s string) (rune, error) {
+	switch strings.ToLower(s) {
+	case "tab", `\t`:
+		return '\t', nil
+	case "comma":
+		return ',', nil
+	case "semicolon":
+		return ';', nil
+	case "pipe":
+		return '|', nil
+	}
+	r, size := utf8.DecodeRuneInString(s)
+	if size == 0 || size != len(s) || !validDelimiter(r) {
+		return 0, fmt.Errorf("invalid delimiter %q: want one character such as ';' or the word tab", s)
+	}
+	return r, nil
+}
+
+// delimiterFlag is how the hint names a delimiter on the command line.
+func delimiterFlag(d rune) string {
+	if d == '\t' {
+		return "--delimiter tab"
+	}
+	return "--delimiter '" + string(d) + "'"
+}
+
+func delimiterName(d rune) string {
+	if d == '\t' {
+		return "tab"
+	}
+	return "'" + string(d) + "'"
+}
+
+// HeaderProblems returns the problems found in the header line. When one of them is an error
+// the header is unusable and Next returns io.EOF at once: nothing else can be checked.
+func (r *CSVReader) HeaderProblems() []Problem { return slices.Clone(r.headerPs) }
+
+// Header returns the header fields as read (for writing rejected rows with their header).
+func (r *CSVReader) Header() []string { return slices.Clone(r.header) }
+
+// Delimiter returns the field separator in use (the option, or the file's "sep=" line).
+func (r *CSVReader) Delimiter() rune { return r.delim }
+
+var headerKeys = map[string]int{
+	"upn": 0, "serialnumber": 1, "secretkey": 2, "timeinterval": 3, "manufacturer": 4, "model": 5,
+}
+
+// headerKey folds a header name for matching: case, spaces, underscores and hyphens ignored.
+func headerKey(name string) string {
+	name = strings.TrimPrefix(name, "\uFEFF") // a second BOM, from concatenated files
+	var b strings.Builder
+	for _, c := range strings.ToLower(name) {
+		switch c {
+		case ' ', '\t', '_', '-':
+		default:
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}
+
+func (r *CSVReader) headerError(line int, column, msg string) {
+	r.headerPs = append(r.headerPs, errorAt(line, column, CodeCSVHeader, msg))
+	r.done = true
+}
+
+func (r *CSVReader) readHeader() error {
+	var fields []string
+	line := 1 + r.lineOffset
+	for {
+		r.lim.reset()
+		f, err := r.cr.Read()
+		if errors.Is(err, io.EOF) {
+			r.headerError(line, "", "the file is empty: the header "+strings.Join(Columns, ",")+" is required")
+			return nil
+		}
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			r.headerError(pe.StartLine+r.lineOffset, "", "the header cannot be parsed: "+quoteDefect(pe))
+			return nil
+		}
+		if errors.Is(err, errRecordTooLong) {
+			r.headerError(line, "", "the header is longer than 1 MiB: this is not a token CSV")
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading csv header: %w", err)
+		}
+		l, _ := r.cr.FieldPos(0)
+		line = l + r.lineOffset
+		if !allBlank(f) {
+			fields = f
+			break
+		}
+	}
+	r.header = slices.Clone(fields)
+
+	// Encoding first: a UTF-16 file without BOM shows as NUL bytes in every name.
+	for _, f := range fields {
+		if d := encodingDefect(f); d != "" {
+			r.headerPs = append(r.headerPs, errorAt(line, "", CodeCSVEncoding, "header: "+d))
+			break
+		}
+	}
+
+	if len(fields) == 1 {
+		if sep, ok := otherSeparator(fields[0], r.delim); ok {
+			r.headerPs = append(r.headerPs, errorAt(line, "", CodeCSVDelimiter, fmt.Sprintf(
+				"the header is one field: the file seems to use %s as separator (Excel does in many locales); pass %s",
+				delimiterName(sep), delimiterFlag(sep))))
+			r.done = true
+			return nil
+		}
+	}
+
+	for i := range r.col {
+		r.col[i] = -1
+	}
+	var unknown []int
+	matched := 0
+	for i, f := range fields {
+		k, ok := headerKeys[headerKey(f)]
+		if !ok {
+			unknown = append(unknown, i)
+			continue
+		}
+		if r.col[k] >= 0 {
+			r.headerError(line, Columns[k], fmt.Sprintf("the column appears twice in the header (fields %d and %d)",
+				r.col[k]+1, i+1))
+			continue
+		}
+		r.col[k] = i
+		matched++
+	}
+	if matched == 0 && len(r.headerPs) > 0 {
+		r.done = true // the encoding problem above says why nothing matched
+		return nil
+	}
+	if matched == 0 && len(fields) > 1 {
+		// Probably a data row: its fields are not echoed, one of them may be a secret.
+		r.headerError(line, "", "the first line is not the header (none of the six columns found); the file must start with "+
+			strings.Join(Columns, ","))
+		return nil
+	}
+	for k, i := range r.col {
+		if i < 0 {
+			r.headerError(line, Columns[k], "required column missing from the header")
+		}
+	}
+	for _, i := range unknown {
+		name := strings.TrimSpace(fields[i])
+		var msg string
+		switch {
+		case name == "":
+			msg = fmt.Sprintf("header field %d has no name; the column is ignored", i+1)
+		case echoSafe(name):
+			msg = "not one of the six columns; it is ignored"
+		default:
+			msg = fmt.Sprintf("header field %d is not one of the six columns; it is ignored", i+1)
+			name = ""
+		}
+		r.headerPs = append(r.headerPs, warningAt(line, name, CodeCSVColumnUnknown, msg))
+	}
+	return nil
+}
+
+// otherSeparator reports which common separator other than delim a lone header field holds,
+// choosing the one that splits it into the most known column names.
+func otherSeparator(field string, delim rune) (rune, bool) {
+	best, bestN := rune(0), -1
+	for _, sep := range []rune{';', '\t', ',', '|'} {
+		if sep == delim || !strings.ContainsRune(field, sep) {
+			continue
+		}
+		n := 0
+		for part := range strings.SplitSeq(field, string(sep)) {
+			if _, ok := headerKeys[headerKey(strings.Trim(part, `" `))]; ok {
+				n++
+			}
+		}
+		if n > bestN {
+			best, bestN = sep, n
+		}
+	}
+	return best, bestN >= 0
+}
+
+// echoSafe reports whether an unknown header name may be quoted in a message: short, printable
+// and not shaped like a secret (long runs of Base32 or hex characters).
+func echoSafe(name string) bool {
+	if len(name) > 40 || encodingDefect(name) != "" {
+		return false
+	}
+	secretish := 0
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c < 0x20 || c == 0x7f {
+			return false
+		}
+		if isBase32Char(c) || isHexChar(c) || (c >= 'a' && c <= 'z') {
+			secretish++
+			if secretish >= 16 {
+				return false
+			}
+		} else {
+			secretish = 0
+		}
+	}
+	return true
+}
+
+func allBlank(fields []string) bool {
+	for _, f := range fields {
+		if strings.TrimSpace(f) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// encodingDefect returns why s is not clean UTF-8 text, or "" when it is. Besides invalid
+// bytes it catches NUL (UTF-16 read as UTF-8) and U+FFFD (text that went through a wrong
+// decoder before it reached us).
+func encodingDefect(s string) string {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c == 0 {
+				return "NUL bytes: the file looks like UTF-16 without a byte-order mark; save it as UTF-8"
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError {
+			if size == 1 {
+				return "not valid UTF-8; save the file as UTF-8 (\"CSV UTF-8\" in Excel)"
+			}
+			return "U+FFFD replacement characters: the text was decoded with the wrong encoding on its way here"
+		}
+		i += size
+	}
+	return ""
+}
+
+func quoteDefect(pe *csv.ParseError) string {
+	if errors.Is(pe.Err, csv.ErrBareQuote) {
+		return fmt.Sprintf("a quote inside an unquoted field (line %d, byte %d); double it or quote the whole field",
+			pe.Line, pe.Column)
+	}
+	return fmt.Sprintf("a quoted field is not closed properly (line %d, byte %d)", pe.Line, pe.Column)
+}
+
+// Next returns the next data row with the per-row problems, or io.EOF after the last row (at
+// once when the header is unusable). Blank rows, including rows of empty fields that
+// spreadsheets leave behind, are skipped. The error is for failed reads only: every defect in
+// the data is a Problem in the Record.
+func (r *CSVReader) Next() (*Record, error) {
+	for {
+		if r.done {
+			return nil, io.EOF
+		}
+		r.lim.reset()
+		fields, err := r.cr.Read()
+		if errors.Is(err, io.EOF) {
+			r.done = true
+			return nil, io.EOF
+		}
+		if errors.Is(err, errRecordTooLong) {
+			r.done = true
+			line := r.lastLine + 1
+			return &Record{Line: line, Problems: []Problem{errorAt(line, "", CodeCSVQuote,
+				"a row longer than 1 MiB (an unterminated quote?); reading stopped here")}}, nil
+		}
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			line := pe.StartLine + r.lineOffset
+			r.lastLine = pe.Line + r.lineOffset
+			return &Record{Line: line, Problems: []Problem{errorAt(line, "", CodeCSVQuote,
+				"row cannot be split into fields: "+quoteDefect(pe))}}, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading csv: %w", err)
+		}
+		first, _ := r.cr.FieldPos(0)
+		last, _ := r.cr.FieldPos(len(fields) - 1)
+		r.lastLine = last + r.lineOffset
+		if allBlank(fields) {
+			continue
+		}
+		rec := &Record{Line: first + r.lineOffset, Fields: slices.Clone(fields)}
+		r.checkRow(rec)
+		return rec, nil
+	}
+}
+
+func (r *CSVReader) checkRow(rec *Record) {
+	line, fields := rec.Line, rec.Fields
+	if len(fields) != len(r.header) {
+		msg := fmt.Sprintf("the row has %d %s, the header has %d", len(fields), plural(len(fields), "field"), len(r.header))
+		if len(fields) == 1 && strings.ContainsRune(fields[0], r.delim) {
+			msg += "; the whole row is in one quoted cell (saved with the wrong separator?)"
+		}
+		rec.Problems = append(rec.Problems, errorAt(line, "", CodeCSVColumns, msg))
+		return
+	}
+	var bad [6]bool
+	for i, f := range fields {
+		d := encodingDefect(f)
+		if d == "" {
+			continue
+		}
+		col := ""
+		if k := slices.Index(r.col[:], i); k >= 0 {
+			col, bad[k] = Columns[k], true
+		}
+		if col == "" {
+			d = "field " + strconv.Itoa(i+1) + ": " + d
+		}
+		rec.Problems = append(rec.Problems, errorAt(line, col, CodeCSVEncoding, d))
+	}
+	get := func(k int) string { return fields[r.col[k]] }
+	t := &rec.Token
+	t.Digits, t.Hash = 6, HashSHA1 // the Azure CSV has no column for them
+	if !bad[0] {
+		rec.Problems = append(rec.Problems, CheckUPN(line, get(0))...)
+		t.UPN = strings.TrimSpace(get(0))
+	}
+	if !bad[1] {
+		rec.Problems = append(rec.Problems, CheckSerial(line, get(1))...)
+		t.Serial = strings.TrimSpace(get(1))
+	}
+	if !bad[2] {
+		secret, ps := CheckSecret(line, get(2), r.encoding)
+		rec.Problems = append(rec.Problems, ps...)
+		t.Secret = secret
+	}
+	if !bad[3] {
+		period, ps := CheckInterval(line, get(3))
+		rec.Problems = append(rec.Problems, ps...)
+		t.Period = period
+	}
+	if !bad[4] {
+		rec.Problems = append(rec.Problems, checkFreeText(line, ColManufacturer, CodeManufacturerEmpty, get(4))...)
+		t.Manufacturer = strings.TrimSpace(get(4))
+	}
+	if !bad[5] {
+		rec.Problems = append(rec.Problems, checkFreeText(line, ColModel, CodeModelEmpty, get(5))...)
+		t.Model = strings.TrimSpace(get(5))
+	}
+}
+
+// limitedReader fails a read once more than maxRecordBytes were read since the last reset,
+// which the CSVReader does before each row.
+type limitedReader struct {
+	r io.Reader
+	n int
+}
+
+func (l *limitedReader) reset() { l.n = 0 }
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.n > maxRecordBytes {
+		return 0, errRecordTooLong
+	}
+	n, err := l.r.Read(p)
+	l.n += n
+	return n, err
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}
