@@ -252,3 +252,12 @@ func showInt(n *int) any {
 	}
 	return *n
 }
+
+func readCorpus(t testing.TB, file string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(corpusDir, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

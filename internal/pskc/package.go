@@ -36,10 +36,12 @@ func (p *pkgParser) warn(code, format string, args ...any) {
 	p.res.warnings = append(p.res.warnings, Warning{Code: code, Package: p.num, Line: p.line, Message: fmt.Sprintf(format, args...)})
 }
 
-// fail records the first fatal problem of the package.
+// fail records the first fatal problem of the package. The error is copied because
+// header errors are shared by all packages (and workers).
 func (p *pkgParser) fail(e *Error) {
 	if p.res.err == nil {
-		p.res.err = e
+		c := *e
+		p.res.err = &c
 	}
 }
 
