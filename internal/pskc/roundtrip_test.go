@@ -247,7 +247,7 @@ func TestTruncationNeverAccepted(t *testing.T) {
 func TestDoctypeAnywhere(t *testing.T) {
 	base := string(encode(t, genTOTP(2), nil))
 	for name, doc := range map[string]string{
-		"after a comment": strings.Replace(base, "<pskc:KeyContainer", "<!-- c --><!DOCTYPE x [<!ENTITY a 'b'>]><pskc:KeyContainer", 1),
+		"after a comment":  strings.Replace(base, "<pskc:KeyContainer", "<!-- c --><!DOCTYPE x [<!ENTITY a 'b'>]><pskc:KeyContainer", 1),
 		"inside a package": strings.Replace(base, "<pskc:DeviceInfo>", "<pskc:DeviceInfo><!ENTITY a 'b'>", 1),
 		"lower case":       strings.Replace(base, "<pskc:KeyContainer", "<!doctype x><pskc:KeyContainer", 1),
 	} {
