@@ -31,7 +31,9 @@ type want struct {
 	Code     string
 }
 
-func (w want) String() string { return fmt.Sprintf("%d/%s/%s/%s", w.Line, w.Column, w.Severity, w.Code) }
+func (w want) String() string {
+	return fmt.Sprintf("%d/%s/%s/%s", w.Line, w.Column, w.Severity, w.Code)
+}
 
 func e(line int, col, code string) want { return want{line, col, SeverityError, code} }
 func w(line int, col, code string) want { return want{line, col, SeverityWarning, code} }
