@@ -1,0 +1,163 @@
+package store
+
+import (
+	"context"
+	"iter"
+	"time"
+)
+
+// AuditEvent records one change made by an admin command (SPEC section 3).
+type AuditEvent struct {
+	ID      int64
+	Time    time.Time // zero: now
+	Actor   string    // OS user
+	Host    string
+	Command string // e.g. "tokens import"
+	Target  string // e.g. the serial, UPN or file
+	Result  string // e.g. "success", "failure"
+	Detail  string // free text; never secret material
+}
+
+// AuditFilter selects audit events; zero times are open bounds. Since is inclusive, Until
+// exclusive.
+type AuditFilter struct {
+	Since, Until time.Time
+}
+
+// AddAudit records an audit event.
+func (d *DB) AddAudit(ctx context.Context, e AuditEvent) error {
+	return mapErr(insertAudit(ctx, d.sql, e, d.now()))
+}
+
+func insertAudit(ctx context.Context, q querier, e AuditEvent, now time.Time) error {
+	if e.Time.IsZero() {
+		e.Time = now
+	}
+	_, err := q.ExecContext(ctx, `INSERT INTO audit_events (time, actor, host, command, target, result, detail)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, unix(e.Time), e.Actor, e.Host, e.Command, e.Target, e.Result, e.Detail)
+	return err
+}
+
+// ListAudit returns audit events in time order; never nil.
+func (d *DB) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error) {
+	q, args := timeRange(`SELECT id, time, actor, host, command, target, result, detail FROM audit_events WHERE 1 = 1`, f.Since, f.Until)
+	rows, err := d.sql.QueryContext(ctx, q+` ORDER BY time, id`, args...)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	out := []AuditEvent{}
+	for rows.Next() {
+		var e AuditEvent
+		var t int64
+		if err := rows.Scan(&e.ID, &t, &e.Actor, &e.Host, &e.Command, &e.Target, &e.Result, &e.Detail); err != nil {
+			return nil, err
+		}
+		e.Time = time.Unix(t, 0).UTC()
+		out = append(out, e)
+	}
+	return out, mapErr(rows.Err())
+}
+
+func timeRange(q string, since, until time.Time) (string, []any) {
+	var args []any
+	if !since.IsZero() {
+		q += ` AND time >= ?`
+		args = append(args, unix(since))
+	}
+	if !until.IsZero() {
+		q += ` AND time < ?`
+		args = append(args, unix(until))
+	}
+	return q, args
+}
+
+// AuthEvent is one verification or activation attempt, with the fields of Azure MFA Server's
+// two-step verification log (SPEC section 9).
+type AuthEvent struct {
+	ID          int64
+	Time        time.Time // zero: now
+	UPN         string
+	FirstName   string
+	LastName    string
+	Email       string
+	Phone       string
+	DeviceToken string // token serial for OATH
+	Mode        string // "oath-hardware", "app-password", ...
+	Result      string // "success" or "denied"
+	ResultCode  string // e.g. "SUCCESS_OATH_CODE_VERIFIED"
+	Reason      string
+	ServerName  string
+	ServerIP    string
+	ClientIP    string
+}
+
+// AuthEventFilter selects auth events; empty fields match everything. Since is inclusive,
+// Until exclusive. UPN matches exactly as recorded: callers pass the UPN as stored for the
+// user (see GetUser), which is what verification records.
+type AuthEventFilter struct {
+	Since, Until time.Time
+	UPN          string
+	Result       string
+}
+
+// AddAuthEvent records an auth event.
+func (d *DB) AddAuthEvent(ctx context.Context, e AuthEvent) error {
+	if e.Time.IsZero() {
+		e.Time = d.now()
+	}
+	_, err := d.sql.ExecContext(ctx, `INSERT INTO auth_events (time, upn, first_name, last_name, email, phone,
+		device_token, mode, result, result_code, reason, server_name, server_ip, client_ip)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		unix(e.Time), e.UPN, e.FirstName, e.LastName, e.Email, e.Phone, e.DeviceToken, e.Mode, e.Result,
+		e.ResultCode, e.Reason, e.ServerName, e.ServerIP, e.ClientIP)
+	return mapErr(err)
+}
+
+// AuthEvents iterates over the matching auth events in time order without holding them in
+// memory (reports run over millions of rows).
+func (d *DB) AuthEvents(ctx context.Context, f AuthEventFilter) iter.Seq2[AuthEvent, error] {
+	return func(yield func(AuthEvent, error) bool) {
+		q, args := timeRange(`SELECT id, time, upn, first_name, last_name, email, phone, device_token, mode, result,
+			result_code, reason, server_name, server_ip, client_ip FROM auth_events WHERE 1 = 1`, f.Since, f.Until)
+		if f.UPN != "" {
+			q += ` AND upn = ?`
+			args = append(args, f.UPN)
+		}
+		if f.Result != "" {
+			q += ` AND result = ?`
+			args = append(args, f.Result)
+		}
+		rows, err := d.sql.QueryContext(ctx, q+` ORDER BY time, id`, args...)
+		if err != nil {
+			yield(AuthEvent{}, mapErr(err))
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var e AuthEvent
+			var t int64
+			err := rows.Scan(&e.ID, &t, &e.UPN, &e.FirstName, &e.LastName, &e.Email, &e.Phone, &e.DeviceToken,
+				&e.Mode, &e.Result, &e.ResultCode, &e.Reason, &e.ServerName, &e.ServerIP, &e.ClientIP)
+			e.Time = time.Unix(t, 0).UTC()
+			if !yield(e, err) || err != nil {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(AuthEvent{}, mapErr(err))
+		}
+	}
+}
+
+// ListAuthEvents returns the matching auth events in time order; never nil.
+func (d *DB) ListAuthEvents(ctx context.Context, f AuthEventFilter) ([]AuthEvent, error) {
+	out := []AuthEvent{}
+	for e, err := range d.AuthEvents(ctx, f) {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}

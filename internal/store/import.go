@@ -1,0 +1,707 @@
+package store
+
+import (
+	"context"
+	"crypto/subtle"
+	"database/sql"
+	"fmt"
+	"iter"
+	"strings"
+
+	"github.com/mfactl/mfactl/internal/secrets"
+)
+
+// ImportRow is one already-validated token to import. Secret is the raw shared secret; the
+// importer copies what it keeps, so the source may reuse the buffer after yielding.
+type ImportRow struct {
+	Line         int // 1-based line (or record number) in the source, for problems
+	Serial       string
+	UPN          string // empty: unassigned stock
+	Secret       []byte
+	Period       int
+	Digits       int
+	Hash         string
+	Manufacturer string
+	Model        string
+	SourceFile   string
+}
+
+// DuplicatePolicy says what ImportTokens does with a serial that is already in the directory
+// with different data. An identical row is always a no-op, whatever the policy.
+type DuplicatePolicy string
+
+// Duplicate policies (the --on-duplicate flag).
+const (
+	DuplicateFail   DuplicatePolicy = "fail"
+	DuplicateSkip   DuplicatePolicy = "skip"
+	DuplicateUpdate DuplicatePolicy = "update"
+)
+
+// Problem codes reported by ImportTokens (the directory-dependent rules of SPEC section 5).
+const (
+	CodeSerialExists = "serial.exists"
+	CodeUserUnknown  = "user.unknown"
+	CodeUserLimit    = "user.limit"
+)
+
+// DefaultMaxProblems bounds ImportResult.Problems so memory stays flat when every row of a
+// huge file is rejected; OnProblem sees them all.
+const DefaultMaxProblems = 1000
+
+// ImportOptions control ImportTokens.
+type ImportOptions struct {
+	OnDuplicate DuplicatePolicy // empty means DuplicateFail
+	// RequireExistingUsers makes an unknown UPN a problem (user.unknown); otherwise the user is
+	// created and counted in UsersCreated.
+	RequireExistingUsers bool
+	// SkipInvalid commits the good rows when some rows have problems (they are reported and
+	// counted in Rejected); otherwise any problem rolls the whole import back.
+	SkipInvalid bool
+	// DryRun does everything except the commit; the result says what would have happened.
+	DryRun bool
+	// MaxMethods is the per-user limit of OATH methods; 0 means DefaultMaxMethods.
+	MaxMethods int
+	// MaxProblems bounds ImportResult.Problems; 0 means DefaultMaxProblems.
+	MaxProblems int
+	// Progress, when set, is called with the number of rows processed so far after each batch.
+	Progress func(rows int)
+	// OnProblem, when set, is called for every problem in source order (e.g. to write a
+	// rejected-rows file).
+	OnProblem func(RowProblem)
+	// Audit, when set, is recorded in the same transaction as the import (so it exists exactly
+	// when the import committed) with Result "success" and a summary in Detail when Detail is
+	// empty. A rejected, failed or cancelled import records it with Result "failure" instead.
+	// A dry run records nothing.
+	Audit *AuditEvent
+}
+
+// RowProblem is a row that cannot be imported because of the directory's state.
+type RowProblem struct {
+	Line    int
+	Serial  string
+	Column  string // "serial number" or "upn"
+	Code    string // CodeSerialExists, CodeUserUnknown or CodeUserLimit
+	Message string
+}
+
+// ImportResult counts what an import did, or for a dry run or a rejected import what it would
+// have done.
+type ImportResult struct {
+	Rows         int // rows read from the source
+	Imported     int // new tokens
+	Unchanged    int // identical to the directory: nothing written
+	Updated      int // existing tokens overwritten (DuplicateUpdate)
+	Skipped      int // existing tokens left alone (DuplicateSkip)
+	Rejected     int // rows with a problem
+	UsersCreated int
+	Problems     []RowProblem // the first MaxProblems problems
+	Committed    bool         // the transaction committed
+}
+
+// ImportError is returned when problems rejected the import and nothing was written.
+type ImportError struct {
+	Rejected int
+}
+
+func (e *ImportError) Error() string {
+	return fmt.Sprintf("import rejected: %d rows cannot be imported; nothing was written", e.Rejected)
+}
+
+// Is makes errors.Is(err, ErrRejected) true.
+func (e *ImportError) Is(target error) bool { return target == ErrRejected }
+
+// importBatch is the number of rows looked up and inserted per statement. Multi-row statements
+// amortise the per-statement cost of database/sql and the driver; 256 rows x 14 columns stays
+// far below SQLite's 32766 bound on parameters (and PostgreSQL's 65535).
+const importBatch = 256
+
+// importCacheKiB is the page cache used during an import. The unique and fingerprint indexes
+// are updated at random positions; a larger cache keeps their pages in memory.
+const importCacheKiB = 32 << 10
+
+// ImportTokens writes tokens in ONE transaction: all of it commits, or nothing (a problem
+// without SkipInvalid, an error from src, a cancelled ctx, a crash). Rows must already be valid
+// by the file rules; this checks what depends on the directory: existing serials
+// (serial.exists under DuplicateFail), unknown users (user.unknown with RequireExistingUsers)
+// and the OATH method limit (user.limit, counting the directory and the rows before). A row
+// identical to the stored token (serial, secret, period, digits, hash, manufacturer, model and,
+// when the row names one, the owner) is Unchanged and never written. A row without UPN leaves
+// the owner of an existing token alone.
+//
+// When problems reject the import the result is returned with an *ImportError (ErrRejected).
+// Busy databases give ErrBusy.
+func (d *DB) ImportTokens(ctx context.Context, src iter.Seq2[ImportRow, error], opts ImportOptions) (ImportResult, error) {
+	var res ImportResult
+	sealer, err := d.needSealer()
+	if err != nil {
+		return res, err
+	}
+	if opts.OnDuplicate == "" {
+		opts.OnDuplicate = DuplicateFail
+	}
+	switch opts.OnDuplicate {
+	case DuplicateFail, DuplicateSkip, DuplicateUpdate:
+	default:
+		return res, fmt.Errorf("importing tokens: unknown duplicate policy %q", opts.OnDuplicate)
+	}
+	if opts.MaxMethods <= 0 {
+		opts.MaxMethods = DefaultMaxMethods
+	}
+	if opts.MaxProblems <= 0 {
+		opts.MaxProblems = DefaultMaxProblems
+	}
+
+	conn, err := d.sql.Conn(ctx)
+	if err != nil {
+		return res, mapErr(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA cache_size = -%d`, importCacheKiB)); err != nil {
+		return res, mapErr(err)
+	}
+	// Give the memory back to the pool's default when done (the connection is reused).
+	defer conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA cache_size = -2000`)
+
+	err = d.importTx(ctx, conn, sealer, src, opts, &res)
+	if err == nil || opts.DryRun || opts.Audit == nil {
+		return res, mapErr(err)
+	}
+	// Record the failure outside the rolled-back transaction, even when ctx was cancelled.
+	a := *opts.Audit
+	a.Result = "failure"
+	if a.Detail == "" {
+		a.Detail = importSummary(&res) + "; " + err.Error()
+	}
+	_ = insertAudit(context.WithoutCancel(ctx), d.sql, a, d.now())
+	return res, mapErr(err)
+}
+
+func importSummary(r *ImportResult) string {
+	return fmt.Sprintf("rows=%d imported=%d unchanged=%d updated=%d skipped=%d rejected=%d users_created=%d",
+		r.Rows, r.Imported, r.Unchanged, r.Updated, r.Skipped, r.Rejected, r.UsersCreated)
+}
+
+func (d *DB) importTx(ctx context.Context, conn *sql.Conn, sealer *secrets.Sealer, src iter.Seq2[ImportRow, error], opts ImportOptions, res *ImportResult) (err error) {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	im := &importer{
+		ctx: ctx, tx: tx, opts: opts, sealer: sealer, res: res, now: unix(d.now()),
+		stmts: map[string]*sql.Stmt{}, inBatch: map[string]bool{},
+	}
+	defer func() {
+		for _, s := range im.stmts {
+			s.Close()
+		}
+		if err != nil || !res.Committed {
+			tx.Rollback()
+		}
+	}()
+	for row, err := range src {
+		if err != nil {
+			return err
+		}
+		res.Rows++
+		if im.inBatch[Key(row.Serial)] || len(im.batch) == importBatch {
+			// A serial repeated within a batch would not see its first occurrence in the
+			// lookup, so write the batch first.
+			if err := im.flush(); err != nil {
+				return err
+			}
+		}
+		im.add(row)
+	}
+	if err := im.flush(); err != nil {
+		return err
+	}
+	if res.Rejected > 0 && !opts.SkipInvalid {
+		return &ImportError{Rejected: res.Rejected}
+	}
+	if opts.DryRun {
+		return nil
+	}
+	if opts.Audit != nil {
+		a := *opts.Audit
+		a.Result = "success"
+		if a.Detail == "" {
+			a.Detail = importSummary(res)
+		}
+		if err := insertAudit(ctx, tx, a, d.now()); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	res.Committed = true
+	return nil
+}
+
+// pendingRow is a row of the current batch with its derived values.
+type pendingRow struct {
+	ImportRow
+	serialKey string
+	upnKey    string
+	fp        []byte
+	action    int // one of the act* values
+	existing  existingToken
+	userID    int64
+}
+
+const (
+	actNone = iota
+	actInsert
+	actUpdate
+)
+
+type existingToken struct {
+	id        int64
+	fp        []byte
+	hash      string
+	digits    int
+	period    int
+	maker     string
+	model     string
+	userID    sql.NullInt64
+	status    string
+	upnKey    string
+	serial    string
+	activated sql.NullInt64
+}
+
+type importer struct {
+	ctx    context.Context
+	tx     *sql.Tx
+	opts   ImportOptions
+	sealer *secrets.Sealer
+	res    *ImportResult
+	now    int64
+
+	stmts   map[string]*sql.Stmt
+	batch   []pendingRow
+	inBatch map[string]bool
+	secrets []byte // arena holding the batch's secrets; wiped after each batch
+	args    []any
+}
+
+func (im *importer) add(row ImportRow) {
+	p := pendingRow{ImportRow: row, serialKey: Key(row.Serial), upnKey: Key(row.UPN)}
+	start := len(im.secrets)
+	im.secrets = append(im.secrets, row.Secret...)
+	p.Secret = im.secrets[start:len(im.secrets):len(im.secrets)]
+	p.fp = im.sealer.Fingerprint(row.Secret)
+	im.batch = append(im.batch, p)
+	im.inBatch[p.serialKey] = true
+}
+
+func (im *importer) problem(p *pendingRow, column, code, msg string) {
+	rp := RowProblem{Line: p.Line, Serial: p.Serial, Column: column, Code: code, Message: msg}
+	im.res.Rejected++
+	if len(im.res.Problems) < im.opts.MaxProblems {
+		im.res.Problems = append(im.res.Problems, rp)
+	}
+	if im.opts.OnProblem != nil {
+		im.opts.OnProblem(rp)
+	}
+	p.action = actNone
+}
+
+// stmt returns a prepared statement for the query built by build(n), cached per kind and size.
+func (im *importer) stmt(kind string, n int, build func(n int) string) (*sql.Stmt, error) {
+	key := fmt.Sprintf("%s/%d", kind, n)
+	if s, ok := im.stmts[key]; ok {
+		return s, nil
+	}
+	s, err := im.tx.PrepareContext(im.ctx, build(n))
+	if err != nil {
+		return nil, err
+	}
+	im.stmts[key] = s
+	return s, nil
+}
+
+// list returns "?, ?, ..., ?" with n placeholders.
+func list(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// tuples returns "(?, ?), (?, ?)" for rows tuples of cols placeholders.
+func tuples(rows, cols int) string {
+	t := "(" + list(cols) + ")"
+	return strings.TrimSuffix(strings.Repeat(t+", ", rows), ", ")
+}
+
+// chunks splits n into descending powers of two no larger than importBatch, so multi-row
+// statements come from a handful of prepared sizes.
+func chunks(n int) []int {
+	var out []int
+	for size := importBatch; n > 0; size /= 2 {
+		for n >= size {
+			out = append(out, size)
+			n -= size
+		}
+	}
+	return out
+}
+
+func (im *importer) flush() error {
+	if len(im.batch) == 0 {
+		return nil
+	}
+	if err := im.ctx.Err(); err != nil {
+		return fmt.Errorf("import cancelled; nothing was written: %w", err)
+	}
+	if err := im.process(); err != nil {
+		return err
+	}
+	clear(im.secrets)
+	im.secrets = im.secrets[:0]
+	clear(im.batch)
+	im.batch = im.batch[:0]
+	clear(im.inBatch)
+	if im.opts.Progress != nil {
+		im.opts.Progress(im.res.Rows)
+	}
+	return nil
+}
+
+func (im *importer) process() error {
+	existing, err := im.lookupTokens()
+	if err != nil {
+		return fmt.Errorf("looking up serials: %w", err)
+	}
+	for i := range im.batch {
+		p := &im.batch[i]
+		e, ok := existing[p.serialKey]
+		if !ok {
+			p.action = actInsert
+			continue
+		}
+		p.existing = e
+		switch {
+		case im.identical(p, &e):
+			im.res.Unchanged++
+		case im.opts.OnDuplicate == DuplicateSkip:
+			im.res.Skipped++
+		case im.opts.OnDuplicate == DuplicateUpdate:
+			p.action = actUpdate
+		default:
+			im.problem(p, "serial number", CodeSerialExists,
+				fmt.Sprintf("token %s is already in the directory with different data", e.serial))
+		}
+	}
+	if err := im.resolveUsers(); err != nil {
+		return err
+	}
+	if err := im.insertTokens(); err != nil {
+		return fmt.Errorf("inserting tokens: %w", err)
+	}
+	return im.updateTokens()
+}
+
+func (im *importer) identical(p *pendingRow, e *existingToken) bool {
+	return subtle.ConstantTimeCompare(p.fp, e.fp) == 1 && p.Hash == e.hash && p.Digits == e.digits && p.Period == e.period &&
+		p.Manufacturer == e.maker && p.Model == e.model && (p.upnKey == "" || p.upnKey == e.upnKey)
+}
+
+func (im *importer) lookupTokens() (map[string]existingToken, error) {
+	s, err := im.stmt("lookup-tokens", importBatch, func(n int) string {
+		return `SELECT t.id, t.serial, t.serial_key, t.secret_fp, t.hash, t.digits, t.period, t.manufacturer, t.model,
+			t.user_id, t.status, COALESCE(u.upn_key, ''), t.activated_at
+			FROM tokens t LEFT JOIN users u ON u.id = t.user_id WHERE t.serial_key IN (` + list(n) + `)`
+	})
+	if err != nil {
+		return nil, err
+	}
+	args := im.args[:0]
+	for i := range im.batch {
+		args = append(args, im.batch[i].serialKey)
+	}
+	for len(args) < importBatch {
+		args = append(args, nil) // NULL matches nothing: one prepared statement for every batch
+	}
+	im.args = args
+	rows, err := s.QueryContext(im.ctx, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]existingToken{}
+	for rows.Next() {
+		var e existingToken
+		var key string
+		if err := rows.Scan(&e.id, &e.serial, &key, &e.fp, &e.hash, &e.digits, &e.period, &e.maker, &e.model,
+			&e.userID, &e.status, &e.upnKey, &e.activated); err != nil {
+			return nil, err
+		}
+		out[key] = e
+	}
+	return out, rows.Err()
+}
+
+// resolveUsers sets userID on the rows to write, enforcing user.unknown and user.limit and
+// creating missing users for the rows that survive.
+func (im *importer) resolveUsers() error {
+	// Distinct owners named by rows that will be written.
+	ids := map[string]int64{}
+	for i := range im.batch {
+		p := &im.batch[i]
+		if p.action != actNone && p.upnKey != "" {
+			ids[p.upnKey] = 0
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := im.lookupUsers(ids); err != nil {
+		return fmt.Errorf("looking up users: %w", err)
+	}
+	counts, err := im.countMethods(ids)
+	if err != nil {
+		return fmt.Errorf("counting methods: %w", err)
+	}
+	var create []*pendingRow // first row naming each missing user
+	creating := map[string]bool{}
+	for i := range im.batch {
+		p := &im.batch[i]
+		if p.action == actNone || p.upnKey == "" {
+			continue
+		}
+		id := ids[p.upnKey]
+		if id == 0 && im.opts.RequireExistingUsers {
+			im.problem(p, "upn", CodeUserUnknown, fmt.Sprintf("user %s is not in the directory", p.UPN))
+			continue
+		}
+		if p.action == actUpdate && id != 0 && p.existing.userID.Valid && p.existing.userID.Int64 == id {
+			continue // same owner: the count does not change
+		}
+		if counts[p.upnKey] >= im.opts.MaxMethods {
+			im.problem(p, "upn", CodeUserLimit, fmt.Sprintf("user %s would have more than %d OATH methods", p.UPN, im.opts.MaxMethods))
+			continue
+		}
+		counts[p.upnKey]++
+		if id == 0 && !creating[p.upnKey] {
+			creating[p.upnKey] = true
+			create = append(create, p)
+		}
+	}
+	if err := im.createUsers(create, ids); err != nil {
+		return fmt.Errorf("creating users: %w", err)
+	}
+	for i := range im.batch {
+		p := &im.batch[i]
+		if p.action != actNone && p.upnKey != "" {
+			p.userID = ids[p.upnKey]
+		}
+	}
+	return nil
+}
+
+func (im *importer) lookupUsers(ids map[string]int64) error {
+	s, err := im.stmt("lookup-users", importBatch, func(n int) string {
+		return `SELECT id, upn_key FROM users WHERE upn_key IN (` + list(n) + `)`
+	})
+	if err != nil {
+		return err
+	}
+	args := im.args[:0]
+	for k := range ids {
+		args = append(args, k)
+	}
+	for len(args) < importBatch {
+		args = append(args, nil)
+	}
+	im.args = args
+	rows, err := s.QueryContext(im.ctx, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var key string
+		if err := rows.Scan(&id, &key); err != nil {
+			return err
+		}
+		ids[key] = id
+	}
+	return rows.Err()
+}
+
+// countMethods returns the OATH methods the directory already holds for the existing users.
+func (im *importer) countMethods(ids map[string]int64) (map[string]int, error) {
+	counts := map[string]int{}
+	byID := map[int64]string{}
+	args := im.args[:0]
+	for k, id := range ids {
+		if id != 0 {
+			byID[id] = k
+			args = append(args, id)
+		}
+	}
+	if len(args) == 0 {
+		return counts, nil // all new users: nothing to count
+	}
+	for len(args) < importBatch {
+		args = append(args, nil)
+	}
+	args = append(args, args...)
+	im.args = args
+	s, err := im.stmt("count-methods", importBatch, func(n int) string {
+		return `SELECT user_id, COUNT(*) FROM (
+			SELECT user_id FROM tokens WHERE user_id IN (` + list(n) + `)
+			UNION ALL
+			SELECT user_id FROM auth_methods WHERE user_id IN (` + list(n) + `)) m GROUP BY user_id`
+	})
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.QueryContext(im.ctx, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, err
+		}
+		counts[byID[id]] = n
+	}
+	return counts, rows.Err()
+}
+
+func (im *importer) createUsers(create []*pendingRow, ids map[string]int64) error {
+	for _, n := range chunks(len(create)) {
+		part := create[:n]
+		create = create[n:]
+		s, err := im.stmt("insert-users", n, func(n int) string {
+			return `INSERT INTO users (upn, upn_key, created_at, updated_at) VALUES ` + tuples(n, 4) + ` RETURNING id, upn_key`
+		})
+		if err != nil {
+			return err
+		}
+		args := im.args[:0]
+		for _, p := range part {
+			args = append(args, p.UPN, p.upnKey, im.now, im.now)
+		}
+		im.args = args
+		rows, err := s.QueryContext(im.ctx, args...)
+		if err != nil {
+			return err
+		}
+		got := 0
+		for rows.Next() {
+			var id int64
+			var key string
+			if err := rows.Scan(&id, &key); err != nil {
+				rows.Close()
+				return err
+			}
+			ids[key] = id
+			got++
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if got != n {
+			return fmt.Errorf("created %d users, expected %d", got, n)
+		}
+		im.res.UsersCreated += n
+	}
+	return nil
+}
+
+const tokenInsertColumns = 14
+
+func (im *importer) insertTokens() error {
+	var rows []*pendingRow
+	for i := range im.batch {
+		if p := &im.batch[i]; p.action == actInsert {
+			rows = append(rows, p)
+		}
+	}
+	for _, n := range chunks(len(rows)) {
+		part := rows[:n]
+		rows = rows[n:]
+		s, err := im.stmt("insert-tokens", n, func(n int) string {
+			return `INSERT INTO tokens (serial, serial_key, secret_enc, secret_fp, hash, digits, period, manufacturer, model,
+				user_id, status, source_file, created_at, updated_at) VALUES ` + tuples(n, tokenInsertColumns)
+		})
+		if err != nil {
+			return err
+		}
+		args := im.args[:0]
+		for _, p := range part {
+			var user any
+			status := StatusAvailable
+			if p.userID != 0 {
+				user, status = p.userID, StatusAssigned
+			}
+			args = append(args, p.Serial, p.serialKey, im.sealer.Seal(p.Secret, p.Serial), p.fp, p.Hash, p.Digits, p.Period,
+				p.Manufacturer, p.Model, user, string(status), p.SourceFile, im.now, im.now)
+		}
+		im.args = args
+		if _, err := s.ExecContext(im.ctx, args...); err != nil {
+			return err
+		}
+		im.res.Imported += n
+	}
+	return nil
+}
+
+func (im *importer) updateTokens() error {
+	for i := range im.batch {
+		p := &im.batch[i]
+		if p.action != actUpdate {
+			continue
+		}
+		e := &p.existing
+		userID := e.userID
+		if p.upnKey != "" {
+			userID = sql.NullInt64{Int64: p.userID, Valid: true}
+		}
+		// An activation proved that the owner holds a device producing these codes: a new
+		// secret, new code parameters or a new owner void it.
+		codesChanged := subtle.ConstantTimeCompare(p.fp, e.fp) != 1 || p.Hash != e.hash || p.Digits != e.digits || p.Period != e.period
+		if codesChanged || userID != e.userID {
+			status := StatusAvailable
+			switch {
+			case e.status == string(StatusDisabled):
+				status = StatusDisabled
+			case userID.Valid:
+				status = StatusAssigned
+			}
+			s, err := im.stmt("update-token-reset", 1, func(int) string {
+				return `UPDATE tokens SET serial = ?, secret_enc = ?, secret_fp = ?, hash = ?, digits = ?, period = ?,
+					manufacturer = ?, model = ?, user_id = ?, status = ?, drift = 0, last_step = 0, failed_attempts = 0,
+					activated_at = NULL, source_file = ?, updated_at = ? WHERE id = ?`
+			})
+			if err != nil {
+				return err
+			}
+			if _, err := s.ExecContext(im.ctx, p.Serial, im.sealer.Seal(p.Secret, p.Serial), p.fp, p.Hash, p.Digits, p.Period,
+				p.Manufacturer, p.Model, userID, string(status), p.SourceFile, im.now, e.id); err != nil {
+				return fmt.Errorf("updating token %s: %w", p.Serial, err)
+			}
+		} else {
+			s, err := im.stmt("update-token-meta", 1, func(int) string {
+				return `UPDATE tokens SET serial = ?, manufacturer = ?, model = ?, source_file = ?, updated_at = ? WHERE id = ?`
+			})
+			if err != nil {
+				return err
+			}
+			// The secret is unchanged and sealed under the case-folded serial: no re-sealing.
+			if _, err := s.ExecContext(im.ctx, p.Serial, p.Manufacturer, p.Model, p.SourceFile, im.now, e.id); err != nil {
+				return fmt.Errorf("updating token %s: %w", p.Serial, err)
+			}
+		}
+		im.res.Updated++
+	}
+	return nil
+}
