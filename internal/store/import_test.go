@@ -18,7 +18,7 @@ import (
 func TestImportBasic(t *testing.T) {
 	ctx := context.Background()
 	d := openTest(t, "", Options{})
-	rows := genRows(0, 600, 250) // several batches; 250 users with 2-3 tokens each
+	rows := genRows(0, 600, 250)        // several batches; 250 users with 2-3 tokens each
 	rows = append(rows, genRow(600, 0)) // stock token without owner
 	var progress []int
 	res, err := d.ImportTokens(ctx, rowsOf(rows), ImportOptions{Progress: func(n int) { progress = append(progress, n) }})

@@ -203,7 +203,7 @@ func TestUsers(t *testing.T) {
 	}
 	users := []User{
 		{UPN: "helga@contoso.com", DisplayName: "Helga", Email: "helga@contoso.com", Phone: "+1 4255551234"}, // same
-		{UPN: "HELGA@contoso.com", DisplayName: "Helga H."},                                                   // different
+		{UPN: "HELGA@contoso.com", DisplayName: "Helga H."},                                                  // different
 		{UPN: "ivan@contoso.com"},
 	}
 	src := func(yield func(User, error) bool) {
