@@ -378,6 +378,9 @@ func elementName(el []byte) string {
 }
 
 func parseFragment(el []byte, line int) (*etree.Element, *Error) {
+	if root := fastParse(el); root != nil {
+		return root, nil
+	}
 	doc := etree.NewDocument()
 	if err := doc.ReadFromBytes(el); err != nil || doc.Root() == nil {
 		return nil, &Error{Class: ClassXML, Line: line, Msg: "not well-formed XML in this element"}
