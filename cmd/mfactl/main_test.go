@@ -1,0 +1,113 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/mfactl/mfactl/internal/cli"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden output in testdata/script with what mfactl prints now")
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"mfactl": func() { os.Exit(cli.Main()) },
+	})
+}
+
+// conformanceDir is the shared acceptance data beside the repository.
+func conformanceDir() string {
+	dir, _ := filepath.Abs(filepath.Join("..", "..", "..", "shared", "conformance"))
+	return dir
+}
+
+// TestScripts runs the end-to-end scenarios in testdata/script/*.txtar against the real binary.
+// Each script gets its own HOME, so the default database and key file are fresh.
+// $CONFORMANCE and $EXAMPLES point at the shared conformance data and the repository's examples.
+func TestScripts(t *testing.T) {
+	examples, _ := filepath.Abs(filepath.Join("..", "..", "examples"))
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		UpdateScripts:       *update,
+		RequireExplicitExec: true,
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("XDG_DATA_HOME", filepath.Join(env.WorkDir, ".local", "share"))
+			env.Setenv("CONFORMANCE", conformanceDir())
+			env.Setenv("EXAMPLES", examples)
+			env.Setenv("NO_COLOR", "1")
+			return nil
+		},
+		Condition: func(cond string) (bool, error) {
+			if cond == "conformance" {
+				_, err := os.Stat(conformanceDir())
+				return err == nil, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"exits": cmdExits,
+			"totp":  cmdTOTP,
+		},
+	})
+}
+
+// cmdExits runs a program and checks its exact exit status: exits N prog args...
+// (testscript's own `! exec` only tells zero from non-zero). Output is kept for stdout/stderr.
+func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exits CODE program [args...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("exits: bad code %q", args[0])
+	}
+	got := 0
+	if err := ts.Exec(args[1], args[2:]...); err != nil {
+		var exitErr *exec.ExitError
+		if !errors.As(err, &exitErr) {
+			ts.Fatalf("exits: %v", err)
+		}
+		got = exitErr.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("%s exited %d, want %d", args[1], got, want)
+	}
+}
+
+// cmdTOTP computes a TOTP code and stores it in an environment variable:
+//
+//	totp [-period 30] [-digits 6] [-hash SHA1] [-offset STEPS] [-at UNIX] VAR SECRET
+//
+// -offset shifts the clock by whole time steps (a token running slow or fast); -at fixes the time.
+func cmdTOTP(ts *testscript.TestScript, neg bool, args []string) {
+	fs := flag.NewFlagSet("totp", flag.ContinueOnError)
+	period := fs.Uint("period", 30, "time step in seconds")
+	digits := fs.Int("digits", 6, "digits")
+	hash := fs.String("hash", "SHA1", "SHA1, SHA256 or SHA512")
+	offset := fs.Int("offset", 0, "time steps to add")
+	at := fs.Int64("at", 0, "unix time (default now)")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 2 || neg {
+		ts.Fatalf("usage: totp [-period P] [-digits D] [-hash H] [-offset N] [-at UNIX] VAR SECRET")
+	}
+	algo := map[string]otp.Algorithm{"SHA1": otp.AlgorithmSHA1, "SHA256": otp.AlgorithmSHA256, "SHA512": otp.AlgorithmSHA512}[strings.ToUpper(*hash)]
+	now := time.Now()
+	if *at != 0 {
+		now = time.Unix(*at, 0)
+	}
+	now = now.Add(time.Duration(*offset) * time.Duration(*period) * time.Second)
+	code, err := totp.GenerateCodeCustom(fs.Arg(1), now, totp.ValidateOpts{Period: *period, Digits: otp.Digits(*digits), Algorithm: algo})
+	ts.Check(err)
+	ts.Setenv(fs.Arg(0), code)
+}

@@ -1,0 +1,34 @@
+// Package cmdutil holds what every mfactl command shares: the factory of lazily opened
+// dependencies, the exit-code table and typed errors, output-format and argument helpers.
+package cmdutil
+
+import (
+	"time"
+
+	"github.com/mfactl/mfactl/internal/iostreams"
+	"github.com/mfactl/mfactl/internal/store"
+)
+
+// Factory gives commands their dependencies. Anything expensive (the database, the key file)
+// is opened lazily, so `version`, `help` and `completion` never touch them.
+type Factory struct {
+	IO  *iostreams.IOStreams
+	Now func() time.Time
+
+	// Global flag values, filled in by the root command.
+	DBPath  string
+	KeyFile string
+	Output  string
+	NoColor bool
+	Quiet   bool
+
+	// Getenv reads the environment; tests replace it.
+	Getenv func(string) string
+
+	db *store.DB
+}
+
+// NewFactory returns a factory over the process's streams, clock and environment.
+func NewFactory(io *iostreams.IOStreams, getenv func(string) string) *Factory {
+	return &Factory{IO: io, Now: time.Now, Getenv: getenv}
+}

@@ -1,0 +1,92 @@
+// Package render writes command results in the formats behind -o: aligned tables for people,
+// JSON for programs and CSV for spreadsheets. Each listing gives one header and one set of rows
+// so that the table and CSV show the same columns, and a view value for JSON.
+package render
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"io"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+)
+
+// JSON writes v as indented JSON followed by a newline. Callers pass view structs with
+// snake_case tags and non-nil slices, so an empty list is [] and never null.
+func JSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// CSV writes the header and rows. Cells that a spreadsheet would run as a formula (starting
+// with =, +, -, @, tab or carriage return) are neutralised with a leading apostrophe.
+func CSV(w io.Writer, header []string, rows [][]string) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(header); err != nil {
+		return err
+	}
+	cell := make([]string, 0, len(header))
+	for _, row := range rows {
+		cell = cell[:0]
+		for _, c := range row {
+			cell = append(cell, NeutraliseFormula(c))
+		}
+		if err := cw.Write(cell); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// NeutraliseFormula prefixes s with an apostrophe when a spreadsheet would treat it as a
+// formula (OWASP "CSV injection").
+func NeutraliseFormula(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// Table writes an aligned table without borders: upper-case header, one row per line, columns
+// separated by two spaces. Empty rows print only the header.
+func Table(w io.Writer, header []string, rows [][]string) error {
+	var buf bytes.Buffer
+	t := tablewriter.NewTable(&buf,
+		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
+			Borders: tw.BorderNone,
+			Symbols: tw.NewSymbols(tw.StyleNone),
+			Settings: tw.Settings{
+				Lines:      tw.LinesNone,
+				Separators: tw.SeparatorsNone,
+			},
+		})),
+		tablewriter.WithHeaderAutoFormat(tw.On),
+		tablewriter.WithHeaderAlignment(tw.AlignLeft),
+		tablewriter.WithRowAlignment(tw.AlignLeft),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
+		tablewriter.WithPadding(tw.Padding{Left: "", Right: "  ", Overwrite: true}),
+		tablewriter.WithTrimSpace(tw.Off),
+	)
+	t.Header(header)
+	if err := t.Bulk(rows); err != nil {
+		return err
+	}
+	if err := t.Render(); err != nil {
+		return err
+	}
+	// The renderer pads the last column too; trailing blanks only get in the way of diff and grep.
+	for line := range strings.Lines(buf.String()) {
+		if _, err := io.WriteString(w, strings.TrimRight(line, " \n")+"\n"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
