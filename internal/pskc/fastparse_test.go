@@ -8,9 +8,11 @@ import (
 )
 
 // sameTree reports whether two etree trees have the same names, attributes (in order),
-// child elements and character data.
+// child elements and character data, ignoring whitespace-only text (which fastParse
+// leaves out).
 func sameTree(a, b *etree.Element) bool {
-	if a.Space != b.Space || a.Tag != b.Tag || len(a.Attr) != len(b.Attr) || len(a.Child) != len(b.Child) {
+	ac, bc := significant(a.Child), significant(b.Child)
+	if a.Space != b.Space || a.Tag != b.Tag || len(a.Attr) != len(b.Attr) || len(ac) != len(bc) {
 		return false
 	}
 	for i := range a.Attr {
@@ -18,15 +20,15 @@ func sameTree(a, b *etree.Element) bool {
 			return false
 		}
 	}
-	for i := range a.Child {
-		switch x := a.Child[i].(type) {
+	for i := range ac {
+		switch x := ac[i].(type) {
 		case *etree.Element:
-			y, ok := b.Child[i].(*etree.Element)
+			y, ok := bc[i].(*etree.Element)
 			if !ok || !sameTree(x, y) {
 				return false
 			}
 		case *etree.CharData:
-			y, ok := b.Child[i].(*etree.CharData)
+			y, ok := bc[i].(*etree.CharData)
 			if !ok || x.Data != y.Data {
 				return false
 			}
@@ -35,6 +37,17 @@ func sameTree(a, b *etree.Element) bool {
 		}
 	}
 	return true
+}
+
+func significant(ts []etree.Token) []etree.Token {
+	var out []etree.Token
+	for _, t := range ts {
+		if cd, ok := t.(*etree.CharData); ok && isBlank([]byte(cd.Data)) {
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
 }
 
 // checkFastParse fails when fastParse accepts something etree rejects or builds a

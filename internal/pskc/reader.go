@@ -396,7 +396,9 @@ func (p *producer) child(el []byte, line int) bool {
 		if p.ctx == nil && !p.freeze(name == "Device", line) {
 			return false
 		}
-		j := &job{kind: jobPackage, num: p.num, line: line, data: append([]byte(nil), el...), done: make(chan struct{}), ctx: p.ctx}
+		buf := dataPool.Get().(*[]byte)
+		*buf = append((*buf)[:0], el...)
+		j := &job{kind: jobPackage, num: p.num, line: line, data: *buf, done: make(chan struct{}), ctx: p.ctx}
 		if !p.send(j) {
 			return false
 		}
@@ -432,6 +434,9 @@ func (p *producer) child(el []byte, line int) bool {
 	return true
 }
 
+// dataPool recycles the buffers that carry a package from the scanner to a worker.
+var dataPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
 func worker(work <-chan *job, rd *Reader) {
 	for j := range work {
 		root, err := parseFragment(j.data, j.line)
@@ -440,6 +445,11 @@ func worker(work <-chan *job, rd *Reader) {
 			j.res = &pkgResult{err: err}
 		} else {
 			j.res = parsePackage(root, j.num, j.line, j.ctx, &rd.opts, rd.now)
+		}
+		// The tree holds copies of every string, so the package bytes can be reused.
+		if cap(j.data) <= 64<<10 {
+			b := j.data[:0]
+			dataPool.Put(&b)
 		}
 		j.data = nil
 		close(j.done)
