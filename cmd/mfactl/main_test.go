@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -17,14 +19,35 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/mfactl/mfactl/internal/cli"
+	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+	"github.com/mfactl/mfactl/internal/iostreams"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden output in testdata/script with what mfactl prints now")
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"mfactl": func() { os.Exit(cli.Main()) },
+		"mfactl": func() { os.Exit(mainWithTestClock()) },
 	})
+}
+
+// mainWithTestClock is mfactl's main for the scripts. When MFACTL_TEST_NOW holds a unix time it
+// fixes the clock there, so scripts can test drift windows and replays at exact time steps.
+// Only the test binary reads that variable; the real mfactl has no way to fake its clock.
+func mainWithTestClock() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	f := cmdutil.NewFactory(iostreams.System(), os.Getenv)
+	if v := os.Getenv("MFACTL_TEST_NOW"); v != "" {
+		sec, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "MFACTL_TEST_NOW: want a unix time:", err)
+			return 2
+		}
+		now := time.Unix(sec, 0).UTC()
+		f.Now = func() time.Time { return now }
+	}
+	return cli.Run(ctx, f, os.Args[1:])
 }
 
 // conformanceDir is the shared acceptance data beside the repository.
@@ -90,7 +113,8 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 //
 //	totp [-period 30] [-digits 6] [-hash SHA1] [-offset STEPS] [-at UNIX] VAR SECRET
 //
-// -offset shifts the clock by whole time steps (a token running slow or fast); -at fixes the time.
+// -offset shifts the clock by whole time steps (a token running slow or fast); -at fixes the time,
+// which otherwise is $MFACTL_TEST_NOW when set (the clock mfactl uses in the scripts), else now.
 func cmdTOTP(ts *testscript.TestScript, neg bool, args []string) {
 	fs := flag.NewFlagSet("totp", flag.ContinueOnError)
 	period := fs.Uint("period", 30, "time step in seconds")
@@ -103,6 +127,11 @@ func cmdTOTP(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	algo := map[string]otp.Algorithm{"SHA1": otp.AlgorithmSHA1, "SHA256": otp.AlgorithmSHA256, "SHA512": otp.AlgorithmSHA512}[strings.ToUpper(*hash)]
 	now := time.Now()
+	if v := ts.Getenv("MFACTL_TEST_NOW"); v != "" {
+		sec, err := strconv.ParseInt(v, 10, 64)
+		ts.Check(err)
+		now = time.Unix(sec, 0)
+	}
 	if *at != 0 {
 		now = time.Unix(*at, 0)
 	}

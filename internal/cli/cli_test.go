@@ -78,6 +78,9 @@ func TestHelpRules(t *testing.T) {
 	example := regexp.MustCompile(`^  (\$|PS>) .*\bmfactl `)
 	walk(root, func(c *cobra.Command) {
 		name := c.CommandPath()
+		if c.Hidden {
+			return
+		}
 		if c.Short == "" {
 			t.Errorf("%s: no Short", name)
 			return

@@ -13,8 +13,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mfactl/mfactl/internal/cli/authcmd"
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+	"github.com/mfactl/mfactl/internal/cli/reportcmd"
 	"github.com/mfactl/mfactl/internal/cli/tokencmd"
+	"github.com/mfactl/mfactl/internal/cli/usercmd"
 	"github.com/mfactl/mfactl/internal/iostreams"
 )
 
@@ -108,6 +111,9 @@ with the master key in --key-file (MFACTL_KEY_FILE).`,
 
 	root.AddCommand(
 		tokencmd.NewCmd(f),
+		usercmd.NewCmd(f),
+		authcmd.NewCmd(f),
+		reportcmd.NewCmd(f),
 		newVersionCmd(f),
 		newCompletionCmd(f),
 		newExitCodesTopic(),

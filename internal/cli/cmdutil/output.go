@@ -1,6 +1,7 @@
 package cmdutil
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -53,3 +54,16 @@ func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
 
 // ShowHelp is the RunE of a command that only groups others: it prints the help.
 func ShowHelp(cmd *cobra.Command, args []string) error { return cmd.Help() }
+
+// NotImplemented is a placeholder for a verb that is still being built: hidden from help and
+// docs, and an error when run.
+func NotImplemented(use string) *cobra.Command {
+	return &cobra.Command{
+		Use:    use,
+		Short:  "Not implemented yet",
+		Hidden: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return fmt.Errorf("%s is not implemented yet", cmd.CommandPath())
+		},
+	}
+}

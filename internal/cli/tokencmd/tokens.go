@@ -19,6 +19,16 @@ import them into the directory, hand them to users and activate them.`,
 	}
 	cmd.AddCommand(
 		newValidateCmd(f, nil),
+		newConvertCmd(f),
+		newImportCmd(f),
+		newListCmd(f),
+		newShowCmd(f),
+		newAssignCmd(f),
+		newUnassignCmd(f),
+		newActivateCmd(f),
+		newDisableCmd(f),
+		newEnableCmd(f),
+		newDeleteCmd(f),
 	)
 	return cmd
 }

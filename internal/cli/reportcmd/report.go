@@ -1,0 +1,27 @@
+// Package reportcmd holds the `mfactl report` commands, one file per report.
+package reportcmd
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+)
+
+// NewCmd returns the `report` command and its reports.
+func NewCmd(f *cmdutil.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "report <command>",
+		Short: "Report on usage, registration, token stock and admin changes",
+		Long: `Print reports from the directory as tables, CSV or JSON (-o): the authentication log and its
+trends, who has registered which methods, the token inventory, and the audit trail of admin changes.`,
+		Args: cmdutil.NoArgs,
+		RunE: cmdutil.ShowHelp,
+	}
+	cmd.AddCommand(
+		newUsageCmd(f),
+		newRegistrationCmd(f),
+		newTokensCmd(f),
+		newAuditCmd(f),
+	)
+	return cmd
+}

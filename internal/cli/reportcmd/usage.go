@@ -1,0 +1,9 @@
+package reportcmd
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+)
+
+func newUsageCmd(f *cmdutil.Factory) *cobra.Command { return cmdutil.NotImplemented("usage") }

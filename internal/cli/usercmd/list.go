@@ -1,0 +1,9 @@
+package usercmd
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+)
+
+func newListCmd(f *cmdutil.Factory) *cobra.Command { return cmdutil.NotImplemented("list") }
