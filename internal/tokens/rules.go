@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // The field rules of SPEC section 5. Each takes the 1-based line and the field as read and
@@ -12,8 +13,10 @@ import (
 // (needed to name duplicates) and short numbers are ever quoted.
 
 // CheckUPN checks a UPN field: required, local@domain, no spaces, a dot in the domain.
-func CheckUPN(line int, upn string) []Problem {
-	upn = strings.TrimSpace(upn)
+func CheckUPN(line int, upn string) []Problem { return checkUPN(line, strings.TrimSpace(upn)) }
+
+// checkUPN is CheckUPN on a value already trimmed.
+func checkUPN(line int, upn string) []Problem {
 	if upn == "" {
 		return []Problem{errorAt(line, ColUPN, CodeUPNEmpty, "required")}
 	}
@@ -25,36 +28,53 @@ func CheckUPN(line int, upn string) []Problem {
 
 // upnDefect returns why upn is not a user principal name, or "" when it is one.
 func upnDefect(upn string) string {
-	for _, r := range upn {
-		if unicode.IsSpace(r) || unicode.IsControl(r) {
+	at := -1
+	for i := 0; i < len(upn); i++ {
+		c := upn[i]
+		if c >= utf8.RuneSelf {
+			for _, r := range upn[i:] {
+				if unicode.IsSpace(r) || unicode.IsControl(r) {
+					return "contains a space or control character"
+				}
+			}
+			if at < 0 {
+				at = strings.IndexByte(upn, '@')
+			}
+			break
+		}
+		if c <= ' ' || c == 0x7f {
 			return "contains a space or control character"
 		}
+		if c == '@' && at < 0 {
+			at = i
+		}
 	}
-	at := strings.IndexByte(upn, '@')
 	if at < 0 {
 		return "not of the form local@domain (no @)"
 	}
 	if strings.IndexByte(upn[at+1:], '@') >= 0 {
 		return "not of the form local@domain (more than one @)"
 	}
-	local, domain := upn[:at], upn[at+1:]
-	if local == "" {
+	if at == 0 {
 		return "not of the form local@domain (nothing before @)"
 	}
-	if !strings.Contains(domain, ".") {
+	domain := upn[at+1:]
+	if strings.IndexByte(domain, '.') < 0 {
 		return "the domain has no dot"
 	}
-	for label := range strings.SplitSeq(domain, ".") {
-		if label == "" {
-			return "the domain has an empty label (leading, trailing or double dot)"
-		}
+	if domain[0] == '.' || domain[len(domain)-1] == '.' || strings.Contains(domain, "..") {
+		return "the domain has an empty label (leading, trailing or double dot)"
 	}
 	return ""
 }
 
 // CheckSerial checks a serial number field: required, not mangled by a spreadsheet.
 func CheckSerial(line int, serial string) []Problem {
-	serial = strings.TrimSpace(serial)
+	return checkSerial(line, strings.TrimSpace(serial))
+}
+
+// checkSerial is CheckSerial on a value already trimmed.
+func checkSerial(line int, serial string) []Problem {
 	if serial == "" {
 		return []Problem{errorAt(line, ColSerial, CodeSerialEmpty, "required")}
 	}
@@ -122,7 +142,7 @@ func CheckInterval(line int, interval string) (int, []Problem) {
 
 // checkFreeText produces the manufacturer.empty and model.empty warnings.
 func checkFreeText(line int, column, code, value string) []Problem {
-	if strings.TrimSpace(value) == "" {
+	if value == "" { // trimmed by the caller
 		return []Problem{warningAt(line, column, code, column+": empty; the cloud API requires it")}
 	}
 	return nil
@@ -134,7 +154,7 @@ func CheckSecret(line int, field, encoding string) ([]byte, []Problem) {
 	if encoding == EncodingHex {
 		return checkHexSecret(line, field)
 	}
-	return checkBase32Secret(line, field)
+	return checkBase32Secret(line, field, nil)
 }
 
 // Token kinds of KeyFacts, from the PSKC algorithm URI.

@@ -192,36 +192,68 @@ func TestRules(t *testing.T) {
 				e(2, ColInterval, CodeIntervalInvalid), w(2, ColManufacturer, CodeManufacturerEmpty), w(2, ColModel, CodeModelEmpty)}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cr, err := NewCSVReader(strings.NewReader(tt.in), tt.opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ps := cr.HeaderProblems()
-			ch := NewChecker(tt.chk)
-			for {
-				rec, err := cr.Next()
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				ch.Check(rec)
-				ps = append(ps, rec.Problems...)
-			}
-			if got := summarize(ps); !slices.Equal(got, tt.want) {
-				t.Errorf("problems = %v, want %v\n%s", got, tt.want, problemList(ps))
-			}
-			if tt.message != "" && (len(ps) == 0 || !strings.Contains(ps[0].Message, tt.message)) {
-				t.Errorf("first message does not contain %q:\n%s", tt.message, problemList(ps))
-			}
-			for _, p := range ps {
-				if strings.ContainsAny(p.Message, "\n\r") || p.Message != strings.TrimSpace(p.Message) || strings.HasSuffix(p.Message, ".") {
-					t.Errorf("message %q is not one clean line", p.Message)
-				}
-			}
-		})
+		for _, reuse := range []bool{false, true} {
+			tt.opts.ReuseRecord = reuse
+			t.Run(fmt.Sprintf("%s/reuse=%v", tt.name, reuse), func(t *testing.T) {
+				checkRules(t, tt.in, tt.opts, tt.chk, tt.want, tt.message)
+			})
+		}
+	}
+}
+
+// checkRules reads in with opts through a Checker and compares every problem with want.
+func checkRules(t *testing.T, in string, opts CSVOptions, chk CheckerOptions, want []want, message string) {
+	t.Helper()
+	cr, err := NewCSVReader(strings.NewReader(in), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := cr.HeaderProblems()
+	ch := NewChecker(chk)
+	for {
+		rec, err := cr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch.Check(rec)
+		ps = append(ps, rec.Problems...)
+	}
+	if got := summarize(ps); !slices.Equal(got, want) {
+		t.Errorf("problems = %v, want %v\n%s", got, want, problemList(ps))
+	}
+	if message != "" && (len(ps) == 0 || !strings.Contains(ps[0].Message, message)) {
+		t.Errorf("first message does not contain %q:\n%s", message, problemList(ps))
+	}
+	for _, p := range ps {
+		if strings.ContainsAny(p.Message, "\n\r") || p.Message != strings.TrimSpace(p.Message) || strings.HasSuffix(p.Message, ".") {
+			t.Errorf("message %q is not one clean line", p.Message)
+		}
+	}
+}
+
+func TestReuseRecord(t *testing.T) {
+	in := hdr + row("a@contoso.com", "1", sec1, "45") + row("b@contoso.com", "2", sec2, "30")
+	cr, err := NewCSVReader(strings.NewReader(in), CSVOptions{ReuseRecord: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := cr.Next()
+	if len(first.Problems) != 1 || first.Fields[0] != "a@contoso.com" {
+		t.Fatalf("first record: %q %v", first.Fields, first.Problems)
+	}
+	upn := first.Token.UPN
+	second, _ := cr.Next()
+	if second != first {
+		t.Error("ReuseRecord returned a new record")
+	}
+	if len(second.Problems) != 0 || second.Fields[0] != "b@contoso.com" || Base32(second.Token.Secret) != sec2 || second.Line != 3 {
+		t.Errorf("second record not overwritten cleanly: %q %v line %d", second.Fields, second.Problems, second.Line)
+	}
+	if upn != "a@contoso.com" {
+		t.Errorf("a string from the first record changed to %q", upn)
 	}
 }
 
@@ -385,5 +417,50 @@ func TestCheckKey(t *testing.T) {
 				t.Errorf("CheckKey = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestDecodeCanonicalBase32 checks the fast decoder against encoding/base32 for every length
+// and that it declines what the general path must explain.
+func TestDecodeCanonicalBase32(t *testing.T) {
+	for n := 1; n <= 80; n++ {
+		raw := make([]byte, n)
+		for i := range raw {
+			raw[i] = byte(i*37 + n)
+		}
+		s := Base32(raw)
+		got, _, ok := decodeCanonicalBase32(nil, s)
+		if Base32Len(n) > MaxSecretBase32 {
+			if ok {
+				t.Errorf("%d bytes: accepted a secret longer than %d characters", n, MaxSecretBase32)
+			}
+			continue
+		}
+		if !ok || !bytes.Equal(got, raw) {
+			t.Errorf("%d bytes: decoded %x, %v; want %x", n, got, ok, raw)
+		}
+	}
+	for _, s := range []string{"", "A", "ABC", "ABCDEF", "abcdefgh", "ABCD EFG", "ABCDEFG=", "ABCDEFG0"} {
+		if _, _, ok := decodeCanonicalBase32(nil, s); ok {
+			t.Errorf("decodeCanonicalBase32(%q) accepted", s)
+		}
+	}
+	if _, hexish, _ := decodeCanonicalBase32(nil, "ABCDEF234567ABCD"); !hexish {
+		t.Error("hex-only text not reported")
+	}
+	if _, hexish, _ := decodeCanonicalBase32(nil, "ABCDEF234567ABCG"); hexish {
+		t.Error("G reported as hex")
+	}
+}
+
+func TestEncodingDefect(t *testing.T) {
+	for s, want := range map[string]bool{
+		"": false, "plain ascii text, long enough": false, "Müller GmbH and Co": false,
+		"0123456\x00abcdefgh": true, "abcdefghijklmno\xff": true, "abcdefgh\xc3": true, "ab\uFFFDcd": true,
+		"\x7f\x7f\x7f\x7f\x7f\x7f\x7f\x7f\x01": false,
+	} {
+		if got := encodingDefect(s) != ""; got != want {
+			t.Errorf("encodingDefect(%q) = %v, want %v", s, got, want)
+		}
 	}
 }

@@ -60,16 +60,162 @@ func isHexChar(c byte) bool {
 	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f')
 }
 
-// checkBase32Secret applies the secret rules of SPEC section 5 to a Base32 field.
-func checkBase32Secret(line int, field string) ([]byte, []Problem) {
-	if strings.TrimSpace(field) == "" {
-		return nil, []Problem{errorAt(line, ColSecret, CodeSecretEmpty, "required")}
+// checkBase32Secret applies the secret rules of SPEC section 5 to a Base32 field. The secret
+// is decoded into dst when it is large enough (the reader passes room inside its Record, to
+// save an allocation per row).
+func checkBase32Secret(line int, field string, dst []byte) ([]byte, []Problem) {
+	if secret, hexish, ok := decodeCanonicalBase32(dst, field); ok {
+		var ps []Problem
+		ps = appendSecretWarnings(ps, line, secret)
+		if hexish {
+			ps = append(ps, looksHexWarning(line))
+		}
+		return secret, ps
 	}
-	n := NormalizeBase32(field)
-	if n == "" {
-		return nil, []Problem{errorAt(line, ColSecret, CodeSecretEmpty,
-			"nothing left after removing spaces, '-' and '=' padding")}
+	n := field
+	canonical, hexish := scanCanonicalBase32(field)
+	if !canonical || n == "" {
+		if strings.TrimSpace(field) == "" {
+			return nil, []Problem{errorAt(line, ColSecret, CodeSecretEmpty, "required")}
+		}
+		n = NormalizeBase32(field)
+		if n == "" {
+			return nil, []Problem{errorAt(line, ColSecret, CodeSecretEmpty,
+				"nothing left after removing spaces, '-' and '=' padding")}
+		}
+		if p, ok := classifyNonBase32(line, n); !ok {
+			return nil, p
+		}
+		hexish = looksHex(n)
 	}
+	var ps []Problem
+	if len(n) > MaxSecretBase32 {
+		ps = append(ps, errorAt(line, ColSecret, CodeSecretTooLong, fmt.Sprintf(
+			"%d Base32 characters, more than the %d allowed", len(n), MaxSecretBase32)))
+	}
+	switch len(n) % 8 {
+	case 1, 3, 6:
+		ps = append(ps, errorAt(line, ColSecret, CodeSecretLength, fmt.Sprintf(
+			"%d Base32 characters cannot encode whole bytes; a character is missing or extra", len(n))))
+	}
+	if len(ps) > 0 {
+		return nil, ps
+	}
+	size := rawBase32.DecodedLen(len(n))
+	if cap(dst) < size {
+		dst = make([]byte, size)
+	}
+	var src [MaxSecretBase32]byte
+	m, err := rawBase32.Decode(dst[:size], src[:copy(src[:], n)])
+	if err != nil {
+		// Unreachable after the checks above; kept so a decoder change cannot pass bad data.
+		return nil, []Problem{errorAt(line, ColSecret, CodeSecretBase32, "not valid Base32")}
+	}
+	secret := dst[:m:m]
+	ps = appendSecretWarnings(ps, line, secret)
+	if hexish {
+		ps = append(ps, looksHexWarning(line))
+	}
+	return secret, ps
+}
+
+func looksHexWarning(line int) Problem {
+	return warningAt(line, ColSecret, CodeSecretLooksHex,
+		"valid Base32 made only of hex characters (A-F, 2-7); check with the vendor that it is not hex")
+}
+
+// base32Values maps a canonical Base32 character to its 5-bit value; 0xFF marks the others.
+var base32Values = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xFF
+	}
+	for i, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567" {
+		t[c] = byte(i)
+	}
+	return t
+}()
+
+// letterGZ marks the Base32 letters that are not hex digits.
+var letterGZ = func() (t [256]byte) {
+	for c := 'G'; c <= 'Z'; c++ {
+		t[c] = 1
+	}
+	return t
+}()
+
+// decodeCanonicalBase32 is the fast path for the usual secret: already canonical unpadded
+// Base32 of an acceptable length. It validates and decodes in one pass (into dst when it is
+// large enough) and reports whether every character is also a hex digit. ok is false for
+// anything else; the general path then normalises the field and explains what is wrong.
+func decodeCanonicalBase32(dst []byte, s string) (secret []byte, hexish, ok bool) {
+	switch len(s) % 8 {
+	case 1, 3, 6:
+		return nil, false, false
+	}
+	if len(s) == 0 || len(s) > MaxSecretBase32 {
+		return nil, false, false
+	}
+	size := len(s) * 5 / 8
+	if cap(dst) < size {
+		dst = make([]byte, size)
+	}
+	dst = dst[:size]
+	var bad, nonHex byte // bad collects 0xFF marks; nonHex the letters G-Z (values 6..25)
+	o := 0
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		b := s[i : i+8]
+		d0, d1, d2, d3 := base32Values[b[0]], base32Values[b[1]], base32Values[b[2]], base32Values[b[3]]
+		d4, d5, d6, d7 := base32Values[b[4]], base32Values[b[5]], base32Values[b[6]], base32Values[b[7]]
+		bad |= d0 | d1 | d2 | d3 | d4 | d5 | d6 | d7
+		nonHex |= letterGZ[b[0]] | letterGZ[b[1]] | letterGZ[b[2]] | letterGZ[b[3]] |
+			letterGZ[b[4]] | letterGZ[b[5]] | letterGZ[b[6]] | letterGZ[b[7]]
+		v := uint64(d0)<<35 | uint64(d1)<<30 | uint64(d2)<<25 | uint64(d3)<<20 |
+			uint64(d4)<<15 | uint64(d5)<<10 | uint64(d6)<<5 | uint64(d7)
+		d := dst[o : o+5]
+		d[0], d[1], d[2], d[3], d[4] = byte(v>>32), byte(v>>24), byte(v>>16), byte(v>>8), byte(v)
+		o += 5
+	}
+	if n := len(s) - i; n > 0 {
+		var v uint64
+		for _, c := range []byte(s[i:]) {
+			d := base32Values[c]
+			bad |= d
+			nonHex |= letterGZ[c]
+			v = v<<5 | uint64(d&0x1F)
+		}
+		v <<= 5 * uint(8-n) // left-align the block's bits in 40 bits
+		for k := 0; k < n*5/8; k++ {
+			dst[o] = byte(v >> (32 - 8*k))
+			o++
+		}
+	}
+	if bad&0xE0 != 0 { // a valid value is below 32; the mark 0xFF is not
+		return nil, false, false
+	}
+	return dst[:size:size], nonHex == 0, true
+}
+
+// scanCanonicalBase32 reports in one pass whether s is already canonical Base32 (A-Z, 2-7)
+// and whether it is made only of characters that are also hex digits.
+func scanCanonicalBase32(s string) (canonical, hexish bool) {
+	hexish = true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'A' && c <= 'F', c >= '2' && c <= '7':
+		case c >= 'G' && c <= 'Z':
+			hexish = false
+		default:
+			return false, false
+		}
+	}
+	return true, hexish
+}
+
+// classifyNonBase32 explains why the normalised text n is not Base32: hex (secret.hex) or
+// another character (secret.base32). It reports ok when n is Base32 after all.
+func classifyNonBase32(line int, n string) ([]Problem, bool) {
 	hexOnly, hexDigit, bad := true, false, -1
 	for i := 0; i < len(n); i++ {
 		c := n[i]
@@ -85,42 +231,17 @@ func checkBase32Secret(line int, field string) ([]byte, []Problem) {
 		}
 	}
 	if hexOnly && hexDigit {
-		return nil, []Problem{errorAt(line, ColSecret, CodeSecretHex,
-			"looks like hex, not Base32 (contains 0, 1, 8 or 9); convert it or pass --secret-encoding hex")}
+		return []Problem{errorAt(line, ColSecret, CodeSecretHex,
+			"looks like hex, not Base32 (contains 0, 1, 8 or 9); convert it or pass --secret-encoding hex")}, false
 	}
 	if bad >= 0 {
 		// The position is counted in runes of the normalised text; the character itself is
 		// not named because it is part of the secret.
 		pos := utf8.RuneCountInString(n[:bad]) + 1
-		return nil, []Problem{errorAt(line, ColSecret, CodeSecretBase32, fmt.Sprintf(
-			"not Base32: character %d (ignoring spaces and '-') is not A-Z or 2-7", pos))}
+		return []Problem{errorAt(line, ColSecret, CodeSecretBase32, fmt.Sprintf(
+			"not Base32: character %d (ignoring spaces and '-') is not A-Z or 2-7", pos))}, false
 	}
-	var ps []Problem
-	if len(n) > MaxSecretBase32 {
-		ps = append(ps, errorAt(line, ColSecret, CodeSecretTooLong, fmt.Sprintf(
-			"%d Base32 characters, more than the %d allowed", len(n), MaxSecretBase32)))
-	}
-	switch len(n) % 8 {
-	case 1, 3, 6:
-		ps = append(ps, errorAt(line, ColSecret, CodeSecretLength, fmt.Sprintf(
-			"%d Base32 characters cannot encode whole bytes; a character is missing or extra", len(n))))
-	}
-	if len(ps) > 0 {
-		return nil, ps
-	}
-	secret := make([]byte, rawBase32.DecodedLen(len(n)))
-	m, err := rawBase32.Decode(secret, []byte(n))
-	if err != nil {
-		// Unreachable after the checks above; kept so a decoder change cannot pass bad data.
-		return nil, []Problem{errorAt(line, ColSecret, CodeSecretBase32, "not valid Base32")}
-	}
-	secret = secret[:m]
-	ps = appendSecretWarnings(ps, line, secret)
-	if looksHex(n) {
-		ps = append(ps, warningAt(line, ColSecret, CodeSecretLooksHex,
-			"valid Base32 made only of hex characters (A-F, 2-7); check with the vendor that it is not hex"))
-	}
-	return secret, ps
+	return nil, true
 }
 
 // looksHex reports whether the normalised Base32 text n uses only characters that are also hex
