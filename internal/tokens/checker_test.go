@@ -5,14 +5,15 @@ import (
 	"testing"
 )
 
-// TestHashTable checks the table against a Go map over enough keys to grow it several times,
-// including the key 0 that marks empty slots.
-func TestHashTable(t *testing.T) {
-	var tab hashTable
+// TestLineTable checks the table against a Go map over enough keys to grow it past the size
+// where its arrays leave the Go heap, including the key 0 that marks empty slots.
+func TestLineTable(t *testing.T) {
+	var tab lineTable
+	defer tab.free()
 	ref := map[uint64]uint32{}
 	rng := rand.New(rand.NewPCG(1, 2))
 	keys := []uint64{0, 1, ^uint64(0)}
-	for range 20000 {
+	for range 200_000 {
 		keys = append(keys, rng.Uint64())
 	}
 	for i, k := range keys {
@@ -32,16 +33,48 @@ func TestHashTable(t *testing.T) {
 		}
 		ref[norm] = uint32(i)
 	}
-	if tab.n != len(ref) {
-		t.Errorf("n = %d, want %d", tab.n, len(ref))
+	if tab.n != len(ref) || len(tab.keys)*8 < bigArrayBytesForTest {
+		t.Errorf("n = %d, want %d; %d slots", tab.n, len(ref), len(tab.keys))
 	}
 	for k, want := range ref {
 		if got, found := tab.lookupOrInsert(k, 0); !found || got != want {
 			t.Fatalf("key %d: got %d,%v want %d", k, got, found, want)
 		}
 	}
-	if load := float64(tab.n) / float64(len(tab.keys)); load > 0.85 || load < 0.5 {
+	if load := float64(tab.n) / float64(len(tab.keys)); load > 0.85 || load < 0.55 {
 		t.Errorf("load factor %.2f outside [0.5, 0.85]", load)
+	}
+}
+
+const bigArrayBytesForTest = 256 << 10
+
+func TestCountTable(t *testing.T) {
+	var tab countTable
+	defer tab.free()
+	rng := rand.New(rand.NewPCG(3, 4))
+	keys := make([]uint64, 150_000)
+	for i := range keys {
+		keys[i] = rng.Uint64() | 0xFF // the count bits of a hash are ignored
+	}
+	firsts := 0
+	for round := 1; round <= 3; round++ {
+		for i, k := range keys {
+			got := tab.increment(k, func() int { firsts++; return i % 3 })
+			if want := i%3 + round; got != want {
+				t.Fatalf("round %d key %d: count %d, want %d", round, i, got, want)
+			}
+		}
+	}
+	if firsts != len(keys) {
+		t.Errorf("first called %d times, want %d", firsts, len(keys))
+	}
+	var sat countTable
+	defer sat.free()
+	for range 300 {
+		sat.increment(42<<8, func() int { return 0 })
+	}
+	if got := sat.increment(42<<8|7, func() int { return 0 }); got != 255 {
+		t.Errorf("saturated count = %d, want 255", got)
 	}
 }
 
