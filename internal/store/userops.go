@@ -1,0 +1,494 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// This file holds the operations on a user's registration: resetting it, blocking and
+// unblocking, app passwords and authenticator-app registrations (the auth_methods table).
+
+// ResetToken is a hardware token a registration reset takes from its user.
+type ResetToken struct {
+	Serial string
+	Status TokenStatus // before the reset
+	// NewStatus is available, or disabled for a token that was disabled (a lost or locked
+	// token must not go back into stock as usable).
+	NewStatus TokenStatus
+}
+
+// RegistrationReset says what ResetRegistrations changed for one user, or would change in a
+// dry run.
+type RegistrationReset struct {
+	UPN string // as stored
+	// Tokens are the user's hardware tokens, now unassigned, ordered by serial.
+	Tokens []ResetToken
+	// AuthApps are the authenticator-app registrations removed, ordered by creation.
+	AuthApps []AuthApp
+	// AppPasswordsKept counts the app passwords, which a reset leaves alone (as in Azure).
+	AppPasswordsKept int
+	// WasMustRegister is the flag before the reset; afterwards it is always set.
+	WasMustRegister bool
+}
+
+// ResetRegistrations requires the users to register their MFA methods again, in one
+// transaction for all of them: each user's hardware tokens are unassigned (status available,
+// or disabled when they were; drift, last step, failures and activation cleared), their
+// authenticator-app registrations are deleted and must_register is set. App passwords, the
+// user's state and a lockout stay as they are. An unknown UPN is a NotFoundError and changes
+// nothing. With dryRun the transaction is rolled back, so the result is exactly what a real
+// run would do at that moment. The result has one entry per distinct user, in input order.
+func (d *DB) ResetRegistrations(ctx context.Context, upns []string, dryRun bool) ([]RegistrationReset, error) {
+	out := []RegistrationReset{}
+	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		now := unix(d.now())
+		seen := map[int64]bool{}
+		for _, upn := range upns {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			u, err := getUser(ctx, tx, upn)
+			if err != nil {
+				return err
+			}
+			if seen[u.ID] {
+				continue
+			}
+			seen[u.ID] = true
+			r := RegistrationReset{UPN: u.UPN, Tokens: []ResetToken{}, AppPasswordsKept: u.AppPasswords, WasMustRegister: u.MustRegister}
+			if r.Tokens, err = userTokens(ctx, tx, u.ID); err != nil {
+				return err
+			}
+			if r.AuthApps, err = listAuthApps(ctx, tx, ` WHERE m.user_id = ?`, u.ID); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE tokens SET user_id = NULL,
+				status = CASE WHEN status = 'disabled' THEN 'disabled' ELSE 'available' END,
+				drift = 0, last_step = 0, failed_attempts = 0, activated_at = NULL, updated_at = ? WHERE user_id = ?`, now, u.ID); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM auth_methods WHERE user_id = ?`, u.ID); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE users SET must_register = 1, updated_at = ? WHERE id = ?`, now, u.ID); err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		if dryRun {
+			return errDryRun
+		}
+		return nil
+	})
+	if errors.Is(err, errDryRun) {
+		err = nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func userTokens(ctx context.Context, q querier, userID int64) ([]ResetToken, error) {
+	rows, err := q.QueryContext(ctx, `SELECT serial, status FROM tokens WHERE user_id = ? ORDER BY serial_key`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []ResetToken{}
+	for rows.Next() {
+		var t ResetToken
+		var status string
+		if err := rows.Scan(&t.Serial, &status); err != nil {
+			return nil, err
+		}
+		t.Status, t.NewStatus = TokenStatus(status), StatusAvailable
+		if t.Status == StatusDisabled {
+			t.NewStatus = StatusDisabled
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// BlockUser blocks the user: verification is then always denied. The reason is kept for
+// listings and denial events; blocking a blocked user updates the reason. It returns the user
+// as stored afterwards and whether anything changed.
+func (d *DB) BlockUser(ctx context.Context, upn, reason string) (User, bool, error) {
+	return d.setUserState(ctx, upn, func(u User) (string, []any, bool) {
+		if u.State == UserBlocked && u.BlockedReason == reason {
+			return "", nil, false
+		}
+		return `state = 'blocked', blocked_reason = ?`, []any{reason}, true
+	})
+}
+
+// UnblockUser makes the user active again and clears the failure lockout (failed attempts
+// and locked OATH methods), so unblocking is also how an admin lifts a lockout. It returns the
+// user as stored afterwards and whether anything changed.
+func (d *DB) UnblockUser(ctx context.Context, upn string) (User, bool, error) {
+	return d.setUserState(ctx, upn, func(u User) (string, []any, bool) {
+		if u.State == UserActive && u.BlockedReason == "" && u.FailedAttempts == 0 && !u.Locked {
+			return "", nil, false
+		}
+		return `state = 'active', blocked_reason = '', failed_attempts = 0, locked = 0`, nil, true
+	})
+}
+
+// setUserState updates the user's row with the SET clause change returns, when it reports a
+// change, in one transaction with the read it decides on.
+func (d *DB) setUserState(ctx context.Context, upn string, change func(User) (set string, args []any, changed bool)) (User, bool, error) {
+	var after User
+	var changed bool
+	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		u, err := getUser(ctx, tx, upn)
+		if err != nil {
+			return err
+		}
+		set, args, ok := change(u)
+		if ok {
+			changed = true
+			args = append(args, unix(d.now()), u.ID)
+			if _, err := tx.ExecContext(ctx, `UPDATE users SET `+set+`, updated_at = ? WHERE id = ?`, args...); err != nil {
+				return err
+			}
+		}
+		after, err = getUser(ctx, tx, upn)
+		return err
+	})
+	if err != nil {
+		return User{}, false, err
+	}
+	return after, changed, nil
+}
+
+// AppPassword is an app password as listed: never the password, nor its hash.
+type AppPassword struct {
+	ID         string
+	UPN        string // the owner as stored
+	Name       string
+	CreatedAt  time.Time
+	LastUsedAt time.Time // zero: never
+}
+
+// AppPasswordHash is an app password with its stored hash, for verification only.
+type AppPasswordHash struct {
+	ID   string
+	Hash string // PHC string
+}
+
+// ErrNotHashed: AddAppPassword was given something that is not a PHC hash string; it refuses
+// to store what may be a password.
+var ErrNotHashed = errors.New("app password hash must be a PHC string ($id$...)")
+
+// AddAppPassword stores a new app password of the user under a new random id. hash must be a
+// slow hash in PHC form ("$argon2id$..."): the password itself is never stored.
+func (d *DB) AddAppPassword(ctx context.Context, upn, name, hash string) (AppPassword, error) {
+	if !strings.HasPrefix(hash, "$") || strings.Count(hash, "$") < 3 {
+		return AppPassword{}, ErrNotHashed
+	}
+	var out AppPassword
+	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		userID, stored, err := userIDByUPN(ctx, tx, upn)
+		if err != nil {
+			return err
+		}
+		now := d.now()
+		id, err := insertWithID(ctx, tx, `INSERT INTO app_passwords (id, user_id, name, hash, created_at) VALUES (?, ?, ?, ?, ?)`,
+			userID, name, hash, unix(now))
+		if err != nil {
+			return err
+		}
+		out = AppPassword{ID: id, UPN: stored, Name: name, CreatedAt: time.Unix(unix(now), 0).UTC()}
+		return nil
+	})
+	return out, err
+}
+
+const appPasswordColumns = `p.id, u.upn, p.name, p.created_at, p.last_used_at FROM app_passwords p JOIN users u ON u.id = p.user_id`
+
+// ListAppPasswords returns the user's app passwords, or everyone's when upn is empty, ordered
+// by user and creation; never nil. An unknown user is a NotFoundError.
+func (d *DB) ListAppPasswords(ctx context.Context, upn string) ([]AppPassword, error) {
+	q, args := `SELECT `+appPasswordColumns, []any{}
+	if upn != "" {
+		id, _, err := userIDByUPN(ctx, d.sql, upn)
+		if err != nil {
+			return nil, mapErr(err)
+		}
+		q += ` WHERE p.user_id = ?`
+		args = append(args, id)
+	}
+	out, err := listAppPasswords(ctx, d.sql, q+` ORDER BY u.upn_key, p.created_at, p.id`, args...)
+	return out, mapErr(err)
+}
+
+func listAppPasswords(ctx context.Context, q querier, query string, args ...any) ([]AppPassword, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []AppPassword{}
+	for rows.Next() {
+		var p AppPassword
+		var created int64
+		var used sql.NullInt64
+		if err := rows.Scan(&p.ID, &p.UPN, &p.Name, &created, &used); err != nil {
+			return nil, err
+		}
+		p.CreatedAt, p.LastUsedAt = time.Unix(created, 0).UTC(), fromUnix(used)
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// RevokeAppPasswords deletes the user's app password with the id, or all of them when id is
+// empty (the lost-phone case), and returns what it deleted; never nil. An id the user does not
+// have is a NotFoundError; revoking all of none deletes nothing and is not an error.
+func (d *DB) RevokeAppPasswords(ctx context.Context, upn, id string) ([]AppPassword, error) {
+	var out []AppPassword
+	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		userID, stored, err := userIDByUPN(ctx, tx, upn)
+		if err != nil {
+			return err
+		}
+		q, args := `SELECT `+appPasswordColumns+` WHERE p.user_id = ?`, []any{userID}
+		if id != "" {
+			q += ` AND p.id = ?`
+			args = append(args, Key(id))
+		}
+		if out, err = listAppPasswords(ctx, tx, q+` ORDER BY p.created_at, p.id`, args...); err != nil {
+			return err
+		}
+		if id != "" && len(out) == 0 {
+			return &NotFoundError{Kind: "app password", Name: fmt.Sprintf("%s of user %s", id, stored)}
+		}
+		del, dargs := `DELETE FROM app_passwords WHERE user_id = ?`, []any{userID}
+		if id != "" {
+			del += ` AND id = ?`
+			dargs = append(dargs, Key(id))
+		}
+		_, err = tx.ExecContext(ctx, del, dargs...)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// AppPasswordHashes returns the ids and hashes of the user's app passwords, for verifying a
+// password offered by the user. Callers must not print or log the hashes.
+func (d *DB) AppPasswordHashes(ctx context.Context, upn string) ([]AppPasswordHash, error) {
+	userID, _, err := userIDByUPN(ctx, d.sql, upn)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	rows, err := d.sql.QueryContext(ctx, `SELECT id, hash FROM app_passwords WHERE user_id = ? ORDER BY created_at, id`, userID)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	out := []AppPasswordHash{}
+	for rows.Next() {
+		var h AppPasswordHash
+		if err := rows.Scan(&h.ID, &h.Hash); err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	return out, mapErr(rows.Err())
+}
+
+// TouchAppPassword records that the app password with the id was just used.
+func (d *DB) TouchAppPassword(ctx context.Context, id string) error {
+	res, err := d.sql.ExecContext(ctx, `UPDATE app_passwords SET last_used_at = ? WHERE id = ?`, unix(d.now()), id)
+	if err != nil {
+		return mapErr(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return &NotFoundError{Kind: "app password", Name: id}
+	}
+	return nil
+}
+
+// AuthApp is an authenticator-app registration (a software TOTP method) as stored, without
+// its secret.
+type AuthApp struct {
+	ID         string // random; also the label its secret is sealed under
+	UPN        string // the owner as stored
+	Name       string
+	Issuer     string
+	Hash       string
+	Digits     int
+	Period     int
+	CreatedAt  time.Time
+	LastUsedAt time.Time // zero: never
+}
+
+// NewAuthApp describes an authenticator app to register. Secret is the raw shared secret.
+type NewAuthApp struct {
+	Name   string
+	Issuer string
+	Secret []byte
+	Hash   string // empty: SHA1
+	Digits int    // 0: 6
+	Period int    // 0: 30
+}
+
+// AddAuthApp registers an authenticator app for the user under a new random id. The secret
+// is sealed with the master key under that id, with its keyed fingerprint beside it, as
+// token secrets are. The user's OATH methods (hardware tokens plus authenticator apps) must
+// stay within maxMethods (DefaultMaxMethods when 0), else a LimitError. Registering a method
+// is a new registration, so it clears the user's must_register flag.
+func (d *DB) AddAuthApp(ctx context.Context, upn string, app NewAuthApp, maxMethods int) (AuthApp, error) {
+	sealer, err := d.needSealer()
+	if err != nil {
+		return AuthApp{}, err
+	}
+	if len(app.Secret) == 0 {
+		return AuthApp{}, errors.New("adding authenticator app: empty secret")
+	}
+	if maxMethods <= 0 {
+		maxMethods = DefaultMaxMethods
+	}
+	if app.Hash == "" {
+		app.Hash = "SHA1"
+	}
+	if app.Digits == 0 {
+		app.Digits = 6
+	}
+	if app.Period == 0 {
+		app.Period = 30
+	}
+	var out AuthApp
+	err = d.inTx(ctx, func(tx *sql.Tx) error {
+		userID, stored, err := userIDByUPN(ctx, tx, upn)
+		if err != nil {
+			return err
+		}
+		n, err := countMethods(ctx, tx, userID)
+		if err != nil {
+			return err
+		}
+		if n >= maxMethods {
+			return &LimitError{UPN: stored, Limit: maxMethods}
+		}
+		now := unix(d.now())
+		fp := sealer.Fingerprint(app.Secret)
+		var id string
+		for attempt := 0; ; attempt++ {
+			id = newID()
+			_, err = tx.ExecContext(ctx, `INSERT INTO auth_methods (id, user_id, name, issuer, secret_enc, secret_fp, hash, digits,
+				period, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				id, userID, app.Name, app.Issuer, sealer.Seal(app.Secret, id), fp, app.Hash, app.Digits, app.Period, now, now)
+			if !isUniqueViolation(err) || attempt == 2 {
+				break
+			}
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET must_register = 0, updated_at = ? WHERE id = ? AND must_register <> 0`, now, userID); err != nil {
+			return err
+		}
+		out = AuthApp{ID: id, UPN: stored, Name: app.Name, Issuer: app.Issuer, Hash: app.Hash, Digits: app.Digits,
+			Period: app.Period, CreatedAt: time.Unix(now, 0).UTC()}
+		return nil
+	})
+	return out, err
+}
+
+const authAppColumns = `m.id, u.upn, m.name, m.issuer, m.hash, m.digits, m.period, m.created_at, m.last_used_at
+	FROM auth_methods m JOIN users u ON u.id = m.user_id`
+
+// ListAuthApps returns the user's authenticator-app registrations, or everyone's when upn is
+// empty, ordered by user and creation; never nil. An unknown user is a NotFoundError.
+func (d *DB) ListAuthApps(ctx context.Context, upn string) ([]AuthApp, error) {
+	if upn == "" {
+		out, err := listAuthApps(ctx, d.sql, "")
+		return out, mapErr(err)
+	}
+	id, _, err := userIDByUPN(ctx, d.sql, upn)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out, err := listAuthApps(ctx, d.sql, ` WHERE m.user_id = ?`, id)
+	return out, mapErr(err)
+}
+
+func listAuthApps(ctx context.Context, q querier, where string, args ...any) ([]AuthApp, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+authAppColumns+where+` ORDER BY u.upn_key, m.created_at, m.id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []AuthApp{}
+	for rows.Next() {
+		var a AuthApp
+		var created int64
+		var used sql.NullInt64
+		if err := rows.Scan(&a.ID, &a.UPN, &a.Name, &a.Issuer, &a.Hash, &a.Digits, &a.Period, &created, &used); err != nil {
+			return nil, err
+		}
+		a.CreatedAt, a.LastUsedAt = time.Unix(created, 0).UTC(), fromUnix(used)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// AuthAppSecret decrypts and returns the secret of the authenticator app with the id.
+// Callers must not print or log it.
+func (d *DB) AuthAppSecret(ctx context.Context, id string) ([]byte, error) {
+	s, err := d.needSealer()
+	if err != nil {
+		return nil, err
+	}
+	var enc []byte
+	err = d.sql.QueryRowContext(ctx, `SELECT secret_enc FROM auth_methods WHERE id = ?`, id).Scan(&enc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, &NotFoundError{Kind: "authenticator app", Name: id}
+	}
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	plain, err := s.Open(enc, id)
+	if err != nil {
+		return nil, fmt.Errorf("decrypting the secret of authenticator app %s: %w", id, err)
+	}
+	return plain, nil
+}
+
+// idEncoding spells random ids in lower-case Base32 without padding: easy to read out and
+// type, and safe in any shell or CSV cell.
+var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// newID returns a random 16-character id (80 bits): collisions are negligible, and the
+// inserts retry on one anyway.
+func newID() string {
+	var b [10]byte
+	rand.Read(b[:]) // never fails (crypto/rand crashes the program instead)
+	return idEncoding.EncodeToString(b[:])
+}
+
+// insertWithID runs an INSERT whose first parameter is a new random id, retrying with another
+// id on the (negligible) chance of a collision, and returns the id used.
+func insertWithID(ctx context.Context, tx *sql.Tx, query string, args ...any) (string, error) {
+	for attempt := 0; ; attempt++ {
+		id := newID()
+		_, err := tx.ExecContext(ctx, query, append([]any{id}, args...)...)
+		if err == nil {
+			return id, nil
+		}
+		if !isUniqueViolation(err) || attempt == 2 {
+			return "", err
+		}
+	}
+}
