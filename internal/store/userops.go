@@ -177,12 +177,6 @@ type AppPassword struct {
 	LastUsedAt time.Time // zero: never
 }
 
-// AppPasswordHash is an app password with its stored hash, for verification only.
-type AppPasswordHash struct {
-	ID   string
-	Hash string // PHC string
-}
-
 // ErrNotHashed: AddAppPassword was given something that is not a PHC hash string; it refuses
 // to store what may be a password.
 var ErrNotHashed = errors.New("app password hash must be a PHC string ($id$...)")
@@ -282,41 +276,6 @@ func (d *DB) RevokeAppPasswords(ctx context.Context, upn, id string) ([]AppPassw
 		return nil, err
 	}
 	return out, nil
-}
-
-// AppPasswordHashes returns the ids and hashes of the user's app passwords, for verifying a
-// password offered by the user. Callers must not print or log the hashes.
-func (d *DB) AppPasswordHashes(ctx context.Context, upn string) ([]AppPasswordHash, error) {
-	userID, _, err := userIDByUPN(ctx, d.sql, upn)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	rows, err := d.sql.QueryContext(ctx, `SELECT id, hash FROM app_passwords WHERE user_id = ? ORDER BY created_at, id`, userID)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer rows.Close()
-	out := []AppPasswordHash{}
-	for rows.Next() {
-		var h AppPasswordHash
-		if err := rows.Scan(&h.ID, &h.Hash); err != nil {
-			return nil, err
-		}
-		out = append(out, h)
-	}
-	return out, mapErr(rows.Err())
-}
-
-// TouchAppPassword records that the app password with the id was just used.
-func (d *DB) TouchAppPassword(ctx context.Context, id string) error {
-	res, err := d.sql.ExecContext(ctx, `UPDATE app_passwords SET last_used_at = ? WHERE id = ?`, unix(d.now()), id)
-	if err != nil {
-		return mapErr(err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return &NotFoundError{Kind: "app password", Name: id}
-	}
-	return nil
 }
 
 // AuthApp is an authenticator-app registration (a software TOTP method) as stored, without
