@@ -105,7 +105,7 @@ func hasErrorIn(ps []Problem, column string) bool {
 }
 
 func lineValue(line int) uint32 {
-	if line < 0 || line > math.MaxUint32 {
+	if line < 0 || uint64(line) > math.MaxUint32 {
 		return math.MaxUint32
 	}
 	return uint32(line)

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command csvbench measures `tokens validate` on a large Azure OATH CSV against the baseline of
 // SPEC section 12 (reading the file with encoding/csv and Base32-decoding the secrets), with
 // the CPU time and peak resident memory of this process. Each mode should run in its own
@@ -8,7 +10,7 @@
 //	go run ./internal/tokens/tokenstest/cmd/csvbench -mode validate /tmp/t.csv
 //
 // CPU time (user+system) is reported beside wall time because shared machines make wall time
-// noisy. Peak RSS is VmHWM from /proc/self/status (Linux only).
+// noisy. Peak RSS is VmHWM from /proc/self/status, hence Linux only.
 package main
 
 import (
