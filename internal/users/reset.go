@@ -1,0 +1,141 @@
+package users
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/mfactl/mfactl/internal/store"
+)
+
+// ResetStore is what Reset needs of the directory.
+type ResetStore interface {
+	GetUser(ctx context.Context, upn string) (store.User, error)
+	ResetRegistrations(ctx context.Context, upns []string, dryRun bool) ([]store.RegistrationReset, error)
+}
+
+// UnknownUsersError names the users a bulk operation was given that are not in the directory.
+// Nothing was changed.
+type UnknownUsersError struct {
+	UPNs []string // in input order
+}
+
+// maxNamed bounds how many unknown users an error names.
+const maxNamed = 10
+
+func (e *UnknownUsersError) Error() string {
+	if len(e.UPNs) == 1 {
+		return fmt.Sprintf("user %s not found", e.UPNs[0])
+	}
+	names := e.UPNs
+	more := ""
+	if len(names) > maxNamed {
+		names, more = names[:maxNamed], fmt.Sprintf(" and %d more", len(e.UPNs)-maxNamed)
+	}
+	return fmt.Sprintf("%d users not found: %s%s", len(e.UPNs), strings.Join(names, ", "), more)
+}
+
+// Is makes errors.Is(err, store.ErrNotFound) true.
+func (e *UnknownUsersError) Is(target error) bool { return target == store.ErrNotFound }
+
+// Dedupe returns upns without repeats (UPNs compare case-insensitively), keeping the first
+// spelling of each, in input order.
+func Dedupe(upns []string) []string {
+	seen := make(map[string]bool, len(upns))
+	out := make([]string, 0, len(upns))
+	for _, u := range upns {
+		if k := store.Key(u); !seen[k] {
+			seen[k] = true
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// Reset requires the users to register their MFA methods again: their hardware tokens are
+// unassigned and deactivated (back to stock; disabled tokens stay disabled), their
+// authenticator-app registrations removed and must_register set; app passwords are kept. It
+// is all or nothing: when any UPN is unknown it changes nothing and returns an
+// *UnknownUsersError naming them all. With dryRun it returns the same plan and changes
+// nothing. The result has one entry per distinct user, in input order.
+func Reset(ctx context.Context, st ResetStore, upns []string, dryRun bool) ([]store.RegistrationReset, error) {
+	upns = Dedupe(upns)
+	var unknown []string
+	for _, upn := range upns {
+		if _, err := st.GetUser(ctx, upn); errors.Is(err, store.ErrNotFound) {
+			unknown = append(unknown, upn)
+		} else if err != nil {
+			return nil, fmt.Errorf("looking up user %s: %w", upn, err)
+		}
+	}
+	if len(unknown) > 0 {
+		return nil, &UnknownUsersError{UPNs: unknown}
+	}
+	res, err := st.ResetRegistrations(ctx, upns, dryRun)
+	if err != nil {
+		return nil, fmt.Errorf("resetting MFA registration: %w", err)
+	}
+	return res, nil
+}
+
+// ReadUPNs reads the UPNs from a CSV file with a header row that has a "upn" column (other
+// columns are ignored, so a users or tokens file can be reused). name is used in errors, which
+// carry the line like the Go toolchain: "users.csv:3: empty upn".
+func ReadUPNs(r io.Reader, name string) ([]string, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if err == io.EOF {
+		return nil, fmt.Errorf("%s: empty file; want a header row with a upn column", name)
+	}
+	if err != nil {
+		return nil, csvError(name, err)
+	}
+	col := -1
+	for i, h := range header {
+		if i == 0 {
+			h = strings.TrimPrefix(h, "\ufeff") // a byte order mark from Excel
+		}
+		if strings.EqualFold(strings.TrimSpace(h), "upn") {
+			col = i
+			break
+		}
+	}
+	if col < 0 {
+		return nil, fmt.Errorf("%s:1: no upn column in the header", name)
+	}
+	out := []string{}
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, csvError(name, err)
+		}
+		line, _ := cr.FieldPos(0)
+		upn := ""
+		if col < len(rec) {
+			upn = strings.TrimSpace(rec[col])
+		}
+		if upn == "" {
+			return nil, fmt.Errorf("%s:%d: empty upn", name, line)
+		}
+		if err := CheckText("upn", upn); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
+		}
+		out = append(out, upn)
+	}
+}
+
+func csvError(name string, err error) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s:%d: %w", name, pe.Line, pe.Err)
+	}
+	return fmt.Errorf("reading %s: %w", name, err)
+}
