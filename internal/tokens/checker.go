@@ -38,7 +38,7 @@ type Checker struct {
 // NewChecker returns a Checker with empty state.
 func NewChecker(opts CheckerOptions) *Checker {
 	c := &Checker{max: opts.MaxMethods, existing: opts.ExistingMethods, seed: maphash.MakeSeed()}
-	c.t = attachTables(c)
+	c.t = newCheckerTables()
 	if c.max <= 0 {
 		c.max = MaxMethods
 	}

@@ -9,7 +9,6 @@ import (
 // where its arrays leave the Go heap, including the key 0 that marks empty slots.
 func TestLineTable(t *testing.T) {
 	var tab lineTable
-	defer tab.free()
 	ref := map[uint64]uint32{}
 	rng := rand.New(rand.NewPCG(1, 2))
 	keys := []uint64{0, 1, ^uint64(0)}
@@ -50,7 +49,6 @@ const bigArrayBytesForTest = 256 << 10
 
 func TestCountTable(t *testing.T) {
 	var tab countTable
-	defer tab.free()
 	rng := rand.New(rand.NewPCG(3, 4))
 	keys := make([]uint64, 150_000)
 	for i := range keys {
@@ -69,7 +67,6 @@ func TestCountTable(t *testing.T) {
 		t.Errorf("first called %d times, want %d", firsts, len(keys))
 	}
 	var sat countTable
-	defer sat.free()
 	for range 300 {
 		sat.increment(42<<8, func() int { return 0 })
 	}

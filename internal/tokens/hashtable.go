@@ -3,13 +3,13 @@ package tokens
 import (
 	"math"
 	"math/bits"
-	"runtime"
 )
 
 // The Checker's memory. A million rows mean three million distinct keys (serial, secret, UPN),
 // so the tables are flat arrays of integers: no pointers for the garbage collector to scan,
-// one cache line touched per lookup, and, on Linux, outside the Go heap (see bigmem_linux.go)
-// so that they do not double the collector's heap target. They grow by half when 85% full;
+// one cache line touched per lookup (the commands that read large files also set a soft memory
+// limit, so that the collector does not let garbage grow as large as the tables). They grow by
+// half when 85% full;
 // the capacity need not be a power of two because the home slot is taken from the high bits
 // of the hash by multiplication (Lemire's fastrange).
 //
@@ -86,7 +86,7 @@ func (t *lineTable) lookupOrInsert(h uint64, v uint32) (uint32, bool) {
 
 func (t *lineTable) grow() {
 	size := nextCapacity(len(t.keys), max(t.first, tableMinSlots))
-	keys, vals := allocWords(size), allocHalfWords(size)
+	keys, vals := make([]uint64, size), make([]uint32, size)
 	for j, h := range t.keys {
 		if h == 0 {
 			continue
@@ -99,14 +99,7 @@ func (t *lineTable) grow() {
 		}
 		keys[i], vals[i] = h, t.vals[j]
 	}
-	t.free()
 	t.keys, t.vals = keys, vals
-}
-
-func (t *lineTable) free() {
-	freeWords(t.keys)
-	freeHalfWords(t.vals)
-	t.keys, t.vals = nil, nil
 }
 
 // countTable counts occurrences of 64-bit hashes in one word a slot: the top 56 bits of the
@@ -161,7 +154,7 @@ func (t *countTable) increment(h uint64, first func() int) int {
 
 func (t *countTable) grow() {
 	size := nextCapacity(len(t.words), max(t.first, tableMinSlots))
-	words := allocWords(size)
+	words := make([]uint64, size)
 	for _, w := range t.words {
 		if w == 0 {
 			continue
@@ -174,13 +167,7 @@ func (t *countTable) grow() {
 		}
 		words[i] = w
 	}
-	t.free()
 	t.words = words
-}
-
-func (t *countTable) free() {
-	freeWords(t.words)
-	t.words = nil
 }
 
 // lineShards is a lineTable split into tableShards shards.
@@ -215,21 +202,5 @@ func newCheckerTables() *checkerTables {
 		f := firstCapacity(i)
 		t.serials[i].first, t.secrets[i].first, t.upns[i].first = f, f, f
 	}
-	return t
-}
-
-func (t *checkerTables) free() {
-	for i := range tableShards {
-		t.serials[i].free()
-		t.secrets[i].free()
-		t.upns[i].free()
-	}
-}
-
-// attachTables gives owner its tables and releases them when owner is garbage collected:
-// outside the Go heap nothing else would.
-func attachTables[T any](owner *T) *checkerTables {
-	t := newCheckerTables()
-	runtime.AddCleanup(owner, func(t *checkerTables) { t.free() }, t)
 	return t
 }

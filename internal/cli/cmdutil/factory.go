@@ -3,6 +3,8 @@
 package cmdutil
 
 import (
+	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/mfactl/mfactl/internal/iostreams"
@@ -31,4 +33,13 @@ type Factory struct {
 // NewFactory returns a factory over the process's streams, clock and environment.
 func NewFactory(io *iostreams.IOStreams, getenv func(string) string) *Factory {
 	return &Factory{IO: io, Now: time.Now, Getenv: getenv}
+}
+
+// SetMemoryBudget sets a soft limit on the Go heap for a command that streams large files, so
+// that peak memory stays near what the command really holds instead of twice that (the
+// collector's default). GOMEMLIMIT, when set, wins.
+func SetMemoryBudget(bytes int64) {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(bytes)
+	}
 }
