@@ -1,0 +1,197 @@
+package tokenfile
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/mfactl/mfactl/internal/pskc"
+	"github.com/mfactl/mfactl/internal/tokens"
+)
+
+// pskcSource turns the keys of a PSKC reader into records. The reader's warnings are
+// attached to the record of the first key of their package; container warnings, and those
+// of packages without keys, are file problems.
+type pskcSource struct {
+	f       *File
+	rd      *pskc.Reader
+	seen    int // warnings of rd already handed out
+	lastPkg int
+	done    bool
+}
+
+func (f *File) openPSKC(r io.Reader) error {
+	rd, err := pskc.NewReader(r, f.opts.PSKC)
+	if err != nil {
+		var pe *pskc.Error
+		if !errors.As(err, &pe) {
+			return fmt.Errorf("reading pskc: %w", err)
+		}
+		f.Problems = f.strictify(append(f.Problems, errorProblem(pe)))
+		f.next = func() (*tokens.Record, error) { return nil, io.EOF }
+		return nil
+	}
+	s := &pskcSource{f: f, rd: rd}
+	for _, w := range s.newWarnings() {
+		f.Problems = append(f.Problems, warningProblem(w))
+	}
+	f.Problems = f.strictify(f.Problems)
+	f.next = s.next
+	f.close = rd.Close
+	return nil
+}
+
+func (s *pskcSource) newWarnings() []pskc.Warning {
+	ws := s.rd.Warnings()
+	if s.seen >= len(ws) {
+		return nil
+	}
+	ws = ws[s.seen:]
+	s.seen += len(ws)
+	return ws
+}
+
+func (s *pskcSource) next() (*tokens.Record, error) {
+	if s.done {
+		return nil, io.EOF
+	}
+	k, err := s.rd.Next()
+	if err != nil {
+		s.done = true
+		s.rd.Close()
+		if err == io.EOF {
+			if late := s.fileWarnings(s.newWarnings()); late != nil {
+				return nil, late
+			}
+			return nil, io.EOF
+		}
+		var pe *pskc.Error
+		if errors.As(err, &pe) {
+			return nil, &InvalidError{Problems: s.f.strictify([]tokens.Problem{errorProblem(pe)}), Err: pe}
+		}
+		return nil, fmt.Errorf("reading pskc: %w", err)
+	}
+	rec := s.record(k)
+	var other []pskc.Warning
+	for _, w := range s.newWarnings() {
+		// All warnings of a package arrive with its first key.
+		if w.Package == k.Package && k.Package != s.lastPkg {
+			p := warningProblem(w)
+			if p.Serial == "" {
+				p.Serial = rec.Token.Serial
+			}
+			rec.Problems = append(rec.Problems, p)
+		} else {
+			other = append(other, w)
+		}
+	}
+	s.lastPkg = k.Package
+	if late := s.fileWarnings(other); late != nil {
+		s.done = true
+		s.rd.Close()
+		return nil, late
+	}
+	s.f.pkg = k.Package
+	return rec, nil
+}
+
+// fileWarnings adds warnings found while reading that belong to no record to the file's
+// problems. Under --strict they are errors, which may not appear in File.Problems once
+// records are being read, so they refuse the file instead.
+func (s *pskcSource) fileWarnings(ws []pskc.Warning) *InvalidError {
+	if len(ws) == 0 {
+		return nil
+	}
+	ps := make([]tokens.Problem, len(ws))
+	for i, w := range ws {
+		ps[i] = warningProblem(w)
+	}
+	if s.f.opts.Strict {
+		return &InvalidError{Problems: s.f.strictify(ps)}
+	}
+	s.f.Problems = append(s.f.Problems, ps...)
+	return nil
+}
+
+// record maps one key to a record and applies the token rules to it.
+func (s *pskcSource) record(k *pskc.Key) *tokens.Record {
+	t := tokens.Token{
+		Serial:       k.SerialOrID(),
+		Secret:       k.Secret,
+		Period:       30, // RFC 6238's default; the reader warns interval-defaulted
+		Hash:         tokens.HashSHA1,
+		Manufacturer: strings.TrimSpace(deref(k.Manufacturer)),
+		Model:        strings.TrimSpace(deref(k.Model)),
+	}
+	if k.TimeInterval != nil {
+		t.Period = *k.TimeInterval
+	}
+	if k.Digits != nil {
+		t.Digits = *k.Digits
+	}
+	if k.Hash != nil {
+		t.Hash = tokens.NormalizeHash(*k.Hash)
+	}
+	if k.User != nil {
+		// UserId is free text (a login name, an LDAP DN...): only a UPN is taken as the owner.
+		if u := strings.TrimSpace(*k.User); u != "" && len(tokens.CheckUPN(0, u)) == 0 {
+			t.UPN = u
+		}
+	}
+	rec := &tokens.Record{Line: k.Line, Token: t}
+
+	ps := tokens.CheckSerial(k.Line, t.Serial)
+	for _, p := range s.f.opts.Rules.CheckKey(tokens.KeyFacts{
+		Kind: keyKind(k.Kind), Hash: t.Hash, Digits: t.Digits, Period: t.Period, Secret: k.Secret,
+	}) {
+		switch p.Code {
+		case tokens.CodeSecretShort:
+			continue // the reader reports pskc.secret-short at the same 16-byte limit
+		case tokens.CodeDigitsUnsupported:
+			if k.Digits == nil {
+				p.Message = "the key does not say how many digits its codes have (ResponseFormat Length); only 6 is supported"
+			}
+		case tokens.CodeSecretEmpty:
+			p.Message = "the key carries no secret"
+		}
+		ps = append(ps, p)
+	}
+	for i := range ps {
+		ps[i].Line = k.Line
+		ps[i].Package = k.Package
+		ps[i].Serial = t.Serial
+	}
+	rec.Problems = ps
+	return rec
+}
+
+// keyKind maps the reader's algorithm kind to the token rules' kind.
+func keyKind(kind string) string {
+	switch kind {
+	case pskc.KindTOTP:
+		return tokens.KindTOTP
+	case pskc.KindHOTP:
+		return tokens.KindHOTP
+	case pskc.KindOCRA:
+		return tokens.KindOCRA
+	}
+	return tokens.KindOther
+}
+
+func errorProblem(e *pskc.Error) tokens.Problem {
+	return tokens.Problem{Line: e.Line, Severity: tokens.SeverityError, Code: e.Code(), Message: e.Msg,
+		Package: e.Package, Serial: e.Serial}
+}
+
+func warningProblem(w pskc.Warning) tokens.Problem {
+	return tokens.Problem{Line: w.Line, Severity: tokens.SeverityWarning, Code: w.FullCode(), Message: w.Message,
+		Package: w.Package, Serial: w.Serial}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
