@@ -275,8 +275,8 @@ func TestReadUPNMapErrors(t *testing.T) {
 		"serial number,upn\n1,nobody\n": "line 2: upn: not of the form local@domain (no @)",
 		"serial number,upn\n,a@b.com\n": "line 2: serial number: required",
 		"upn,serial number\na@b.com,1\nc@b.com,1\n": "line 3: serial number: serial 1 is already mapped to another UPN on line 2",
-		"serial number,upn\n1\n":                     "line 2: 1 fields, fewer than the header's 2",
-		"serial number,upn\n\"1,a@b.com\n":           "line 2: extraneous or missing \" in quoted-field",
+		"serial number,upn\n1\n":                    "line 2: 1 fields, fewer than the header's 2",
+		"serial number,upn\n\"1,a@b.com\n":          "line 2: extraneous or missing \" in quoted-field",
 	}
 	for in, want := range tests {
 		_, err := ReadUPNMap(strings.NewReader(in))
