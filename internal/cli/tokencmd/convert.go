@@ -1,9 +1,282 @@
 package tokencmd
 
 import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
 	"github.com/spf13/cobra"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+	"github.com/mfactl/mfactl/internal/tokenfile"
 )
 
-func newConvertCmd(f *cmdutil.Factory) *cobra.Command { return cmdutil.NotImplemented("convert FILE") }
+type convertOptions struct {
+	f           *cmdutil.Factory
+	file        string
+	out         string
+	upnMap      string
+	skipInvalid bool
+	read        tokenfile.Options
+}
+
+func newConvertCmd(f *cmdutil.Factory) *cobra.Command {
+	opts := &convertOptions{f: f}
+	var ff fileFlags
+	cmd := &cobra.Command{
+		Use:   "convert FILE",
+		Short: "Convert a PSKC or hex-secret CSV file to the Azure OATH CSV",
+		Long: `Convert a vendor seed file to the Azure OATH CSV (the exact header
+"upn,serial number,secret key,time interval,manufacturer,model", Base32 secrets) that
+"tokens import" and the Azure portal read. The input is a PSKC (RFC 6030) file, decrypted with
+--pskc-key-file or --pskc-password-file (or MFACTL_PSKC_KEY / MFACTL_PSKC_PASSWORD), or a CSV
+whose secrets are hex (--secret-encoding hex).
+
+Every token goes through the rules of "tokens validate" and needs a UPN: PSKC files rarely name
+one (Key or DeviceInfo UserId is used when it looks like a UPN), so --upn-map gives them from a
+CSV with the columns "serial number,upn". A mapped UPN replaces the one in the file.
+
+All or nothing: when a token is invalid nothing is written and the exit status is 1. With
+--skip-invalid the valid tokens are written, the others reported, and the exit status is 3.
+
+The output holds the secrets in clear. --out writes it atomically (a temporary file renamed
+into place, mode 0600); without --out it goes to standard output. The output is UTF-8: in
+Windows PowerShell use --out, because redirecting with > re-encodes it as UTF-16.`,
+		Example: `  $ mfactl tokens convert --pskc-key-file vendor.key --upn-map owners.csv seeds.pskc --out tokens.csv
+  $ mfactl tokens convert --pskc-password-file pw.txt seeds.xml --skip-invalid --out tokens.csv
+  $ mfactl tokens convert --secret-encoding hex hex-seeds.csv > tokens.csv`,
+		Args: cmdutil.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := f.OutputFormat(cmd, cmdutil.FormatCSV); err != nil {
+				return err
+			}
+			opts.file = args[0]
+			if opts.file == "-" && opts.upnMap == "-" {
+				return cmdutil.Usagef("--upn-map -: standard input cannot hold both the token file and the UPN map")
+			}
+			var err error
+			if opts.read, err = ff.readOptions(f, []string{opts.file, opts.upnMap}); err != nil {
+				return err
+			}
+			if opts.out == "-" {
+				opts.out = ""
+			}
+			return convertRun(cmd.Context(), opts)
+		},
+	}
+	ff.register(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&opts.out, "out", "", "write the CSV to `FILE` (atomically, mode 0600) instead of standard output")
+	fl.StringVar(&opts.upnMap, "upn-map", "", "CSV `FILE` with columns \"serial number,upn\" giving each token's owner")
+	fl.BoolVar(&opts.skipInvalid, "skip-invalid", false, "write the valid tokens and report the others (exit 3)")
+	return cmd
+}
+
+func convertRun(ctx context.Context, opts *convertOptions) error {
+	f := opts.f
+	name := displayName(opts.file)
+	if opts.upnMap != "" {
+		m, err := readUPNMap(f, opts.upnMap)
+		if err != nil {
+			return err
+		}
+		opts.read.UPNs = m
+	}
+	in, err := openInput(f, opts.file)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+
+	var out outputSink
+	if opts.out != "" {
+		if out, err = newAtomicFile(opts.out); err != nil {
+			return err
+		}
+	} else {
+		out = &stdoutSink{w: f.IO.Out}
+	}
+	defer out.Abort()
+
+	res, err := tokenfile.Convert(ctx, in, out, tokenfile.ConvertOptions{Read: opts.read, SkipInvalid: opts.skipInvalid})
+	if err != nil {
+		return fmt.Errorf("converting %s: %w", name, err)
+	}
+	reportConvertProblems(f, name, res)
+
+	switch {
+	case res.Refused:
+		return refusalError(name, res)
+	case !res.OK(opts.skipInvalid):
+		err := fmt.Errorf("%s: %d of %d tokens are invalid; nothing written", name, res.Invalid, res.Rows)
+		if opts.skipInvalid {
+			return err
+		}
+		return cmdutil.WithHint(err, "fix them, or pass --skip-invalid to write the valid ones")
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := out.Commit(); err != nil {
+		return err
+	}
+	if !f.Quiet {
+		dest := ""
+		if opts.out != "" {
+			dest = " to " + opts.out
+		}
+		msg := fmt.Sprintf("converted %s%s", plural(res.Written, "token"), dest)
+		if res.Invalid > 0 {
+			msg += fmt.Sprintf("; skipped %s", plural(res.Invalid, "invalid token"))
+		}
+		fmt.Fprintf(f.IO.ErrOut, "mfactl: %s\n", msg)
+		if m := opts.read.UPNs; m != nil && m.Unused() > 0 {
+			fmt.Fprintf(f.IO.ErrOut, "mfactl: note: %d of the %d serials in %s are not in %s\n", m.Unused(), m.Len(), opts.upnMap, name)
+		}
+	}
+	if res.Invalid > 0 {
+		return cmdutil.ErrPartial
+	}
+	return nil
+}
+
+func readUPNMap(f *cmdutil.Factory, path string) (*tokenfile.UPNMap, error) {
+	in, err := openInput(f, path)
+	if err != nil {
+		return nil, fmt.Errorf("reading --upn-map: %w", errors.Unwrap(err))
+	}
+	defer in.Close()
+	m, err := tokenfile.ReadUPNMap(in)
+	if err != nil {
+		return nil, fmt.Errorf("reading --upn-map %s: %w", displayName(path), err)
+	}
+	return m, nil
+}
+
+// reportConvertProblems prints the problems to stderr like `tokens validate` does, errors
+// always, warnings unless --quiet; a code seen very often is summed up in one line.
+func reportConvertProblems(f *cmdutil.Factory, name string, res *tokenfile.ConvertResult) {
+	w := f.IO.ErrOut
+	for _, p := range res.Problems {
+		if p.IsError() || !f.Quiet {
+			fmt.Fprintln(w, diagnostic(name, p))
+		}
+	}
+	codes := make([]string, 0, len(res.Omitted))
+	for code := range res.Omitted {
+		codes = append(codes, code)
+	}
+	slices.Sort(codes)
+	for _, code := range codes {
+		fmt.Fprintf(w, "%s: ... and %d more [%s]\n", name, res.Omitted[code], code)
+	}
+}
+
+// refusalError explains a file refused as a whole, with a hint where the fix is known.
+func refusalError(name string, res *tokenfile.ConvertResult) error {
+	code := ""
+	for _, p := range res.Problems {
+		if p.IsError() {
+			code = p.Code
+			break
+		}
+	}
+	err := fmt.Errorf("%s: the file is refused [%s]; nothing written", name, code)
+	switch code {
+	case "pskc.key-required", "pskc.mac-missing":
+		return cmdutil.WithHint(err, decryptHint([]*fileReport{{Problems: res.Problems}}))
+	case "pskc.wrong-key":
+		return cmdutil.WithHint(err, "check that the key or password is the one the vendor sent for this file")
+	}
+	return err
+}
+
+// outputSink is where the converted CSV goes until the run knows whether to keep it.
+type outputSink interface {
+	io.Writer
+	Commit() error
+	Abort()
+}
+
+// stdoutSink holds the CSV in memory: a file refused at its last key must not have printed
+// anything, and standard output cannot be taken back.
+type stdoutSink struct {
+	w   io.Writer
+	buf bytes.Buffer
+}
+
+func (s *stdoutSink) Write(p []byte) (int, error) { return s.buf.Write(p) }
+
+func (s *stdoutSink) Commit() error {
+	_, err := s.buf.WriteTo(s.w)
+	clear(s.buf.Bytes()[:s.buf.Cap()])
+	if err != nil {
+		return fmt.Errorf("writing the csv: %w", err)
+	}
+	return nil
+}
+
+func (s *stdoutSink) Abort() {
+	clear(s.buf.Bytes()[:s.buf.Cap()])
+	s.buf.Reset()
+}
+
+// atomicFile writes a file beside its destination, readable only by the owner (it holds
+// secrets), and renames it into place on Commit, so a failed run leaves no partial output.
+type atomicFile struct {
+	*os.File
+	path string
+	done bool
+}
+
+func newAtomicFile(path string) (*atomicFile, error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	// os.CreateTemp creates the file with mode 0600.
+	tmp, err := os.CreateTemp(dir, "."+strings.TrimPrefix(base, ".")+".tmp-*")
+	if err != nil {
+		// Name the file asked for, not the temporary one.
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("creating %s: %w", path, err)
+	}
+	return &atomicFile{File: tmp, path: path}, nil
+}
+
+func (a *atomicFile) Commit() error {
+	err := a.Sync()
+	if cerr := a.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(a.Name(), 0o600)
+	}
+	if err == nil {
+		err = os.Rename(a.Name(), a.path)
+	}
+	if err != nil {
+		os.Remove(a.Name())
+		return fmt.Errorf("writing %s: %w", a.path, err)
+	}
+	a.done = true
+	return nil
+}
+
+func (a *atomicFile) Abort() {
+	if a.done {
+		return
+	}
+	a.done = true
+	a.Close()
+	os.Remove(a.Name())
+}

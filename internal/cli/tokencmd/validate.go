@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -30,19 +31,28 @@ func newValidateCmd(f *cmdutil.Factory, runF func(*validateOptions) error) *cobr
 		Long: `Check token seed files (Azure OATH CSV or PSKC XML) against the import rules and report every
 problem with its line, column and a stable code. No database is needed, so this fits CI.
 
+The format is recognised by content (--format auto): a file starting with an XML element is
+PSKC (RFC 6030), anything else CSV. Problems in PSKC files also name the key package and its
+serial; the PSKC reader's own findings have codes "pskc.<class>" (pskc.wrong-key,
+pskc.mac-mismatch, pskc.hash-defaulted...). Keys of an encrypted PSKC file are decrypted
+with --pskc-key-file or --pskc-password-file, or MFACTL_PSKC_KEY / MFACTL_PSKC_PASSWORD;
+secrets are never taken as flag values.
+
 Exits 0 when every file is valid (warnings allowed unless --strict), 1 when not.
 "-" reads standard input.`,
 		Example: `  $ mfactl tokens validate tokens.csv
   $ mfactl tokens validate --strict -o json tokens.csv
   $ mfactl tokens validate -o github seeds/*.csv
-  $ mfactl tokens validate --delimiter ';' excel-export.csv`,
+  $ mfactl tokens validate --delimiter ';' excel-export.csv
+  $ mfactl tokens validate --pskc-key-file vendor.key seeds.pskc
+  $ MFACTL_PSKC_PASSWORD="$(pass show vendor/pskc)" mfactl tokens validate seeds.xml`,
 		Args: cmdutil.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var err error
 			if opts.format, err = f.OutputFormat(cmd, cmdutil.FormatText, cmdutil.FormatJSON, cmdutil.FormatGitHub); err != nil {
 				return err
 			}
-			if opts.read, err = ff.options(); err != nil {
+			if opts.read, err = ff.readOptions(f, args); err != nil {
 				return err
 			}
 			opts.files = args
@@ -91,6 +101,9 @@ func validateRun(opts *validateOptions) error {
 			return err
 		}
 	}
+	if hint := decryptHint(report.Files); hint != "" && !opts.f.Quiet {
+		fmt.Fprintf(opts.f.IO.ErrOut, "mfactl: hint: %s\n", hint)
+	}
 	if !report.Valid {
 		return cmdutil.ErrSilent
 	}
@@ -114,13 +127,24 @@ func validateFile(opts *validateOptions, name string) *fileReport {
 	if err != nil {
 		return fail("file.read", err)
 	}
+	defer tf.Close()
 	fr.Format = tf.Format
 	for _, p := range tf.Problems {
 		fr.add(p)
 	}
+	seen := len(tf.Problems)
 	for {
 		rec, err := tf.Next()
 		if err == io.EOF {
+			break
+		}
+		var invalid *tokenfile.InvalidError
+		if errors.As(err, &invalid) {
+			// The file is refused as a whole (a PSKC MAC failure, a wrong key): say why.
+			// Problems of the keys read before are kept: they are true of those keys.
+			for _, p := range invalid.Problems {
+				fr.add(p)
+			}
 			break
 		}
 		if err != nil {
@@ -131,7 +155,29 @@ func validateFile(opts *validateOptions, name string) *fileReport {
 			fr.add(p)
 		}
 	}
+	// A PSKC reader knows some file warnings only at the end (a signature after the keys).
+	for _, p := range tf.Problems[seen:] {
+		fr.add(p)
+	}
+	if tf.Format == tokenfile.FormatPSKC {
+		slices.SortStableFunc(fr.Problems, func(a, b tokens.Problem) int { return a.Line - b.Line })
+	}
 	return fr
+}
+
+// decryptHint says how to give decryption material when a file needed some.
+func decryptHint(files []*fileReport) string {
+	for _, fr := range files {
+		for _, p := range fr.Problems {
+			switch p.Code {
+			case "pskc.key-required":
+				return "give the key with --pskc-key-file FILE or " + envPSKCKey + ", or the password with --pskc-password-file FILE or " + envPSKCPassword
+			case "pskc.mac-missing":
+				return "--allow-missing-mac accepts encrypted values without a MAC, if you trust how the file reached you"
+			}
+		}
+	}
+	return ""
 }
 
 func (fr *fileReport) add(p tokens.Problem) {
@@ -150,22 +196,7 @@ func (fr *fileReport) add(p tokens.Problem) {
 //	tokens.csv: invalid: 1 row, 1 error, 0 warnings
 func writeText(w io.Writer, fr *fileReport) {
 	for _, p := range fr.Problems {
-		loc := fr.File
-		if p.Line > 0 {
-			loc = fmt.Sprintf("%s:%d", fr.File, p.Line)
-		}
-		where := ""
-		if p.Package > 0 {
-			where = fmt.Sprintf("key package %d", p.Package)
-			if p.Serial != "" {
-				where += fmt.Sprintf(" (serial %s)", p.Serial)
-			}
-			where += ": "
-		}
-		if p.Column != "" {
-			where += p.Column + ": "
-		}
-		fmt.Fprintf(w, "%s: %s: %s%s [%s]\n", loc, p.Severity, where, p.Message, p.Code)
+		fmt.Fprintln(w, diagnostic(fr.File, p))
 	}
 	verdict := "valid"
 	if !fr.Valid {
@@ -175,6 +206,33 @@ func writeText(w io.Writer, fr *fileReport) {
 		plural(fr.Rows, "row"), plural(fr.Errors, "error"), plural(fr.Warnings, "warning"))
 }
 
+// diagnostic formats one problem like a compiler diagnostic, naming the PSKC key package:
+//
+//	seeds.pskc:14: error: key package 3 (serial 1234): digits: 8-digit codes ... [digits.unsupported]
+func diagnostic(file string, p tokens.Problem) string {
+	loc := file
+	if p.Line > 0 {
+		loc = fmt.Sprintf("%s:%d", file, p.Line)
+	}
+	return fmt.Sprintf("%s: %s: %s [%s]", loc, p.Severity, problemText(p), p.Code)
+}
+
+// problemText is the message of p prefixed with where it is: the PSKC key package and the column.
+func problemText(p tokens.Problem) string {
+	where := ""
+	if p.Package > 0 {
+		where = fmt.Sprintf("key package %d", p.Package)
+		if p.Serial != "" {
+			where += fmt.Sprintf(" (serial %s)", p.Serial)
+		}
+		where += ": "
+	}
+	if p.Column != "" {
+		where += p.Column + ": "
+	}
+	return where + p.Message
+}
+
 // writeGitHub prints GitHub Actions workflow commands, which turn into annotations on the file.
 func writeGitHub(w io.Writer, fr *fileReport) {
 	for _, p := range fr.Problems {
@@ -182,11 +240,7 @@ func writeGitHub(w io.Writer, fr *fileReport) {
 		if p.Line > 0 {
 			props += fmt.Sprintf(",line=%d", p.Line)
 		}
-		msg := p.Message
-		if p.Column != "" {
-			msg = p.Column + ": " + msg
-		}
-		fmt.Fprintf(w, "::%s %s::%s\n", p.Severity, props, escapeData(p.Code+": "+msg))
+		fmt.Fprintf(w, "::%s %s::%s\n", p.Severity, props, escapeData(p.Code+": "+problemText(p)))
 	}
 }
 
