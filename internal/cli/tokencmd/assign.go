@@ -1,11 +1,79 @@
 package tokencmd
 
 import (
+	"context"
+	"errors"
+	"fmt"
+
 	"github.com/spf13/cobra"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+	"github.com/mfactl/mfactl/internal/store"
 )
 
+type assignOptions struct {
+	f      *cmdutil.Factory
+	serial string
+	upn    string
+	force  bool
+}
+
 func newAssignCmd(f *cmdutil.Factory) *cobra.Command {
-	return cmdutil.NotImplemented("assign SERIAL UPN")
+	opts := &assignOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "assign SERIAL UPN",
+		Short: "Hand a token to a user",
+		Long: `Assign a token to a user of the directory; its status becomes assigned until it is activated.
+
+A token belongs to at most one user: moving a token that is assigned to someone else needs
+--force, which also clears its activation (the move is audited). A user holds at most 5 OATH
+methods; a disabled token cannot be assigned. Assigning a token to its owner changes nothing.`,
+		Example: `  $ mfactl tokens assign GALT2100400 adele.vance@contoso.com
+  $ mfactl tokens assign --force GALT2100400 alex.wilber@contoso.com`,
+		Args: cmdutil.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.serial, opts.upn = args[0], args[1]
+			return assignRun(cmd.Context(), cmd, opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.force, "force", false, "move the token even when it is assigned to another user")
+	return cmd
+}
+
+func assignRun(ctx context.Context, cmd *cobra.Command, opts *assignOptions) error {
+	f := opts.f
+	db, err := f.Store(ctx)
+	if err != nil {
+		return err
+	}
+	previous, err := db.AssignToken(ctx, opts.serial, opts.upn, opts.force, 0)
+	if err == nil && previous != "" && store.Key(previous) == store.Key(opts.upn) {
+		changeNote(f, "token %s is already assigned to %s", opts.serial, previous)
+		return nil
+	}
+	detail := "assigned to " + opts.upn
+	if previous != "" {
+		detail = fmt.Sprintf("moved from %s to %s (--force)", previous, opts.upn)
+	}
+	if err := auditTokenChange(ctx, f, cmd, opts.serial, detail, err); err != nil {
+		return assignError(opts, err)
+	}
+	if previous != "" {
+		changeNote(f, "moved token %s from %s to %s", opts.serial, previous, opts.upn)
+	} else {
+		changeNote(f, "assigned token %s to %s", opts.serial, opts.upn)
+	}
+	return nil
+}
+
+func assignError(opts *assignOptions, err error) error {
+	err = fmt.Errorf("assigning token %s: %w", opts.serial, err)
+	var nf *store.NotFoundError
+	switch {
+	case errors.As(err, &nf) && nf.Kind == "user":
+		return cmdutil.WithHint(err, fmt.Sprintf("add the user first: mfactl users add %s", opts.upn))
+	case errors.Is(err, store.ErrConflict) && !opts.force:
+		return cmdutil.WithHint(err, "unassign it first, or pass --force to move it")
+	}
+	return err
 }

@@ -1,11 +1,69 @@
 package tokencmd
 
 import (
+	"context"
+	"fmt"
+	"strings"
+
 	"github.com/spf13/cobra"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
 )
 
+type deleteOptions struct {
+	f       *cmdutil.Factory
+	serials []string
+	yes     bool
+}
+
 func newDeleteCmd(f *cmdutil.Factory) *cobra.Command {
-	return cmdutil.NotImplemented("delete SERIAL...")
+	opts := &deleteOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "delete SERIAL...",
+		Short: "Remove tokens from the directory",
+		Long: `Delete tokens from the directory, with their encrypted secrets: all of them, or none when one
+is not found. Their users lose them as a method at once.
+
+On a terminal it asks for confirmation; otherwise --yes is required.`,
+		Example: `  $ mfactl tokens delete GALT2100400
+  $ mfactl tokens delete --yes GALT2100400 GALT2100401`,
+		Args: cmdutil.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.serials = args
+			return deleteRun(cmd.Context(), cmd, opts)
+		},
+	}
+	cmd.Flags().BoolVarP(&opts.yes, "yes", "y", false, "delete without asking for confirmation")
+	return cmd
+}
+
+func deleteRun(ctx context.Context, cmd *cobra.Command, opts *deleteOptions) error {
+	f := opts.f
+	what := fmt.Sprintf("token %s", opts.serials[0])
+	if len(opts.serials) > 1 {
+		what = fmt.Sprintf("%d tokens (%s)", len(opts.serials), strings.Join(opts.serials, ", "))
+	}
+	ok, err := confirmChange(f, opts.yes, fmt.Sprintf("Delete %s and their secrets from the directory?", what), "delete tokens")
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("deleting %s: not confirmed; nothing was deleted", what)
+	}
+	db, err := f.Store(ctx)
+	if err != nil {
+		return err
+	}
+	err = db.DeleteTokens(ctx, opts.serials...)
+	if err != nil {
+		// All or nothing: the error names the token that was not found.
+		return auditTokenChange(ctx, f, cmd, strings.Join(opts.serials, " "), "", fmt.Errorf("deleting tokens: %w; nothing was deleted", err))
+	}
+	for _, s := range opts.serials {
+		if err := auditTokenChange(ctx, f, cmd, s, "deleted", nil); err != nil {
+			return err
+		}
+	}
+	changeNote(f, "deleted %s", what)
+	return nil
 }

@@ -1,9 +1,55 @@
 package tokencmd
 
 import (
+	"context"
+	"fmt"
+
 	"github.com/spf13/cobra"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+	"github.com/mfactl/mfactl/internal/store"
 )
 
-func newEnableCmd(f *cmdutil.Factory) *cobra.Command { return cmdutil.NotImplemented("enable SERIAL") }
+type enableOptions struct {
+	f      *cmdutil.Factory
+	serial string
+}
+
+func newEnableCmd(f *cmdutil.Factory) *cobra.Command {
+	opts := &enableOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "enable SERIAL",
+		Short: "Allow a disabled or locked token again",
+		Long: `Enable a token that was disabled, or locked after too many failed activations, and clear its
+failed-attempt counter. It returns to activated when it had been activated, to assigned when it
+has an owner, else to available.`,
+		Example: `  $ mfactl tokens enable GALT2100400`,
+		Args:    cmdutil.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.serial = args[0]
+			return enableRun(cmd.Context(), cmd, opts)
+		},
+	}
+	return cmd
+}
+
+func enableRun(ctx context.Context, cmd *cobra.Command, opts *enableOptions) error {
+	f := opts.f
+	db, err := f.Store(ctx)
+	if err != nil {
+		return err
+	}
+	t, err := db.GetToken(ctx, opts.serial)
+	if err == nil && t.Status != store.StatusDisabled && t.Status != store.StatusFailedActivation {
+		changeNote(f, "token %s is not disabled (status %s)", t.Serial, t.Status)
+		return nil
+	}
+	if err == nil {
+		err = db.EnableToken(ctx, opts.serial)
+	}
+	if err := auditTokenChange(ctx, f, cmd, opts.serial, "was "+string(t.Status), err); err != nil {
+		return fmt.Errorf("enabling token %s: %w", opts.serial, err)
+	}
+	changeNote(f, "enabled token %s", opts.serial)
+	return nil
+}

@@ -1,11 +1,50 @@
 package tokencmd
 
 import (
+	"context"
+	"fmt"
+
 	"github.com/spf13/cobra"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
 )
 
+type unassignOptions struct {
+	f      *cmdutil.Factory
+	serial string
+}
+
 func newUnassignCmd(f *cmdutil.Factory) *cobra.Command {
-	return cmdutil.NotImplemented("unassign SERIAL")
+	opts := &unassignOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "unassign SERIAL",
+		Short: "Take a token back from its user",
+		Long: `Return a token to stock: it no longer belongs to anyone, its activation is cleared and its
+status becomes available (a disabled token stays disabled). A token without owner is left alone.`,
+		Example: `  $ mfactl tokens unassign GALT2100400`,
+		Args:    cmdutil.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.serial = args[0]
+			return unassignRun(cmd.Context(), cmd, opts)
+		},
+	}
+	return cmd
+}
+
+func unassignRun(ctx context.Context, cmd *cobra.Command, opts *unassignOptions) error {
+	f := opts.f
+	db, err := f.Store(ctx)
+	if err != nil {
+		return err
+	}
+	previous, err := db.UnassignToken(ctx, opts.serial)
+	if err == nil && previous == "" {
+		changeNote(f, "token %s is not assigned", opts.serial)
+		return nil
+	}
+	if err := auditTokenChange(ctx, f, cmd, opts.serial, "unassigned from "+previous, err); err != nil {
+		return fmt.Errorf("unassigning token %s: %w", opts.serial, err)
+	}
+	changeNote(f, "unassigned token %s from %s", opts.serial, previous)
+	return nil
 }

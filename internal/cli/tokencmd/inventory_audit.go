@@ -1,0 +1,37 @@
+package tokencmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+	"github.com/mfactl/mfactl/internal/store"
+)
+
+// auditTokenChange records the outcome of a change to one target. A refusal by the directory (the
+// token or user does not exist, a conflict, the method limit) is recorded as a failure, since
+// attempts to move tokens around matter to whoever reads the audit log; errors of the machinery
+// (a busy or broken database) are not, since recording would fail the same way. It returns
+// the error to report: opErr, or the failure to record a change that was made.
+func auditTokenChange(ctx context.Context, f *cmdutil.Factory, cmd *cobra.Command, target, detail string, opErr error) error {
+	if opErr != nil {
+		if errors.Is(opErr, store.ErrNotFound) || errors.Is(opErr, store.ErrConflict) || errors.Is(opErr, store.ErrLimit) {
+			_ = f.Audit(context.WithoutCancel(ctx), cmd, target, "failure", opErr.Error())
+		}
+		return opErr
+	}
+	if err := f.Audit(context.WithoutCancel(ctx), cmd, target, "success", detail); err != nil {
+		return fmt.Errorf("the change was made but recording it in the audit log failed: %w", err)
+	}
+	return nil
+}
+
+// changeNote prints a confirmation on stderr (stdout is for data) unless --quiet.
+func changeNote(f *cmdutil.Factory, format string, args ...any) {
+	if !f.Quiet {
+		fmt.Fprintf(f.IO.ErrOut, format+"\n", args...)
+	}
+}
