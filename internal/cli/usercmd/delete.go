@@ -1,9 +1,113 @@
 package usercmd
 
 import (
+	"bufio"
+	"context"
+	"fmt"
+	"strings"
+
 	"github.com/spf13/cobra"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+	"github.com/mfactl/mfactl/internal/store"
 )
 
-func newDeleteCmd(f *cmdutil.Factory) *cobra.Command { return cmdutil.NotImplemented("delete UPN...") }
+type deleteOptions struct {
+	f    *cmdutil.Factory
+	upns []string
+	yes  bool
+}
+
+func newDeleteCmd(f *cmdutil.Factory) *cobra.Command {
+	opts := &deleteOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "delete UPN...",
+		Short: "Remove users from the directory",
+		Long: `Delete users. Their hardware tokens go back to stock (available, activation cleared); their
+authenticator apps and app passwords are deleted with them. Auth and audit events are history
+and are kept.
+
+Every user must exist, or nothing is deleted. On a terminal it asks for confirmation;
+otherwise --yes is required.`,
+		Example: `  $ mfactl users delete helga@contoso.com
+  $ mfactl users delete --yes helga@contoso.com lee.gu@contoso.com`,
+		Args: cmdutil.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.upns = args
+			return deleteRun(cmd.Context(), cmd, opts)
+		},
+	}
+	cmd.Flags().BoolVarP(&opts.yes, "yes", "y", false, "delete without asking for confirmation")
+	return cmd
+}
+
+func deleteRun(ctx context.Context, cmd *cobra.Command, opts *deleteOptions) error {
+	f := opts.f
+	if !opts.yes && !f.IO.IsStdinTTY() {
+		return cmdutil.Usagef("refusing to delete users without confirmation: pass --yes")
+	}
+	db, err := f.Store(ctx)
+	if err != nil {
+		return err
+	}
+	// Look every user up first, so that a typo deletes nobody and the question says what goes.
+	var found []store.User
+	owned := map[string]int{} // hardware tokens per user
+	tokens, apps := 0, 0
+	for _, upn := range opts.upns {
+		u, err := db.GetUser(ctx, upn)
+		if err != nil {
+			return fmt.Errorf("deleting users: %w; nothing was deleted", err)
+		}
+		if _, dup := owned[store.Key(u.UPN)]; dup {
+			continue
+		}
+		ts, err := db.ListTokens(ctx, store.TokenFilter{UPN: u.UPN})
+		if err != nil {
+			return fmt.Errorf("deleting users: %w", err)
+		}
+		found = append(found, u)
+		owned[store.Key(u.UPN)] = len(ts)
+		tokens += len(ts)
+		apps += u.AppPasswords
+	}
+	if !opts.yes {
+		names := make([]string, len(found))
+		for i, u := range found {
+			names[i] = u.UPN
+		}
+		q := fmt.Sprintf("Delete %s (%d hardware tokens go back to stock, %d app passwords are deleted)?",
+			strings.Join(names, ", "), tokens, apps)
+		ok, err := confirmDeletion(f, q)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("deleting users: not confirmed; nothing was deleted")
+		}
+	}
+	for _, u := range found {
+		err := db.DeleteUser(ctx, u.UPN)
+		detail := fmt.Sprintf("deleted; %d hardware tokens returned to stock, %d app passwords deleted", owned[store.Key(u.UPN)], u.AppPasswords)
+		if err := auditUserChange(ctx, f, cmd, u.UPN, detail, err); err != nil {
+			return fmt.Errorf("deleting user %s: %w", u.UPN, err)
+		}
+		userNote(f, "deleted user %s", u.UPN)
+	}
+	return nil
+}
+
+// confirmDeletion asks question on stderr and reads the answer from stdin (a terminal).
+func confirmDeletion(f *cmdutil.Factory, question string) (bool, error) {
+	fmt.Fprintf(f.IO.ErrOut, "%s [y/N] ", question)
+	line, err := bufio.NewReader(f.IO.In).ReadString('\n')
+	if err != nil && line == "" {
+		fmt.Fprintln(f.IO.ErrOut)
+		return false, nil
+	}
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return true, nil
+	}
+	return false, nil
+}

@@ -1,9 +1,500 @@
 package usercmd
 
 import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
 	"github.com/spf13/cobra"
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+	"github.com/mfactl/mfactl/internal/cli/render"
+	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/tokens"
+	"github.com/mfactl/mfactl/internal/users"
 )
 
-func newImportCmd(f *cmdutil.Factory) *cobra.Command { return cmdutil.NotImplemented("import FILE") }
+type userImportOptions struct {
+	f         *cmdutil.Factory
+	file      string
+	format    string
+	delimiter rune
+	dryRun    bool
+	update    bool
+}
+
+func newImportCmd(f *cmdutil.Factory) *cobra.Command {
+	opts := &userImportOptions{f: f}
+	var delimiter, onDuplicate string
+	cmd := &cobra.Command{
+		Use:   "import FILE",
+		Short: "Add users from a CSV file",
+		Long: `Add the users of a CSV file ("-" reads standard input) with the header
+upn,display name,email,phone (any order; names match ignoring case, spaces, underscores and
+hyphens, so "users list -o csv" can be imported again; other columns are ignored with a
+warning). Phone numbers are written +CountryCode Number, e.g. +1 4255551234.
+
+The whole file is checked first and the users are written in one transaction: any problem
+and nothing is written (exit 1), with every problem listed as file:line: error: column: message
+[code]. A user already in the directory with the same data is left alone; one with other data
+is skipped unless --on-duplicate update.`,
+		Example: `  $ mfactl users import users.csv
+  $ mfactl users import --dry-run -o json users.csv
+  $ mfactl users list -o csv | mfactl users import --on-duplicate update -`,
+		Args: cmdutil.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var err error
+			if opts.format, err = f.OutputFormat(cmd, cmdutil.FormatTable, cmdutil.FormatJSON); err != nil {
+				return err
+			}
+			if opts.delimiter, err = tokens.ParseDelimiter(delimiter); err != nil {
+				return cmdutil.Usagef("--delimiter: %v", err)
+			}
+			switch onDuplicate {
+			case "skip":
+			case "update":
+				opts.update = true
+			default:
+				return cmdutil.Usagef("--on-duplicate: unknown policy %q (want skip or update)", onDuplicate)
+			}
+			opts.file = args[0]
+			return userImportRun(cmd.Context(), cmd, opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVar(&opts.dryRun, "dry-run", false, "check everything against the directory, write nothing")
+	fl.StringVar(&onDuplicate, "on-duplicate", "skip", "a user already in the directory with other data: `skip` or update")
+	fl.StringVar(&delimiter, "delimiter", ",", "CSV field separator: one `character`, or \"tab\"")
+	return cmd
+}
+
+// userImportSummary is the result of `users import -o json`. For a dry run the counts say what
+// would have happened; when the file was refused nothing was written and they are 0.
+type userImportSummary struct {
+	File      string           `json:"file"`
+	Rows      int              `json:"rows"`
+	Created   int              `json:"created"`
+	Updated   int              `json:"updated"`
+	Unchanged int              `json:"unchanged"`
+	Skipped   int              `json:"skipped"`
+	Rejected  int              `json:"rejected"`
+	DryRun    bool             `json:"dry_run"`
+	Problems  []tokens.Problem `json:"problems"`
+}
+
+// errUsersInvalid abandons the transaction when the file has problems.
+var errUsersInvalid = errors.New("the users file has errors")
+
+func userImportRun(ctx context.Context, cmd *cobra.Command, opts *userImportOptions) error {
+	f := opts.f
+	name := opts.file
+	var in io.Reader = f.IO.In
+	if name == "-" {
+		name = "<stdin>"
+	} else {
+		file, err := os.Open(opts.file)
+		if err != nil {
+			return fmt.Errorf("opening users file: %w", err)
+		}
+		defer file.Close()
+		in = file
+	}
+	ur, err := newUserCSVReader(in, opts.delimiter)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", name, err)
+	}
+	sum := userImportSummary{File: name, DryRun: opts.dryRun, Problems: append([]tokens.Problem{}, ur.header...)}
+	rejected := 0
+	next := func() (userRecord, error) {
+		if err := ctx.Err(); err != nil {
+			return userRecord{}, fmt.Errorf("import cancelled; nothing was written: %w", err)
+		}
+		rec, err := ur.next()
+		if err == nil {
+			sum.Rows++
+			sum.Problems = append(sum.Problems, rec.problems...)
+			if !rec.valid() {
+				rejected++
+			}
+		}
+		return rec, err
+	}
+	// The rows go to the store as they are read; the first problem abandons the transaction,
+	// and the rest of the file is read afterwards for its problems only.
+	src := func(yield func(store.User, error) bool) {
+		if ur.headerBad() {
+			yield(store.User{}, errUsersInvalid)
+			return
+		}
+		for {
+			rec, err := next()
+			if err == io.EOF {
+				return
+			}
+			if err == nil && !rec.valid() {
+				err = errUsersInvalid
+			}
+			if err != nil {
+				yield(store.User{}, err)
+				return
+			}
+			if !yield(rec.user, nil) {
+				return
+			}
+		}
+	}
+
+	db, err := f.Store(ctx)
+	if err != nil {
+		return err
+	}
+	res, ierr := db.ImportUsers(ctx, src, store.UserImportOptions{Update: opts.update, DryRun: opts.dryRun})
+	var result error
+	switch {
+	case errors.Is(ierr, errUsersInvalid):
+		for {
+			_, err := next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return err
+			}
+		}
+		sum.Rejected = rejected
+		if ur.headerBad() {
+			result = cmdutil.WithHint(fmt.Errorf("%s: the header is not usable; nothing was imported", name),
+				"the first line must name the columns upn,display name,email,phone")
+		} else {
+			rows, have := fmt.Sprintf("%d rows", rejected), "have"
+			if rejected == 1 {
+				rows, have = "1 row", "has"
+			}
+			result = cmdutil.WithHint(fmt.Errorf("%s: %s of %d %s errors; nothing was imported", name, rows, sum.Rows, have),
+				"fix the rows and import again")
+		}
+		if !opts.dryRun {
+			_ = f.Audit(context.WithoutCancel(ctx), cmd, name, "failure", fmt.Sprintf("rows=%d rejected=%d", sum.Rows, rejected))
+		}
+	case ierr != nil:
+		return fmt.Errorf("importing %s: %w", name, ierr)
+	default:
+		sum.Created, sum.Updated, sum.Unchanged, sum.Skipped = res.Created, res.Updated, res.Unchanged, res.Skipped
+		if !opts.dryRun {
+			detail := fmt.Sprintf("rows=%d created=%d updated=%d unchanged=%d skipped=%d", sum.Rows, res.Created, res.Updated, res.Unchanged, res.Skipped)
+			if err := auditUserChange(ctx, f, cmd, name, detail, nil); err != nil {
+				return err
+			}
+		}
+	}
+
+	if opts.format == cmdutil.FormatJSON {
+		if err := render.JSON(f.IO.Out, sum); err != nil {
+			return err
+		}
+	} else {
+		for _, p := range sum.Problems {
+			if p.IsError() || !f.Quiet {
+				fmt.Fprintln(f.IO.ErrOut, formatUserProblem(name, p))
+			}
+		}
+		yesNo := map[bool]string{true: "yes", false: "no"}
+		if err := writeUserKeyValues(f.IO.Out, [][2]string{
+			{"file", sum.File},
+			{"rows", fmt.Sprint(sum.Rows)},
+			{"created", fmt.Sprint(sum.Created)},
+			{"updated", fmt.Sprint(sum.Updated)},
+			{"unchanged", fmt.Sprint(sum.Unchanged)},
+			{"skipped", fmt.Sprint(sum.Skipped)},
+			{"rejected", fmt.Sprint(sum.Rejected)},
+			{"dry run", yesNo[sum.DryRun]},
+		}); err != nil {
+			return err
+		}
+	}
+	if opts.dryRun && result == nil && !f.Quiet {
+		fmt.Fprintln(f.IO.ErrOut, "mfactl: dry run: nothing was written to the directory")
+	}
+	return result
+}
+
+// formatUserProblem prints a problem like `tokens validate` does:
+// "users.csv:3: error: phone: want +CountryCode Number, e.g. +1 4255551234 [phone.invalid]".
+func formatUserProblem(file string, p tokens.Problem) string {
+	loc := file
+	if p.Line > 0 {
+		loc = fmt.Sprintf("%s:%d", file, p.Line)
+	}
+	col := ""
+	if p.Column != "" {
+		col = p.Column + ": "
+	}
+	return fmt.Sprintf("%s: %s: %s%s [%s]", loc, p.Severity, col, p.Message, p.Code)
+}
+
+// Problem codes of the users file, beside the csv.* and upn.* codes it shares with token files.
+const (
+	codeUserDuplicate = "user.duplicate"
+	codeNameInvalid   = "name.invalid"
+	codeEmailInvalid  = "email.invalid"
+	codePhoneInvalid  = "phone.invalid"
+)
+
+// The columns of the users file, in their canonical order.
+var userColumns = []string{"upn", "display name", "email", "phone"}
+
+// listingOnly are the columns `users list -o csv` adds to the four above. They describe the
+// directory's state rather than the user, so a listing imported again ignores them without
+// a warning each.
+var listingOnly = map[string]bool{}
+
+func init() {
+	for _, c := range userHeader[len(userColumns):] {
+		listingOnly[foldHeader(c)] = true
+	}
+}
+
+// userCSVReader reads a users file row by row. The users file is small and simple next to a
+// token file, but follows the same reading rules: UTF-8 with or without byte-order mark or
+// UTF-16 with one, CRLF or LF, blank lines ignored, header names matched loosely, problems with
+// their line, column and code.
+type userCSVReader struct {
+	cr     *csv.Reader
+	col    [4]int
+	width  int
+	header []tokens.Problem
+	seen   map[string]int // folded UPN -> line
+}
+
+type userRecord struct {
+	line     int
+	user     store.User
+	problems []tokens.Problem
+}
+
+func (r userRecord) valid() bool {
+	for _, p := range r.problems {
+		if p.IsError() {
+			return false
+		}
+	}
+	return true
+}
+
+func newUserCSVReader(r io.Reader, delim rune) (*userCSVReader, error) {
+	br := bufio.NewReader(r)
+	head, err := br.Peek(3)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	var src io.Reader = br
+	switch {
+	case bytes.HasPrefix(head, []byte{0xEF, 0xBB, 0xBF}):
+		_, _ = br.Discard(3)
+	case bytes.HasPrefix(head, []byte{0xFF, 0xFE}):
+		src = transform.NewReader(br, unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder())
+	case bytes.HasPrefix(head, []byte{0xFE, 0xFF}):
+		src = transform.NewReader(br, unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM).NewDecoder())
+	}
+	ur := &userCSVReader{cr: csv.NewReader(src), seen: map[string]int{}}
+	ur.cr.Comma = delim
+	ur.cr.FieldsPerRecord = -1
+	return ur, ur.readHeader()
+}
+
+func (r *userCSVReader) headerBad() bool {
+	for _, p := range r.header {
+		if p.IsError() {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *userCSVReader) readHeader() error {
+	for i := range r.col {
+		r.col[i] = -1
+	}
+	var fields []string
+	for {
+		f, err := r.cr.Read()
+		if errors.Is(err, io.EOF) {
+			r.header = append(r.header, userErr(1, "", tokens.CodeCSVHeader, "the file is empty: the header upn,display name,email,phone is required"))
+			return nil
+		}
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			r.header = append(r.header, userErr(pe.StartLine, "", tokens.CodeCSVHeader, "the header cannot be parsed: "+pe.Err.Error()))
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if !blank(f) {
+			fields = f
+			break
+		}
+	}
+	line, _ := r.cr.FieldPos(0)
+	r.width = len(fields)
+	for i, name := range fields {
+		if !utf8.ValidString(name) {
+			r.header = append(r.header, userErr(line, "", tokens.CodeCSVEncoding, "the header is not valid UTF-8; save the file as UTF-8"))
+			return nil
+		}
+		k := -1
+		for j, c := range userColumns {
+			if foldHeader(name) == foldHeader(c) {
+				k = j
+			}
+		}
+		switch {
+		case k < 0 && listingOnly[foldHeader(name)]:
+		case k < 0:
+			r.header = append(r.header, tokens.Problem{Line: line, Column: strings.TrimSpace(name), Severity: tokens.SeverityWarning,
+				Code: tokens.CodeCSVColumnUnknown, Message: "not one of the columns upn, display name, email, phone; it is ignored"})
+		case r.col[k] >= 0:
+			r.header = append(r.header, userErr(line, userColumns[k], tokens.CodeCSVHeader,
+				fmt.Sprintf("the column appears twice in the header (fields %d and %d)", r.col[k]+1, i+1)))
+		default:
+			r.col[k] = i
+		}
+	}
+	for k, i := range r.col {
+		if i < 0 {
+			r.header = append(r.header, userErr(line, userColumns[k], tokens.CodeCSVHeader, "required column missing from the header"))
+		}
+	}
+	return nil
+}
+
+// foldHeader folds a header name for matching: case, spaces, underscores and hyphens ignored.
+func foldHeader(s string) string {
+	var b strings.Builder
+	for _, c := range strings.ToLower(strings.TrimPrefix(s, "\uFEFF")) {
+		switch c {
+		case ' ', '\t', '_', '-':
+		default:
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}
+
+func blank(fields []string) bool {
+	for _, f := range fields {
+		if strings.TrimSpace(f) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+func userErr(line int, column, code, msg string) tokens.Problem {
+	return tokens.Problem{Line: line, Column: column, Severity: tokens.SeverityError, Code: code, Message: msg}
+}
+
+// next returns the next data row with its problems, or io.EOF (at once when the header is
+// unusable); the error is for failed reads only.
+func (r *userCSVReader) next() (userRecord, error) {
+	if r.headerBad() {
+		return userRecord{}, io.EOF
+	}
+	for {
+		fields, err := r.cr.Read()
+		if errors.Is(err, io.EOF) {
+			return userRecord{}, io.EOF
+		}
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			return userRecord{line: pe.StartLine, problems: []tokens.Problem{
+				userErr(pe.StartLine, "", tokens.CodeCSVQuote, "row cannot be split into fields: "+pe.Err.Error())}}, nil
+		}
+		if err != nil {
+			return userRecord{}, fmt.Errorf("reading csv: %w", err)
+		}
+		if blank(fields) {
+			continue
+		}
+		line, _ := r.cr.FieldPos(0)
+		return r.check(line, fields), nil
+	}
+}
+
+// phonePattern is Azure's phone format: +CountryCode, a space, the number, e.g. +1 4255551234,
+// with an optional extension (x123).
+var phonePattern = regexp.MustCompile(`^\+[1-9][0-9]{0,2} [0-9]{4,14}(x[0-9]{1,10})?$`)
+
+func (r *userCSVReader) check(line int, fields []string) userRecord {
+	rec := userRecord{line: line}
+	add := func(column, code, msg string) { rec.problems = append(rec.problems, userErr(line, column, code, msg)) }
+	if len(fields) != r.width {
+		add("", tokens.CodeCSVColumns, fmt.Sprintf("the row has %d fields, the header has %d", len(fields), r.width))
+		return rec
+	}
+	for i, v := range fields {
+		if !utf8.ValidString(v) {
+			add("", tokens.CodeCSVEncoding, fmt.Sprintf("field %d is not valid UTF-8; save the file as UTF-8", i+1))
+			return rec
+		}
+	}
+	get := func(k int) string { return unneutralise(strings.TrimSpace(fields[r.col[k]])) }
+	u := &rec.user
+	u.UPN, u.DisplayName, u.Email, u.Phone = get(0), get(1), get(2), get(3)
+	upnProblems := tokens.CheckUPN(line, u.UPN)
+	if err := users.CheckText("the UPN", u.UPN); err != nil && len(upnProblems) == 0 {
+		upnProblems = append(upnProblems, userErr(line, "upn", tokens.CodeUPNInvalid, err.Error()))
+	}
+	rec.problems = append(rec.problems, upnProblems...)
+	if len(upnProblems) == 0 {
+		if first, dup := r.seen[store.Key(u.UPN)]; dup {
+			add("upn", codeUserDuplicate, fmt.Sprintf("already on line %d (UPNs are compared ignoring case)", first))
+		} else {
+			r.seen[store.Key(u.UPN)] = line
+		}
+	}
+	if err := users.CheckText("the display name", u.DisplayName); err != nil {
+		add("display name", codeNameInvalid, err.Error())
+	}
+	if msg := emailDefect(u.Email); msg != "" {
+		add("email", codeEmailInvalid, msg)
+	}
+	if u.Phone != "" && !phonePattern.MatchString(u.Phone) {
+		add("phone", codePhoneInvalid, "want +CountryCode Number, e.g. +1 4255551234")
+	}
+	return rec
+}
+
+// unneutralise undoes the formula neutralisation of mfactl's CSV output (render.CSV), which
+// writes "+1 4255551234" as "'+1 4255551234" so that a spreadsheet does not compute it:
+// without this, a listing could not be imported again.
+func unneutralise(s string) string {
+	if len(s) >= 2 && s[0] == '\'' && strings.ContainsRune("=+-@\t\r", rune(s[1])) {
+		return s[1:]
+	}
+	return s
+}
+
+// emailDefect says why a non-empty email address is not one (same shape as a UPN).
+func emailDefect(email string) string {
+	if email == "" {
+		return ""
+	}
+	if len(email) > users.MaxTextLen {
+		return fmt.Sprintf("longer than %d bytes", users.MaxTextLen)
+	}
+	if ps := tokens.CheckUPN(0, email); len(ps) > 0 {
+		return strings.Replace(ps[0].Message, "local@domain", "name@domain", 1)
+	}
+	return ""
+}

@@ -1,9 +1,104 @@
 package usercmd
 
 import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
 	"github.com/spf13/cobra"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+	"github.com/mfactl/mfactl/internal/cli/render"
+	"github.com/mfactl/mfactl/internal/store"
 )
 
-func newShowCmd(f *cmdutil.Factory) *cobra.Command { return cmdutil.NotImplemented("show UPN") }
+type showOptions struct {
+	f      *cmdutil.Factory
+	format string
+	upn    string
+}
+
+// userDetailView is what `users show` adds to the listing view: why the user is blocked,
+// whether their OATH methods are locked, times, and their hardware tokens.
+type userDetailView struct {
+	userView
+	BlockedReason string          `json:"blocked_reason"`
+	Locked        bool            `json:"locked"`
+	CreatedAt     *string         `json:"created_at"`
+	UpdatedAt     *string         `json:"updated_at"`
+	Tokens        []userTokenView `json:"tokens"`
+}
+
+type userTokenView struct {
+	SerialNumber string `json:"serial_number"`
+	Status       string `json:"status"`
+	Manufacturer string `json:"manufacturer"`
+	Model        string `json:"model"`
+}
+
+func newShowCmd(f *cmdutil.Factory) *cobra.Command {
+	opts := &showOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "show UPN",
+		Short: "Show one user",
+		Long: `Show a user: the fields of "users list", why they are blocked, whether their OATH methods are
+locked after failed verifications, and their hardware tokens with their status.`,
+		Example: `  $ mfactl users show adele.vance@contoso.com
+  $ mfactl users show adele.vance@contoso.com -o json`,
+		Args: cmdutil.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var err error
+			if opts.format, err = f.OutputFormat(cmd, cmdutil.FormatTable, cmdutil.FormatJSON, cmdutil.FormatCSV); err != nil {
+				return err
+			}
+			opts.upn = args[0]
+			return showRun(cmd.Context(), opts)
+		},
+	}
+	return cmd
+}
+
+func showRun(ctx context.Context, opts *showOptions) error {
+	f := opts.f
+	db, err := f.Store(ctx)
+	if err != nil {
+		return err
+	}
+	u, err := db.GetUser(ctx, opts.upn)
+	if err != nil {
+		return fmt.Errorf("showing user: %w", err)
+	}
+	toks, err := db.ListTokens(ctx, store.TokenFilter{UPN: u.UPN})
+	if err != nil {
+		return fmt.Errorf("showing user %s: %w", u.UPN, err)
+	}
+	v := userDetailView{
+		userView:      newUserView(u),
+		BlockedReason: u.BlockedReason,
+		Locked:        u.Locked,
+		CreatedAt:     userTimeJSON(u.CreatedAt),
+		UpdatedAt:     userTimeJSON(u.UpdatedAt),
+		Tokens:        make([]userTokenView, 0, len(toks)),
+	}
+	var tokenCells []string
+	for _, t := range toks {
+		v.Tokens = append(v.Tokens, userTokenView{SerialNumber: t.Serial, Status: string(t.Status), Manufacturer: t.Manufacturer, Model: t.Model})
+		tokenCells = append(tokenCells, fmt.Sprintf("%s (%s)", t.Serial, t.Status))
+	}
+	human := opts.format == cmdutil.FormatTable && f.IO.IsStdoutTTY()
+	header := append(userHeader[:len(userHeader):len(userHeader)], "blocked reason", "locked", "created at", "updated at", "tokens")
+	cells := append(v.cells(), v.BlockedReason, strconv.FormatBool(v.Locked),
+		userTimeCell(v.CreatedAt, human), userTimeCell(v.UpdatedAt, human), strings.Join(tokenCells, " "))
+	switch opts.format {
+	case cmdutil.FormatJSON:
+		return render.JSON(f.IO.Out, v)
+	case cmdutil.FormatCSV:
+		return render.CSV(f.IO.Out, header, [][]string{cells})
+	}
+	pairs := make([][2]string, len(header))
+	for i := range header {
+		pairs[i] = [2]string{header[i], cells[i]}
+	}
+	return writeUserKeyValues(f.IO.Out, pairs)
+}
