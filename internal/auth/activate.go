@@ -1,0 +1,157 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/tokens"
+)
+
+// ActivateOptions control Activate.
+type ActivateOptions struct {
+	Options
+	// AssignTo assigns the token to this user first (as `tokens assign` would, without
+	// --force), so assignment and activation are one step. Empty: the token must already be
+	// assigned.
+	AssignTo string
+	// Window is the drift absorbed, in time steps each way (DefaultActivationWindow is the
+	// usual value; 0 accepts only the current step). At most tokens.MaxWindow.
+	Window int
+}
+
+// Activate proves possession of an assigned hardware token with a code it shows, accepted
+// within opts.Window steps of the current time; the matched offset becomes the token's drift
+// and the matched step its last accepted step (so the activation code cannot be replayed to
+// sign in). A wrong code makes the token failed_activation; MaxFailures in a row disable it
+// with LockReason until `tokens enable`. Unknown, unassigned, disabled, locked and already
+// activated tokens are denied without looking at the code. Every attempt is recorded.
+//
+// Denials are results; errors are a failed assignment (AssignTo: unknown user, a token owned
+// by someone else, too many methods) and failures of the directory.
+func (s *Service) Activate(ctx context.Context, serial, code string, opts ActivateOptions) (Result, error) {
+	if opts.Window < 0 || opts.Window > tokens.MaxWindow {
+		return Result{}, fmt.Errorf("activation window %d out of range 0..%d", opts.Window, tokens.MaxWindow)
+	}
+	r := Result{Time: s.now(), UPN: opts.AssignTo, Serial: serial, DeviceToken: serial, Mode: ModeHardware}
+	tok, err := s.store.GetToken(ctx, serial)
+	if errors.Is(err, store.ErrNotFound) {
+		return s.record(ctx, deny(r, CodeTokenUnknown, "token not found"), store.User{}, opts.Options)
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("activating token %s: %w", serial, err)
+	}
+	if opts.AssignTo != "" {
+		prev, err := s.store.AssignToken(ctx, tok.Serial, opts.AssignTo, false, 0)
+		if err != nil {
+			return Result{}, fmt.Errorf("assigning token %s to %s: %w", tok.Serial, opts.AssignTo, err)
+		}
+		r.Assigned = prev == "" || store.Key(prev) != store.Key(opts.AssignTo)
+		if tok, err = s.store.GetToken(ctx, tok.Serial); err != nil {
+			return Result{}, fmt.Errorf("activating token %s: %w", serial, err)
+		}
+	}
+	r = withToken(r, tok)
+	var u store.User
+	if tok.UPN != "" {
+		if u, err = s.store.GetUser(ctx, tok.UPN); err != nil {
+			return Result{}, fmt.Errorf("activating token %s: %w", tok.Serial, err)
+		}
+	}
+	if code, reason, denied := stateDenial(tok); denied {
+		return s.record(ctx, deny(r, code, reason), u, opts.Options)
+	}
+
+	secret, err := s.store.TokenSecret(ctx, tok.Serial)
+	if err != nil {
+		return Result{}, fmt.Errorf("activating token %s: %w", tok.Serial, err)
+	}
+	center := tokens.Step(r.Time, tok.Period)
+	off, ok, err := tokens.MatchCode(secret, tokens.OTPParams{Hash: tok.Hash, Digits: tok.Digits}, code, center, opts.Window)
+	clear(secret)
+	if err != nil {
+		return Result{}, fmt.Errorf("activating token %s: %w", tok.Serial, err)
+	}
+	step := center + int64(off)
+
+	var out Result
+	err = s.store.InAuthTx(ctx, func(tx *store.AuthTx) error {
+		// classify explains a write that touched nothing: the token changed since it was read.
+		classify := func() error {
+			now, err := tx.Token(tok.Serial)
+			if err != nil {
+				return err
+			}
+			out = withToken(r, now)
+			code, reason, denied := stateDenial(now)
+			if !denied {
+				code, reason = CodeDuplicate, "code already used" // only the step condition is left
+			}
+			out = deny(out, code, reason)
+			return tx.AddAuthEvent(s.event(out, u, opts.ClientIP))
+		}
+		if ok && step > tok.LastStep {
+			activated, err := tx.ActivateToken(tok.ID, step, off)
+			if err != nil {
+				return err
+			}
+			if !activated {
+				return classify()
+			}
+			out = r
+			out.Success, out.Code = true, CodeActivated
+			out.Status, out.Drift, out.FailedAttempts = store.StatusActivated, off, 0
+			return tx.AddAuthEvent(s.event(out, u, opts.ClientIP))
+		}
+		code, reason := CodeIncorrect, "incorrect code"
+		switch {
+		case ok && step == tok.LastStep:
+			code, reason = CodeDuplicate, "code already used"
+		case ok:
+			code, reason = CodeOld, "code older than the last accepted one"
+		}
+		failed, status, counted, err := tx.FailActivation(tok.ID, MaxFailures, LockReason)
+		if err != nil {
+			return err
+		}
+		if !counted {
+			return classify()
+		}
+		reason = fmt.Sprintf("%s (%d of %d failed activations)", reason, failed, MaxFailures)
+		if status == store.StatusDisabled {
+			reason += "; token locked"
+		}
+		out = deny(r, code, reason)
+		out.Status, out.FailedAttempts = status, failed
+		return tx.AddAuthEvent(s.event(out, u, opts.ClientIP))
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("activating token %s: %w", tok.Serial, err)
+	}
+	return out, nil
+}
+
+// withToken fills the result's token fields from the token as stored.
+func withToken(r Result, t store.Token) Result {
+	r.Serial, r.DeviceToken, r.UPN = t.Serial, t.Serial, t.UPN
+	r.Status, r.Drift, r.FailedAttempts = t.Status, t.Drift, t.FailedAttempts
+	return r
+}
+
+// stateDenial says whether the token's state forbids activation, and with which code.
+func stateDenial(t store.Token) (code, reason string, denied bool) {
+	switch {
+	case t.UPN == "":
+		return CodeTokenUnassigned, "token is not assigned to a user", true
+	case t.Status == store.StatusActivated:
+		return CodeTokenIsActivated, "token is already activated", true
+	case t.Status == store.StatusDisabled && t.DisabledReason == LockReason:
+		return CodeTokenLocked, "token " + LockReason, true
+	case t.Status == store.StatusDisabled && t.DisabledReason != "":
+		return CodeTokenDisabled, "token is disabled: " + t.DisabledReason, true
+	case t.Status == store.StatusDisabled:
+		return CodeTokenDisabled, "token is disabled", true
+	}
+	return "", "", false
+}

@@ -1,0 +1,116 @@
+package auth
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mfactl/mfactl/internal/store"
+)
+
+// barrierStore holds every InAuthTx until n callers have arrived, so concurrent attempts have
+// all read the directory (and all matched the code) before any of them writes: the worst case
+// for a replay, which only the conditional update on last_step can catch.
+type barrierStore struct {
+	*store.DB
+	arrive *sync.WaitGroup
+}
+
+func (b barrierStore) InAuthTx(ctx context.Context, fn func(*store.AuthTx) error) error {
+	b.arrive.Done()
+	b.arrive.Wait()
+	return b.DB.InAuthTx(ctx, fn)
+}
+
+// TestConcurrentReplay: two verifications of the same valid code at the same moment, through
+// two database handles (as two mfactl processes would be), give exactly one success; the other
+// is a duplicate.
+func TestConcurrentReplay(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.activate(t, "TOK0000", e.code(t, 0, 0), win10)
+	for round := 1; round <= 5; round++ {
+		e.clock.t = t0.Add(time.Duration(round) * time.Minute)
+		code := e.code(t, 0, 0)
+		var arrive sync.WaitGroup
+		arrive.Add(2)
+		results := make([]Result, 2)
+		errs := make([]error, 2)
+		var done sync.WaitGroup
+		for i := range 2 {
+			db, err := store.Open(ctx, e.path, store.Options{Now: e.clock.now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			svc := New(barrierStore{DB: db, arrive: &arrive}, e.clock.now, server)
+			done.Add(1)
+			go func() {
+				defer done.Done()
+				results[i], errs[i] = svc.Verify(ctx, "ada@contoso.com", code, Options{})
+			}()
+		}
+		done.Wait()
+		successes, duplicates := 0, 0
+		for i, r := range results {
+			if errs[i] != nil {
+				t.Fatalf("round %d: %v", round, errs[i])
+			}
+			switch {
+			case r.Success && r.Code == CodeVerified:
+				successes++
+			case !r.Success && r.Code == CodeDuplicate:
+				duplicates++
+			}
+		}
+		if successes != 1 || duplicates != 1 {
+			t.Fatalf("round %d: %d successes and %d duplicates: %+v", round, successes, duplicates, results)
+		}
+		// The duplicate counted a failure; the next success resets it.
+	}
+	evs := e.events(t)
+	if len(evs) != 1+2*5 {
+		t.Errorf("%d events, want 11", len(evs))
+	}
+}
+
+// TestConcurrentActivation: two activations of the same token with the same code at once
+// activate it once; the other attempt is told it is already activated.
+func TestConcurrentActivation(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	code := e.code(t, 0, -3)
+	var arrive sync.WaitGroup
+	arrive.Add(2)
+	results := make([]Result, 2)
+	errs := make([]error, 2)
+	var done sync.WaitGroup
+	for i := range 2 {
+		db, err := store.Open(ctx, e.path, store.Options{Now: e.clock.now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		svc := New(barrierStore{DB: db, arrive: &arrive}, e.clock.now, server)
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			results[i], errs[i] = svc.Activate(ctx, "TOK0000", code, win10)
+		}()
+	}
+	done.Wait()
+	got := map[string]int{}
+	for i, r := range results {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		got[r.Code]++
+	}
+	if got[CodeActivated] != 1 || got[CodeTokenIsActivated] != 1 {
+		t.Fatalf("results %+v", results)
+	}
+	if tok := e.token(t, "TOK0000"); tok.Status != store.StatusActivated || tok.Drift != -3 || tok.FailedAttempts != 0 {
+		t.Errorf("token %+v", tok)
+	}
+}
