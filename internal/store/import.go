@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"iter"
+	"strconv"
 	"strings"
 
 	"github.com/mfactl/mfactl/internal/secrets"
@@ -117,7 +118,7 @@ const importBatch = 256
 
 // importCacheKiB is the page cache used during an import. The unique and fingerprint indexes
 // are updated at random positions; a larger cache keeps their pages in memory.
-const importCacheKiB = 32 << 10
+const importCacheKiB = 16 << 10
 
 // ImportTokens writes tokens in ONE transaction: all of it commits, or nothing (a problem
 // without SkipInvalid, an error from src, a cancelled ctx, a crash). Rows must already be valid
@@ -156,13 +157,40 @@ func (d *DB) ImportTokens(ctx context.Context, src iter.Seq2[ImportRow, error], 
 		return res, mapErr(err)
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA cache_size = -%d`, importCacheKiB)); err != nil {
-		return res, mapErr(err)
+	// Connection settings for the bulk write, restored when done (the connection goes back to
+	// the pool):
+	//   - a larger page cache for the indexes;
+	//   - multi-row INSERTs need a statement journal (to undo a half-done statement): keep it in
+	//     memory instead of a temporary file written with one syscall per page; it holds at
+	//     most the pages one batch touches;
+	//   - no foreign-key probes: every user_id written comes from a lookup or an insert in this
+	//     very transaction, so the per-row check into users would only repeat it.
+	for _, p := range []string{fmt.Sprintf(`PRAGMA cache_size = -%d`, importCacheKiB), `PRAGMA temp_store = MEMORY`, `PRAGMA foreign_keys = OFF`} {
+		if _, err := conn.ExecContext(ctx, p); err != nil {
+			return res, mapErr(err)
+		}
 	}
-	// Give the memory back to the pool's default when done (the connection is reused).
-	defer conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA cache_size = -2000`)
+	defer func() {
+		bg := context.WithoutCancel(ctx)
+		conn.ExecContext(bg, `PRAGMA foreign_keys = ON`)
+		conn.ExecContext(bg, `PRAGMA temp_store = DEFAULT`)
+		conn.ExecContext(bg, `PRAGMA cache_size = -2000`)
+	}()
 
-	err = d.importTx(ctx, conn, sealer, src, opts, &res)
+	dropped, err := d.importTx(ctx, conn, sealer, src, opts, &res)
+	if err != nil && ctx.Err() != nil {
+		// Whatever statement the cancellation interrupted, say what happened.
+		err = fmt.Errorf("import cancelled; nothing was written: %w", ctx.Err())
+	}
+	if dropped && res.Committed {
+		// Outside the import's transaction so that the sorter may spill to temporary files
+		// (temp_store is fixed for the length of a transaction); see bulkMinRows.
+		bg := context.WithoutCancel(ctx)
+		conn.ExecContext(bg, `PRAGMA temp_store = DEFAULT`)
+		conn.ExecContext(bg, `PRAGMA cache_size = -8192`)
+		// Best effort: the import has committed, and Open rebuilds a missing index anyway.
+		_, _ = conn.ExecContext(ctx, fpIndexDDL)
+	}
 	if err == nil || opts.DryRun || opts.Audit == nil {
 		return res, mapErr(err)
 	}
@@ -181,16 +209,29 @@ func importSummary(r *ImportResult) string {
 		r.Rows, r.Imported, r.Unchanged, r.Updated, r.Skipped, r.Rejected, r.UsersCreated)
 }
 
-func (d *DB) importTx(ctx context.Context, conn *sql.Conn, sealer *secrets.Sealer, src iter.Seq2[ImportRow, error], opts ImportOptions, res *ImportResult) (err error) {
+func (d *DB) importTx(ctx context.Context, conn *sql.Conn, sealer *secrets.Sealer, src iter.Seq2[ImportRow, error], opts ImportOptions, res *ImportResult) (droppedIndex bool, err error) {
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return false, err
 	}
 	im := &importer{
 		ctx: ctx, tx: tx, opts: opts, sealer: sealer, res: res, now: unix(d.now()),
-		stmts: map[string]*sql.Stmt{}, inBatch: map[string]bool{},
+		stmts: map[string]*sql.Stmt{},
 	}
+	// ids are rowids, so MAX(id) is an instant upper bound of the table's size.
+	var maxID int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM tokens`).Scan(&maxID); err != nil {
+		tx.Rollback()
+		return false, err
+	}
+	im.bulkAfter = max(bulkMinRows, maxID)
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM users`).Scan(&im.nextUserID); err != nil {
+		tx.Rollback()
+		return false, err
+	}
+	r := startReader(src, sealer)
 	defer func() {
+		r.stop()
 		for _, s := range im.stmts {
 			s.Close()
 		}
@@ -198,28 +239,23 @@ func (d *DB) importTx(ctx context.Context, conn *sql.Conn, sealer *secrets.Seale
 			tx.Rollback()
 		}
 	}()
-	for row, err := range src {
+	for b := range r.full {
+		res.Rows += len(b.rows)
+		im.batch = b.rows
+		err := im.flush()
+		r.recycle(b)
 		if err != nil {
-			return err
+			return false, err
 		}
-		res.Rows++
-		if im.inBatch[Key(row.Serial)] || len(im.batch) == importBatch {
-			// A serial repeated within a batch would not see its first occurrence in the
-			// lookup, so write the batch first.
-			if err := im.flush(); err != nil {
-				return err
-			}
-		}
-		im.add(row)
 	}
-	if err := im.flush(); err != nil {
-		return err
+	if err := r.err(); err != nil {
+		return false, err
 	}
 	if res.Rejected > 0 && !opts.SkipInvalid {
-		return &ImportError{Rejected: res.Rejected}
+		return false, &ImportError{Rejected: res.Rejected}
 	}
 	if opts.DryRun {
-		return nil
+		return false, nil
 	}
 	if opts.Audit != nil {
 		a := *opts.Audit
@@ -228,14 +264,133 @@ func (d *DB) importTx(ctx context.Context, conn *sql.Conn, sealer *secrets.Seale
 			a.Detail = importSummary(res)
 		}
 		if err := insertAudit(ctx, tx, a, d.now()); err != nil {
-			return err
+			return false, err
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return err
+		return false, err
 	}
 	res.Committed = true
-	return nil
+	return im.droppedIdx, nil
+}
+
+// batch is a group of rows read and prepared (fingerprinted, sealed) by the reader goroutine.
+type batch struct {
+	rows    []pendingRow
+	secrets []byte // arena holding the batch's plaintext secrets; wiped before reuse
+	serials map[string]bool
+}
+
+// reader runs the caller's source in its own goroutine, so that parsing and the crypto work
+// of one batch overlap with SQLite writing the previous one (a second core does the former).
+// A fixed pool of batches bounds memory.
+type reader struct {
+	full    chan *batch
+	free    chan *batch
+	done    chan struct{}
+	quit    chan struct{}
+	srcErr  error
+	panicV  any
+	stopped bool
+}
+
+const readerBatches = 3
+
+func startReader(src iter.Seq2[ImportRow, error], sealer *secrets.Sealer) *reader {
+	r := &reader{
+		full: make(chan *batch, readerBatches), free: make(chan *batch, readerBatches),
+		done: make(chan struct{}), quit: make(chan struct{}),
+	}
+	for range readerBatches {
+		r.free <- &batch{rows: make([]pendingRow, 0, importBatch), serials: map[string]bool{}}
+	}
+	go r.run(src, sealer)
+	return r
+}
+
+func (r *reader) run(src iter.Seq2[ImportRow, error], sealer *secrets.Sealer) {
+	defer close(r.done)
+	defer close(r.full)
+	defer func() {
+		if v := recover(); v != nil {
+			r.panicV = v
+		}
+	}()
+	var b *batch
+	get := func() bool {
+		select {
+		case b = <-r.free:
+			return true
+		case <-r.quit:
+			return false
+		}
+	}
+	send := func() bool {
+		select {
+		case r.full <- b:
+			b = nil
+			return true
+		case <-r.quit:
+			return false
+		}
+	}
+	if !get() {
+		return
+	}
+	for row, err := range src {
+		if err != nil {
+			r.srcErr = err
+			return
+		}
+		key := Key(row.Serial)
+		// A serial repeated within a batch would not see its first occurrence in the
+		// batch's lookup, so it starts a new batch.
+		if len(b.rows) == importBatch || b.serials[key] {
+			if !send() || !get() {
+				return
+			}
+		}
+		p := pendingRow{ImportRow: row, serialKey: key, upnKey: Key(row.UPN)}
+		start := len(b.secrets)
+		b.secrets = append(b.secrets, row.Secret...)
+		p.Secret = b.secrets[start:len(b.secrets):len(b.secrets)]
+		p.fp = sealer.Fingerprint(row.Secret)
+		p.enc = sealer.Seal(row.Secret, row.Serial)
+		b.rows = append(b.rows, p)
+		b.serials[key] = true
+	}
+	if len(b.rows) > 0 {
+		send()
+	}
+}
+
+// recycle wipes a processed batch and gives it back to the reader.
+func (r *reader) recycle(b *batch) {
+	clear(b.secrets)
+	b.secrets = b.secrets[:0]
+	clear(b.rows)
+	b.rows = b.rows[:0]
+	clear(b.serials)
+	r.free <- b // never blocks: the pool has room for every batch
+}
+
+// stop ends the reader and waits for it, so the caller's source is never running after
+// ImportTokens returns. A panic in the source is re-raised here, in the caller's goroutine.
+func (r *reader) stop() {
+	if !r.stopped {
+		r.stopped = true
+		close(r.quit)
+	}
+	<-r.done
+	if r.panicV != nil {
+		panic(r.panicV)
+	}
+}
+
+// err returns the source's error once the reader has finished.
+func (r *reader) err() error {
+	<-r.done
+	return r.srcErr
 }
 
 // pendingRow is a row of the current batch with its derived values.
@@ -244,7 +399,8 @@ type pendingRow struct {
 	serialKey string
 	upnKey    string
 	fp        []byte
-	action    int // one of the act* values
+	enc       []byte // the sealed secret
+	action    int    // one of the act* values
 	existing  existingToken
 	userID    int64
 }
@@ -278,21 +434,45 @@ type importer struct {
 	res    *ImportResult
 	now    int64
 
-	stmts   map[string]*sql.Stmt
-	batch   []pendingRow
-	inBatch map[string]bool
-	secrets []byte // arena holding the batch's secrets; wiped after each batch
-	args    []any
+	stmts map[string]*sql.Stmt
+	batch []pendingRow
+	args  []any
+
+	inserted   int64
+	bulkAfter  int64 // drop the fingerprint index once more rows than this were inserted
+	droppedIdx bool
+
+	// nextUserID is the last user id handed out. The import holds the write lock from BEGIN
+	// IMMEDIATE to the end, so MAX(id) read at the start cannot be taken by anyone else, and
+	// assigning ids here saves reading 1M generated ids back (RETURNING) in a large import.
+	// A PostgreSQL implementation reserves the ids from the sequence instead (nextval over
+	// generate_series).
+	nextUserID int64
 }
 
-func (im *importer) add(row ImportRow) {
-	p := pendingRow{ImportRow: row, serialKey: Key(row.Serial), upnKey: Key(row.UPN)}
-	start := len(im.secrets)
-	im.secrets = append(im.secrets, row.Secret...)
-	p.Secret = im.secrets[start:len(im.secrets):len(im.secrets)]
-	p.fp = im.sealer.Fingerprint(row.Secret)
-	im.batch = append(im.batch, p)
-	im.inBatch[p.serialKey] = true
+// Bulk imports drop the index on secret fingerprints and build it again after the commit:
+// fingerprints are random, so each insert lands on a random index page (1M inserts cost
+// twice as much as sorting once), and the random pages also bloat the in-memory statement
+// journal. Dropping pays when the import at least doubles the table and is big enough to
+// matter. A rollback restores the index with everything else; a crash between the commit and
+// the rebuild leaves it missing until the next Open, which recreates it (ensureIndexes): the
+// index only serves lookups, no row depends on it.
+var bulkMinRows int64 = 50_000 // a variable so tests can exercise the bulk path
+
+const (
+	fpIndexName = "tokens_secret_fp"
+	fpIndexDDL  = `CREATE INDEX IF NOT EXISTS tokens_secret_fp ON tokens (secret_fp)`
+)
+
+func (im *importer) dropIndexIfBulk() error {
+	if im.droppedIdx || im.inserted <= im.bulkAfter {
+		return nil
+	}
+	if _, err := im.tx.ExecContext(im.ctx, `DROP INDEX IF EXISTS `+fpIndexName); err != nil {
+		return err
+	}
+	im.droppedIdx = true
+	return nil
 }
 
 func (im *importer) problem(p *pendingRow, column, code, msg string) {
@@ -326,10 +506,19 @@ func list(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
-// tuples returns "(?, ?), (?, ?)" for rows tuples of cols placeholders.
-func tuples(rows, cols int) string {
-	t := "(" + list(cols) + ")"
+// tuplesWith returns rows tuples of cols placeholders followed by the literal SQL suffix:
+// tuplesWith(2, 2, "7, 7") is "(?, ?, 7, 7), (?, ?, 7, 7)". Values that are the same for every
+// row of an import (its timestamp) are written once into the statement instead of being bound
+// millions of times; they are integers formatted by us, never input.
+func tuplesWith(rows, cols int, suffix string) string {
+	t := "(" + list(cols) + ", " + suffix + ")"
 	return strings.TrimSuffix(strings.Repeat(t+", ", rows), ", ")
+}
+
+// nowSQL is the import's timestamp as SQL literals for created_at, updated_at.
+func (im *importer) nowSQL() string {
+	n := strconv.FormatInt(im.now, 10)
+	return n + ", " + n
 }
 
 // chunks splits n into descending powers of two no larger than importBatch, so multi-row
@@ -350,16 +539,11 @@ func (im *importer) flush() error {
 		return nil
 	}
 	if err := im.ctx.Err(); err != nil {
-		return fmt.Errorf("import cancelled; nothing was written: %w", err)
+		return err
 	}
 	if err := im.process(); err != nil {
 		return err
 	}
-	clear(im.secrets)
-	im.secrets = im.secrets[:0]
-	clear(im.batch)
-	im.batch = im.batch[:0]
-	clear(im.inBatch)
 	if im.opts.Progress != nil {
 		im.opts.Progress(im.res.Rows)
 	}
@@ -573,51 +757,34 @@ func (im *importer) countMethods(ids map[string]int64) (map[string]int, error) {
 	return counts, rows.Err()
 }
 
+// createUsers inserts the missing users with ids handed out by the importer (see
+// nextUserID), so the ids are known without reading them back.
 func (im *importer) createUsers(create []*pendingRow, ids map[string]int64) error {
 	for _, n := range chunks(len(create)) {
 		part := create[:n]
 		create = create[n:]
 		s, err := im.stmt("insert-users", n, func(n int) string {
-			return `INSERT INTO users (upn, upn_key, created_at, updated_at) VALUES ` + tuples(n, 4) + ` RETURNING id, upn_key`
+			return `INSERT INTO users (id, upn, upn_key, created_at, updated_at) VALUES ` + tuplesWith(n, 3, im.nowSQL())
 		})
 		if err != nil {
 			return err
 		}
 		args := im.args[:0]
 		for _, p := range part {
-			args = append(args, p.UPN, p.upnKey, im.now, im.now)
+			im.nextUserID++
+			ids[p.upnKey] = im.nextUserID
+			args = append(args, im.nextUserID, p.UPN, p.upnKey)
 		}
 		im.args = args
-		rows, err := s.QueryContext(im.ctx, args...)
-		if err != nil {
+		if _, err := s.ExecContext(im.ctx, args...); err != nil {
 			return err
-		}
-		got := 0
-		for rows.Next() {
-			var id int64
-			var key string
-			if err := rows.Scan(&id, &key); err != nil {
-				rows.Close()
-				return err
-			}
-			ids[key] = id
-			got++
-		}
-		if err := rows.Close(); err != nil {
-			return err
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if got != n {
-			return fmt.Errorf("created %d users, expected %d", got, n)
 		}
 		im.res.UsersCreated += n
 	}
 	return nil
 }
 
-const tokenInsertColumns = 14
+const tokenInsertParams = 12
 
 func (im *importer) insertTokens() error {
 	var rows []*pendingRow
@@ -631,7 +798,7 @@ func (im *importer) insertTokens() error {
 		rows = rows[n:]
 		s, err := im.stmt("insert-tokens", n, func(n int) string {
 			return `INSERT INTO tokens (serial, serial_key, secret_enc, secret_fp, hash, digits, period, manufacturer, model,
-				user_id, status, source_file, created_at, updated_at) VALUES ` + tuples(n, tokenInsertColumns)
+				user_id, status, source_file, created_at, updated_at) VALUES ` + tuplesWith(n, tokenInsertParams, im.nowSQL())
 		})
 		if err != nil {
 			return err
@@ -643,16 +810,17 @@ func (im *importer) insertTokens() error {
 			if p.userID != 0 {
 				user, status = p.userID, StatusAssigned
 			}
-			args = append(args, p.Serial, p.serialKey, im.sealer.Seal(p.Secret, p.Serial), p.fp, p.Hash, p.Digits, p.Period,
-				p.Manufacturer, p.Model, user, string(status), p.SourceFile, im.now, im.now)
+			args = append(args, p.Serial, p.serialKey, p.enc, p.fp, p.Hash, p.Digits, p.Period,
+				p.Manufacturer, p.Model, user, string(status), p.SourceFile)
 		}
 		im.args = args
 		if _, err := s.ExecContext(im.ctx, args...); err != nil {
 			return err
 		}
 		im.res.Imported += n
+		im.inserted += int64(n)
 	}
-	return nil
+	return im.dropIndexIfBulk()
 }
 
 func (im *importer) updateTokens() error {
@@ -685,7 +853,7 @@ func (im *importer) updateTokens() error {
 			if err != nil {
 				return err
 			}
-			if _, err := s.ExecContext(im.ctx, p.Serial, im.sealer.Seal(p.Secret, p.Serial), p.fp, p.Hash, p.Digits, p.Period,
+			if _, err := s.ExecContext(im.ctx, p.Serial, p.enc, p.fp, p.Hash, p.Digits, p.Period,
 				p.Manufacturer, p.Model, userID, string(status), p.SourceFile, im.now, e.id); err != nil {
 				return fmt.Errorf("updating token %s: %w", p.Serial, err)
 			}

@@ -306,13 +306,13 @@ func TestImportCancelRollsBack(t *testing.T) {
 			if i == 3000 {
 				cancel() // Ctrl-C after several batches were written
 			}
-			if !yield(genRow(i, 100), nil) {
+			if !yield(genRow(i, 2000), nil) {
 				return
 			}
 		}
 	}
 	_, err := d.ImportTokens(ctx, src, ImportOptions{Audit: audit})
-	if !errors.Is(err, context.Canceled) {
+	if !errors.Is(err, context.Canceled) || !strings.HasPrefix(err.Error(), "import cancelled; nothing was written") {
 		t.Fatalf("err %v, want context.Canceled", err)
 	}
 	if n := count(t, d, "tokens") + count(t, d, "users"); n != 0 {
@@ -579,4 +579,71 @@ func TestNoSecretInFiles(t *testing.T) {
 	scan("before checkpoint")
 	d.Close()
 	scan("after close")
+}
+
+func hasFPIndex(t *testing.T, d *DB) bool {
+	t.Helper()
+	var n int
+	if err := d.sql.QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'tokens_secret_fp'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n == 1
+}
+
+// TestImportBulkIndex covers the bulk path that drops the fingerprint index during a large
+// import and rebuilds it afterwards.
+func TestImportBulkIndex(t *testing.T) {
+	defer func(old int64) { bulkMinRows = old }(bulkMinRows)
+	bulkMinRows = 100
+	ctx := context.Background()
+	dir := t.TempDir()
+	d := openTest(t, dir, Options{})
+	if _, err := d.ImportTokens(ctx, genSource(0, 50, 50), ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	// A rejected bulk import (the last row conflicts) restores the index with everything else.
+	bad := append(genRows(50, 1000, 1000), changed(3, func(r *ImportRow) { r.Model = "X" }))
+	if _, err := d.ImportTokens(ctx, rowsOf(bad), ImportOptions{}); !errors.Is(err, ErrRejected) {
+		t.Fatalf("err %v, want ErrRejected", err)
+	}
+	if !hasFPIndex(t, d) || count(t, d, "tokens") != 50 {
+		t.Fatal("rolled-back bulk import lost the index or left rows")
+	}
+
+	res, err := d.ImportTokens(ctx, genSource(50, 1000, 1000), ImportOptions{})
+	if err != nil || res.Imported != 950 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if !hasFPIndex(t, d) {
+		t.Fatal("index not rebuilt after a bulk import")
+	}
+	if dup, err := d.SecretInUse(ctx, genRow(700, 0).Secret, ""); err != nil || len(dup) != 1 || dup[0] != "SN00000700" {
+		t.Errorf("SecretInUse after rebuild: %v %v", dup, err)
+	}
+	if err := d.IntegrityCheck(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// A crash between commit and rebuild leaves the index missing: Open recreates it.
+	if _, err := d.sql.Exec(`DROP INDEX tokens_secret_fp`); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	d2 := openTest(t, dir, Options{})
+	if !hasFPIndex(t, d2) {
+		t.Fatal("Open did not recreate the missing index")
+	}
+}
+
+// TestFingerprintIndexDDL keeps the rebuild statement in step with the migrations.
+func TestFingerprintIndexDDL(t *testing.T) {
+	d := openTest(t, "", Options{})
+	var ddl string
+	if err := d.sql.QueryRow(`SELECT sql FROM sqlite_master WHERE name = ?`, fpIndexName).Scan(&ddl); err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.Replace(fpIndexDDL, "IF NOT EXISTS ", "", 1); ddl != want {
+		t.Errorf("schema has %q, rebuild uses %q", ddl, want)
+	}
 }

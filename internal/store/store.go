@@ -146,6 +146,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		sdb.Close()
 		return nil, fmt.Errorf("opening database %s: %w", path, mapErr(err))
 	}
+	d.ensureIndexes(ctx)
 	if !opts.NoKey {
 		if err := d.loadKey(ctx); err != nil {
 			sdb.Close()
@@ -196,6 +197,17 @@ func dsn(abs string, busy time.Duration) string {
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Set("_txlock", "immediate")
 	return u.String() + "?" + q.Encode()
+}
+
+// ensureIndexes recreates the fingerprint index if a crash hit a bulk import between its
+// commit and the index rebuild (see bulkMinRows). Best effort: when another process holds
+// the write lock, the next Open tries again.
+func (d *DB) ensureIndexes(ctx context.Context) {
+	var n int
+	err := d.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = ?`, fpIndexName).Scan(&n)
+	if err == nil && n == 0 {
+		d.sql.ExecContext(ctx, fpIndexDDL)
+	}
 }
 
 func (d *DB) loadKey(ctx context.Context) error {
