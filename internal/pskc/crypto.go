@@ -254,8 +254,17 @@ func unwrap(a *cipherAlg, key, c []byte) ([]byte, error) {
 	return aesUnwrap(key, c)
 }
 
-func computeMAC(h func() hash.Hash, key, data []byte) []byte {
-	m := hmac.New(h, key)
+// mac computes the HMAC of data with the file's MAC key. The HMAC states (the key already
+// hashed into the pads) are reused across values and workers: setting one up costs as much
+// as the MAC of a short secret.
+func (c *cryptoCtx) mac(data []byte) []byte {
+	m, _ := c.macs.Get().(hash.Hash)
+	if m == nil {
+		m = hmac.New(c.macHash, c.macKey)
+	}
+	m.Reset()
 	m.Write(data)
-	return m.Sum(nil)
+	sum := m.Sum(nil)
+	c.macs.Put(m)
+	return sum
 }

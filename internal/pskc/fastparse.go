@@ -1,6 +1,8 @@
 package pskc
 
 import (
+	"bytes"
+
 	"github.com/beevik/etree"
 )
 
@@ -12,9 +14,81 @@ import (
 // nil and the caller parses the element with etree itself, so error reporting and the
 // tree are exactly etree's, except that whitespace-only text between elements is left out
 // (every text the reader uses is trimmed). FuzzFastParse checks the two agree.
-func fastParse(b []byte) *etree.Element {
-	var stack []*etree.Element
+//
+// The tree is read, never changed, so it is built without etree's constructors: the
+// elements, texts, attributes and child lists of one package are cut from four slices
+// sized by counting '<', "</" and '=' up front, and names and plain texts are substrings of
+// one copy of the element. A package then costs a handful of allocations instead of one or
+// more per node. The nodes have no parent links, which the reader never follows.
+func fastParse(b []byte) *etree.Element { return fastParseIn(nil, b) }
+
+// treeArena keeps the node slices of fastParse for the next element, so a worker parsing
+// package after package allocates only the copy of each package's text. A tree built in an
+// arena is valid until the next fastParseIn with the same arena; the strings in it (which
+// keys keep) are not in the arena and stay valid.
+type treeArena struct {
+	els   []etree.Element
+	texts []etree.CharData
+	toks  []etree.Token
+	attrs []etree.Attr
+}
+
+// slab returns s emptied when it has room for n, else a new slice of capacity n.
+func slab[T any](s []T, n int) []T {
+	if cap(s) >= n {
+		return s[:0]
+	}
+	return make([]T, 0, n)
+}
+
+// fastParseIn is fastParse building the tree in a (nil: fresh slices).
+func fastParseIn(a *treeArena, b []byte) *etree.Element {
+	if a == nil {
+		a = &treeArena{}
+	}
+	ends := bytes.Count(b, []byte("</"))
+	nEl := bytes.Count(b, []byte{'<'}) - ends
+	if nEl <= 0 {
+		return nil
+	}
+	src := string(b)
+	els := slab(a.els, nEl)
+	// Token files hold no mixed content: at most one text per element with an end tag.
+	// A file that has more takes the slow path.
+	texts := slab(a.texts, ends)
+	// Every node but the root is one child. (Outgrowing toks only costs an allocation: the
+	// child lists already cut keep the old array.)
+	toks := slab(a.toks, nEl-1+ends)
+	attrs := slab(a.attrs, bytes.Count(b, []byte{'='}))
+	defer func() { a.els, a.texts, a.toks, a.attrs = els, texts, toks, attrs }()
+
+	type open struct {
+		el    *etree.Element
+		name  string
+		first int // index in pending of the element's first child
+	}
+	var stackBuf [16]open
+	stack := stackBuf[:0]
+	// pending holds the children of the open elements in document order; when an element
+	// closes its children move to toks.
+	var pendingBuf [64]etree.Token
+	pending := pendingBuf[:0]
 	var root *etree.Element
+
+	closeTop := func() {
+		top := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if kids := pending[top.first:]; len(kids) > 0 {
+			s := len(toks)
+			toks = append(toks, kids...)
+			top.el.Child = toks[s:len(toks):len(toks)]
+		}
+		pending = pending[:top.first]
+		if len(stack) > 0 {
+			pending = append(pending, top.el)
+		}
+	}
+
 	i := 0
 	n := len(b)
 	for i < n {
@@ -41,15 +115,19 @@ func fastParse(b []byte) *etree.Element {
 			}
 			if !hasAmp && isBlank(b[i:j]) {
 				// Indentation between elements: the reader trims all text, so the
-				// tree leaves it out (one allocation per run saved).
+				// tree leaves it out.
 				i = j
 				continue
 			}
-			text, ok := charData(b[i:j], hasAmp, hasCR)
-			if !ok {
+			text, ok := src[i:j], true
+			if hasAmp || hasCR {
+				text, ok = charData(b[i:j], hasAmp, hasCR)
+			}
+			if !ok || len(texts) == cap(texts) {
 				return nil
 			}
-			stack[len(stack)-1].CreateText(text)
+			texts = append(texts, etree.CharData{Data: text})
+			pending = append(pending, &texts[len(texts)-1])
 			i = j
 			continue
 		}
@@ -63,7 +141,6 @@ func fastParse(b []byte) *etree.Element {
 			if nameEnd == j || len(stack) == 0 {
 				return nil
 			}
-			name := b[j:nameEnd]
 			k := nameEnd
 			for k < n && isXMLSpace(b[k]) {
 				k++
@@ -71,11 +148,10 @@ func fastParse(b []byte) *etree.Element {
 			if k >= n || b[k] != '>' {
 				return nil
 			}
-			top := stack[len(stack)-1]
-			if !sameName(top, name) {
+			if stack[len(stack)-1].name != src[j:nameEnd] {
 				return nil
 			}
-			stack = stack[:len(stack)-1]
+			closeTop()
 			i = k + 1
 			if len(stack) == 0 {
 				if i != n {
@@ -91,18 +167,19 @@ func fastParse(b []byte) *etree.Element {
 		if nameEnd == j {
 			return nil // comment, CDATA, PI, declaration or a bad name
 		}
-		var el *etree.Element
-		if len(stack) == 0 {
-			if root != nil {
-				return nil
-			}
-			el = etree.NewElement(internName(b[j:nameEnd]))
+		if len(stack) == 0 && root != nil || len(els) == cap(els) {
+			return nil
+		}
+		name := src[j:nameEnd]
+		els = append(els, etree.Element{})
+		el := &els[len(els)-1]
+		el.Space, el.Tag = splitName(name)
+		if root == nil {
 			root = el
-		} else {
-			el = stack[len(stack)-1].CreateElement(internName(b[j:nameEnd]))
 		}
 		k := nameEnd
 		selfClose := false
+		firstAttr := len(attrs)
 		for {
 			sp := k
 			for k < n && isXMLSpace(b[k]) {
@@ -164,16 +241,27 @@ func fastParse(b []byte) *etree.Element {
 			if ve >= n {
 				return nil
 			}
-			val, ok := charData(b[vs:ve], hasAmp, hasCR)
+			val, ok := src[vs:ve], true
+			if hasAmp || hasCR {
+				val, ok = charData(b[vs:ve], hasAmp, hasCR)
+			}
 			if !ok {
 				return nil
 			}
-			key := internName(b[an:ae])
-			if el.SelectAttr(key) != nil {
+			space, key := splitName(src[an:ae])
+			for _, a := range attrs[firstAttr:] {
+				if a.Space == space && a.Key == key {
+					return nil // duplicate attribute: etree's error
+				}
+			}
+			if len(attrs) == cap(attrs) {
 				return nil
 			}
-			el.CreateAttr(key, val)
+			attrs = append(attrs, etree.Attr{Space: space, Key: key, Value: val})
 			k = ve + 1
+		}
+		if len(attrs) > firstAttr {
+			el.Attr = attrs[firstAttr:len(attrs):len(attrs)]
 		}
 		i = k
 		if selfClose {
@@ -183,9 +271,10 @@ func fastParse(b []byte) *etree.Element {
 				}
 				return root
 			}
+			pending = append(pending, el)
 			continue
 		}
-		stack = append(stack, el)
+		stack = append(stack, open{el: el, name: name, first: len(pending)})
 	}
 	return nil
 }
@@ -220,14 +309,6 @@ done:
 	return j
 }
 
-func sameName(el *etree.Element, name []byte) bool {
-	if el.Space == "" {
-		return string(name) == el.Tag
-	}
-	return len(name) == len(el.Space)+1+len(el.Tag) && string(name[:len(el.Space)]) == el.Space &&
-		name[len(el.Space)] == ':' && string(name[len(el.Space)+1:]) == el.Tag
-}
-
 // charData decodes text as encoding/xml does: CR LF and lone CR become LF, and the
 // predefined entities and character references are resolved.
 func charData(b []byte, hasAmp, hasCR bool) (string, bool) {
@@ -259,30 +340,6 @@ func charData(b []byte, hasAmp, hasCR bool) (string, bool) {
 		}
 	}
 	return s, true
-}
-
-// Interning the names and indentation that every package repeats saves most of the
-// allocations of building a tree (the map lookup with string(b) does not allocate).
-var internNames = func() map[string]string {
-	names := []string{"KeyPackage", "Device", "DeviceInfo", "Manufacturer", "SerialNo", "Model", "IssueNo",
-		"UserId", "CryptoModuleInfo", "Id", "Key", "Issuer", "AlgorithmParameters", "Suite", "ResponseFormat",
-		"ChallengeFormat", "Data", "Secret", "PlainValue", "EncryptedValue", "EncryptionMethod", "CipherData",
-		"CipherValue", "ValueMAC", "Counter", "Time", "TimeInterval", "TimeDrift", "Policy", "KeyUsage",
-		"StartDate", "ExpiryDate", "FriendlyName", "Algorithm", "Length", "Encoding", "CheckDigits"}
-	m := make(map[string]string)
-	for _, p := range []string{"", "pskc:", "xenc:"} {
-		for _, n := range names {
-			m[p+n] = p + n
-		}
-	}
-	return m
-}()
-
-func internName(b []byte) string {
-	if s, ok := internNames[string(b)]; ok {
-		return s
-	}
-	return string(b)
 }
 
 func isBlank(b []byte) bool {

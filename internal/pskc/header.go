@@ -5,6 +5,7 @@ import (
 	"crypto/pbkdf2"
 	"hash"
 	"strings"
+	"sync"
 
 	"github.com/beevik/etree"
 )
@@ -145,6 +146,9 @@ type cryptoCtx struct {
 	// wrap, so a MAC that then fails means tampering rather than a wrong key.
 	macKeyConfirmed bool
 	asymmetric      bool
+	// macs recycles HMAC states keyed with macKey (see mac); macKey never changes once the
+	// context is built.
+	macs sync.Pool
 }
 
 // legacyPBE maps draft algorithm names such as "PBE-3DES112-CBC" to the cipher URI and the

@@ -93,18 +93,34 @@ func parsePackage(el *etree.Element, num, line int, ctx *cryptoCtx, opts *Option
 	return res
 }
 
-var (
-	suiteHash = regexp.MustCompile(`(?i)sha-?(512|384|256|224|1)(?:[^0-9]|$)`)
-	ocraSuite = regexp.MustCompile(`(?i)OCRA-\d+:[^#\s]*`)
-)
+var ocraSuite = regexp.MustCompile(`(?i)OCRA-\d+:[^#\s]*`)
 
-// hashIn names the hash a suite string mentions, "" when none.
+// suiteHashes are the hashes a suite may name, longest digits first as the match prefers.
+var suiteHashes = [...]struct{ digits, name string }{
+	{"512", "SHA512"}, {"384", "SHA384"}, {"256", "SHA256"}, {"224", "SHA224"}, {"1", "SHA1"},
+}
+
+// hashIn names the hash a suite string mentions, "" when none: the first "sha" (any case),
+// an optional '-', then 512, 384, 256, 224 or 1 not followed by another digit ("HMAC-SHA256",
+// "sha1", "OCRA-1:HOTP-SHA512-8"). It runs once per key, so it avoids a regular expression.
 func hashIn(s string) string {
-	m := suiteHash.FindStringSubmatch(s)
-	if m == nil {
-		return ""
+	for i := 0; i+3 < len(s); i++ {
+		if s[i]|0x20 != 's' || s[i+1]|0x20 != 'h' || s[i+2]|0x20 != 'a' {
+			continue
+		}
+		j := i + 3
+		if s[j] == '-' {
+			j++
+		}
+		for _, h := range suiteHashes {
+			if strings.HasPrefix(s[j:], h.digits) {
+				if e := j + len(h.digits); e == len(s) || s[e] < '0' || s[e] > '9' {
+					return h.name
+				}
+			}
+		}
 	}
-	return "SHA" + m[1]
+	return ""
 }
 
 // kindOf classifies an algorithm URI by its last segment (":totp", "#totp", bare "HOTP")
@@ -516,7 +532,7 @@ func (p *pkgParser) decrypt(v valueParts, what string) ([]byte, bool) {
 	if alg.cbc {
 		var pad padResult
 		if checkMAC {
-			if v.mac != nil && macEqual(computeMAC(c.macHash, c.macKey, v.enc.cipher), v.mac) {
+			if v.mac != nil && macEqual(c.mac(v.enc.cipher), v.mac) {
 				pt, pad = decryptCBC(alg, key, c.iv, v.enc.cipher)
 				if pad == padBad {
 					p.fail(newError(ClassWrongKey, "%s: the MAC verifies but the value does not decrypt: wrong key", what))
@@ -527,7 +543,7 @@ func (p *pkgParser) decrypt(v valueParts, what string) ([]byte, bool) {
 			}
 			// Pre-RFC convention: the MAC is over the plaintext.
 			pt, pad = decryptCBC(alg, key, c.iv, v.enc.cipher)
-			if pad != padBad && v.mac != nil && macEqual(computeMAC(c.macHash, c.macKey, pt), v.mac) {
+			if pad != padBad && v.mac != nil && macEqual(c.mac(pt), v.mac) {
 				p.res.macVerified = true
 				return pt, true
 			}
@@ -547,7 +563,7 @@ func (p *pkgParser) decrypt(v valueParts, what string) ([]byte, bool) {
 		return nil, false
 	}
 	if checkMAC {
-		if v.mac == nil || !macEqual(computeMAC(c.macHash, c.macKey, v.enc.cipher), v.mac) && !macEqual(computeMAC(c.macHash, c.macKey, pt), v.mac) {
+		if v.mac == nil || !macEqual(c.mac(v.enc.cipher), v.mac) && !macEqual(c.mac(pt), v.mac) {
 			p.fail(newError(ClassMACMismatch, "%s: the ValueMAC does not verify (the file was altered)", what))
 			return nil, false
 		}

@@ -377,8 +377,11 @@ func elementName(el []byte) string {
 	return local
 }
 
-func parseFragment(el []byte, line int) (*etree.Element, *Error) {
-	if root := fastParse(el); root != nil {
+func parseFragment(el []byte, line int) (*etree.Element, *Error) { return parseFragmentIn(nil, el, line) }
+
+// parseFragmentIn is parseFragment building the tree in a (see fastParseIn).
+func parseFragmentIn(a *treeArena, el []byte, line int) (*etree.Element, *Error) {
+	if root := fastParseIn(a, el); root != nil {
 		return root, nil
 	}
 	doc := etree.NewDocument()
@@ -438,8 +441,10 @@ func (p *producer) child(el []byte, line int) bool {
 var dataPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 func worker(work <-chan *job, rd *Reader) {
+	var arena treeArena
 	for j := range work {
-		root, err := parseFragment(j.data, j.line)
+		// The tree is dropped before the next package: keys keep only strings and bytes.
+		root, err := parseFragmentIn(&arena, j.data, j.line)
 		if err != nil {
 			err.Package = j.num
 			j.res = &pkgResult{err: err}

@@ -216,25 +216,31 @@ func (s *scanner) truncated(err error) *Error {
 }
 
 // tagEnd returns the offset just past the '>' closing the tag starting at off, honouring
-// quoted attribute values.
+// quoted attribute values (skipped with IndexByte: they are most of a tag's bytes).
 func (s *scanner) tagEnd(off int) (int, *Error) {
 	i := off + 1
 	var quote byte
 	for {
-		for ; i < len(s.buf); i++ {
-			c := s.buf[i]
-			switch {
-			case quote != 0:
-				if c == quote {
-					quote = 0
+		for i < len(s.buf) {
+			if quote != 0 {
+				j := bytes.IndexByte(s.buf[i:], quote)
+				if j < 0 {
+					i = len(s.buf)
+					break
 				}
-			case c == '"' || c == '\'':
+				i += j + 1
+				quote = 0
+				continue
+			}
+			switch c := s.buf[i]; c {
+			case '"', '\'':
 				quote = c
-			case c == '>':
+			case '>':
 				return i + 1, nil
-			case c == '<':
+			case '<':
 				return 0, &Error{Class: ClassXML, Line: s.line, Msg: "not well-formed: '<' inside a tag"}
 			}
+			i++
 		}
 		shift, err := s.fill(s.pos)
 		if err != nil {

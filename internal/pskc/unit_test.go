@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -220,4 +221,22 @@ func FuzzReader(f *testing.F) {
 			}
 		}
 	})
+}
+
+// hashIn replaced a regular expression; it must still read every suite the same way.
+func TestHashInMatchesRegexp(t *testing.T) {
+	re := regexp.MustCompile(`(?i)sha-?(512|384|256|224|1)(?:[^0-9]|$)`)
+	for _, s := range []string{
+		"", "HMAC-SHA1", "hmac-sha256", "SHA-512", "sha1", "SHA", "SHA-", "sha12", "SHA-1234", "xsha384y",
+		"SHA224", "OCRA-1:HOTP-SHA512-8:QN08", "HOTP-SHA256-6", "SHA11 SHA1", "sha-2", "SHA256x", "shA1",
+		"sha-sha1", "SHA5123", "HMAC-SHA-256", "ssha1", "SHA1\n",
+	} {
+		want := ""
+		if m := re.FindStringSubmatch(s); m != nil {
+			want = "SHA" + m[1]
+		}
+		if got := hashIn(s); got != want {
+			t.Errorf("hashIn(%q) = %q, want %q", s, got, want)
+		}
+	}
 }

@@ -5,12 +5,14 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/des"
+	"crypto/hmac"
 	"crypto/pbkdf2"
 	"crypto/rand"
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
+	"hash"
 	"io"
 	"strconv"
 )
@@ -230,4 +232,10 @@ func genTOTP(n int) []testKey {
 			suite: "HMAC-SHA1", digits: 6, interval: 30, secret: secret}
 	}
 	return keys
+}
+
+func computeMAC(h func() hash.Hash, key, data []byte) []byte {
+	m := hmac.New(h, key)
+	m.Write(data)
+	return m.Sum(nil)
 }
