@@ -377,7 +377,9 @@ func elementName(el []byte) string {
 	return local
 }
 
-func parseFragment(el []byte, line int) (*etree.Element, *Error) { return parseFragmentIn(nil, el, line) }
+func parseFragment(el []byte, line int) (*etree.Element, *Error) {
+	return parseFragmentIn(nil, el, line)
+}
 
 // parseFragmentIn is parseFragment building the tree in a (see fastParseIn).
 func parseFragmentIn(a *treeArena, el []byte, line int) (*etree.Element, *Error) {
