@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# bench-import.sh compares `mfactl tokens import`'s storage path (store.ImportTokens, driven
+# by internal/store/cmd/importbench) with the sqlite3 shell's .import of the same CSV, for
+# the target of SPEC section 12: 1,000,000 rows within 3x of sqlite3, <= 128 MiB peak RSS,
+# and a re-import of the same file (all unchanged) no slower than the first import.
+#
+# Usage: internal/store/testdata/bench-import.sh [ROWS] [REPEAT]   (from the repository root)
+# Needs: go, sqlite3, GNU time (/usr/bin/time). Each measurement is repeated REPEAT times
+# (default 1) and the fastest run is reported; the machine should be otherwise idle.
+set -euo pipefail
+
+rows=${1:-1000000}
+repeat=${2:-1}
+work=$(mktemp -d "${TMPDIR:-/tmp}/mfactl-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+command -v sqlite3 >/dev/null || { echo "bench-import: sqlite3 not found" >&2; exit 1; }
+[ -x /usr/bin/time ] || { echo "bench-import: GNU time (/usr/bin/time) not found" >&2; exit 1; }
+
+go build -o "$work/importbench" ./internal/store/cmd/importbench
+"$work/importbench" -gen "$rows" -out "$work/tokens.csv"
+echo "file: $rows rows, $(du -m "$work/tokens.csv" | cut -f1) MB, one user per token; sqlite3 $(sqlite3 --version | cut -d' ' -f1); $(nproc) CPUs; load $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# measure NAME CMD...: runs CMD $repeat times, keeps the fastest wall time, prints
+# "NAME wall_s cpu_s maxrss_mib". The database directory is reset before each run by CMD.
+measure() {
+	local name=$1; shift
+	local best=""
+	for _ in $(seq "$repeat"); do
+		/usr/bin/time -f "%e %U %S %M" -o "$work/time" "$@" >/dev/null
+		read -r wall user sys rss < "$work/time"
+		if [ -z "$best" ] || awk -v a="$wall" -v b="${best%% *}" 'BEGIN{exit !(a<b)}'; then
+			best="$wall $(awk -v u="$user" -v s="$sys" 'BEGIN{printf "%.2f", u+s}') $(awk -v r="$rss" 'BEGIN{printf "%.1f", r/1024}')"
+		fi
+	done
+	echo "$name $best" | tee -a "$work/results"
+}
+
+# The sqlite3 reference named by the target: .import into one table with the same unique
+# index (serial number), WAL and synchronous=NORMAL like mfactl.
+cat > "$work/sqlite3-import.sql" <<SQL
+PRAGMA journal_mode=WAL;
+PRAGMA synchronous=NORMAL;
+CREATE TABLE tokens (upn TEXT, serial TEXT, secret TEXT, interval INTEGER, manufacturer TEXT, model TEXT);
+CREATE UNIQUE INDEX tokens_serial ON tokens (serial);
+.mode csv
+.import --skip 1 $work/tokens.csv tokens
+SQL
+sqlite3_import() { rm -f "$work/ref.db"*; sqlite3 "$work/ref.db" < "$work/sqlite3-import.sql"; }
+
+# For context only: the sqlite3 shell building the same directory as mfactl (users, tokens
+# and all their indexes from the embedded migration), without encryption or checks.
+cat > "$work/sqlite3-directory.sql" <<SQL
+PRAGMA journal_mode=WAL;
+PRAGMA synchronous=NORMAL;
+.read internal/store/migrations/0001_init.sql
+CREATE TEMP TABLE staging (upn TEXT, serial TEXT, secret TEXT, interval INTEGER, manufacturer TEXT, model TEXT);
+.mode csv
+.import --skip 1 $work/tokens.csv staging
+BEGIN;
+INSERT INTO users (upn, upn_key, created_at, updated_at) SELECT upn, lower(upn), 0, 0 FROM staging;
+INSERT INTO tokens (serial, serial_key, secret_enc, secret_fp, period, manufacturer, model, user_id, status, created_at, updated_at)
+  SELECT s.serial, lower(s.serial), s.secret, randomblob(16), s.interval, s.manufacturer, s.model, u.id, 'assigned', 0, 0
+  FROM staging s JOIN users u ON u.upn_key = lower(s.upn);
+COMMIT;
+SQL
+sqlite3_directory() { rm -f "$work/dir.db"*; sqlite3 "$work/dir.db" < "$work/sqlite3-directory.sql"; }
+
+mfactl_import() { rm -rf "$work/db"; "$work/importbench" -db "$work/db/mfactl.db" "$work/tokens.csv"; }
+mfactl_reimport() { "$work/importbench" -db "$work/db/mfactl.db" "$work/tokens.csv"; }
+
+export -f sqlite3_import sqlite3_directory mfactl_import mfactl_reimport
+export work
+
+: > "$work/results"
+measure sqlite3-import bash -c sqlite3_import
+measure sqlite3-directory bash -c sqlite3_directory
+measure mfactl-import bash -c mfactl_import
+# The re-import needs the database of a first import: make sure one exists.
+[ -f "$work/db/mfactl.db" ] || mfactl_import >/dev/null
+measure mfactl-reimport bash -c mfactl_reimport
+
+echo
+awk '
+	{ wall[$1]=$2; cpu[$1]=$3; rss[$1]=$4 }
+	END {
+		printf "%-18s %8s %8s %9s %10s\n", "run", "wall s", "cpu s", "RSS MiB", "x sqlite3"
+		split("sqlite3-import sqlite3-directory mfactl-import mfactl-reimport", order, " ")
+		for (i = 1; i <= 4; i++) { n = order[i]
+			printf "%-18s %8.2f %8.2f %9.1f %10.2f\n", n, wall[n], cpu[n], rss[n], wall[n] / wall["sqlite3-import"] }
+		ok = wall["mfactl-import"] <= 3 * wall["sqlite3-import"] && rss["mfactl-import"] <= 128 && rss["mfactl-reimport"] <= 128 && wall["mfactl-reimport"] <= wall["mfactl-import"]
+		printf "\ntarget (import <= 3x sqlite3-import, <= 128 MiB, re-import no slower): %s\n", ok ? "met" : "NOT met"
+	}' "$work/results"
