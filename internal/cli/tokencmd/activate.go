@@ -1,11 +1,436 @@
 package tokencmd
 
 import (
-	"github.com/spf13/cobra"
+	"bufio"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
 
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/mfactl/mfactl/internal/auth"
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+	"github.com/mfactl/mfactl/internal/cli/render"
+	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/tokens"
 )
 
+type activateOptions struct {
+	f        *cmdutil.Factory
+	format   string
+	serial   string
+	codeArg  string
+	hasCode  bool
+	from     string
+	activate auth.ActivateOptions
+}
+
 func newActivateCmd(f *cmdutil.Factory) *cobra.Command {
-	return cmdutil.NotImplemented("activate SERIAL [CODE]")
+	opts := &activateOptions{f: f}
+	var clientIP string
+	cmd := &cobra.Command{
+		Use:   "activate {SERIAL [CODE] | --from FILE}",
+		Short: "Activate tokens with the codes they show",
+		Long: `Activate an assigned hardware token by proving possession: enter the code the token shows.
+Codes within --window time steps (default 10, that is five minutes of a 30-second token) on either
+side of now are accepted, to absorb the drift of a token that sat in a drawer; the offset found
+becomes the token's drift. A wrong code makes the token failed_activation, and 10 failed
+activations in a row lock it (disabled) until 'mfactl tokens enable'.
+
+The code is the CODE argument, "-" to read it from standard input, or asked for (hidden) when
+standard input is a terminal. --user assigns the token to that user first, as 'tokens assign'
+would, so both happen in one step.
+
+--from FILE activates in bulk from a CSV file with a header naming the columns "serial number"
+and "code", and optionally "upn" (which assigns the token first); "-" reads standard input.
+It prints one result per row and exits 3 when some rows failed, 1 when all did.
+
+Every attempt is recorded in the authentication log (docs/auth-events.md) and the audit log.
+-o json prints {"serial_number", "upn", "status", "drift", "failed_attempts", "result",
+"result_code", "reason"}; with --from, {"file", "rows", "activated", "failed", "results"} where
+each result also has its "line".`,
+		Example: `  $ mfactl tokens activate GALT2100400 123456
+  $ mfactl tokens activate GALT2100400 --user adele.vance@contoso.com
+  $ echo 123456 | mfactl tokens activate GALT2100400 -
+  $ mfactl tokens activate --from codes.csv -o json`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var err error
+			if opts.format, err = f.OutputFormat(cmd, cmdutil.FormatTable, cmdutil.FormatJSON, cmdutil.FormatCSV); err != nil {
+				return err
+			}
+			if opts.activate.Window < 0 || opts.activate.Window > tokens.MaxWindow {
+				return cmdutil.Usagef("--window: %d is out of range 0..%d", opts.activate.Window, tokens.MaxWindow)
+			}
+			if opts.activate.ClientIP, err = parseClientIP(clientIP); err != nil {
+				return err
+			}
+			if opts.from != "" {
+				if len(args) > 0 {
+					return cmdutil.Usagef("--from reads serial numbers and codes from the file; give no SERIAL or CODE")
+				}
+				if opts.activate.AssignTo != "" {
+					return cmdutil.Usagef("--user cannot be combined with --from; give each row's user in a upn column")
+				}
+				return activateFileRun(cmd.Context(), cmd, opts)
+			}
+			if err := cmdutil.RangeArgs(1, 2)(cmd, args); err != nil {
+				return err
+			}
+			opts.serial = args[0]
+			if len(args) == 2 {
+				opts.codeArg, opts.hasCode = args[1], true
+			}
+			return activateRun(cmd.Context(), cmd, opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.activate.AssignTo, "user", "", "assign the token to this user (`UPN`) first")
+	fl.IntVar(&opts.activate.Window, "window", auth.DefaultActivationWindow, "accept codes up to `N` time steps early or late")
+	fl.StringVar(&opts.from, "from", "", "activate the tokens listed in this CSV `file` (serial number,code[,upn])")
+	fl.StringVar(&clientIP, "client-ip", "", "record this client `address` in the authentication log")
+	return cmd
+}
+
+// parseClientIP checks --client-ip: an IPv4 or IPv6 address, or empty.
+func parseClientIP(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return "", cmdutil.Usagef("--client-ip: %q is not an IP address", s)
+	}
+	return a.String(), nil
+}
+
+func activateRun(ctx context.Context, cmd *cobra.Command, opts *activateOptions) error {
+	f := opts.f
+	code, err := readCode(f, opts.codeArg, opts.hasCode, fmt.Sprintf("Code shown on token %s: ", opts.serial))
+	if err != nil {
+		return err
+	}
+	db, err := f.Store(ctx)
+	if err != nil {
+		return err
+	}
+	svc := auth.New(db, f.Now, server())
+	r, err := activateOne(ctx, cmd, f, svc, opts.serial, code, opts.activate)
+	if err != nil {
+		return err
+	}
+	if err := writeActivation(f, opts.format, r); err != nil {
+		return err
+	}
+	if !r.Success {
+		return cmdutil.ErrSilent
+	}
+	return nil
+}
+
+// activateOne activates one token and audits the attempt. A refused assignment (--user) is an
+// error with a hint; a denied activation is a result.
+func activateOne(ctx context.Context, cmd *cobra.Command, f *cmdutil.Factory, svc *auth.Service, serial, code string, opts auth.ActivateOptions) (auth.Result, error) {
+	r, err := svc.Activate(ctx, serial, code, opts)
+	if err != nil {
+		err = auditTokenChange(ctx, f, cmd, serial, "", err)
+		var nf *store.NotFoundError
+		switch {
+		case errors.As(err, &nf) && nf.Kind == "user":
+			return r, cmdutil.WithHint(err, fmt.Sprintf("add the user first: mfactl users add %s", opts.AssignTo))
+		case errors.Is(err, store.ErrConflict):
+			return r, cmdutil.WithHint(err, "unassign it first, or move it with mfactl tokens assign --force")
+		}
+		return r, err
+	}
+	detail := fmt.Sprintf("%s: %s", r.Code, r.Reason)
+	if r.Success {
+		detail = fmt.Sprintf("activated for %s with a drift of %d steps", r.UPN, r.Drift)
+	}
+	if r.Assigned {
+		detail = "assigned to " + r.UPN + "; " + detail
+	}
+	result := "success"
+	if !r.Success {
+		result = "failure"
+	}
+	if err := f.Audit(context.WithoutCancel(ctx), cmd, r.Serial, result, detail); err != nil {
+		return r, fmt.Errorf("token %s: the attempt was recorded but the audit log failed: %w", r.Serial, err)
+	}
+	return r, nil
+}
+
+func server() auth.Server {
+	h := cmdutil.Host()
+	return auth.Server{Name: h.Name, IP: h.IP}
+}
+
+// activationView is one activation in the -o json output (and the columns of table and CSV).
+type activationView struct {
+	SerialNumber   string `json:"serial_number"`
+	UPN            string `json:"upn"`
+	Status         string `json:"status"`
+	Drift          int    `json:"drift"`
+	FailedAttempts int    `json:"failed_attempts"`
+	Result         string `json:"result"`
+	ResultCode     string `json:"result_code"`
+	Reason         string `json:"reason"`
+}
+
+var activationHeader = []string{"serial number", "upn", "status", "drift", "failed attempts", "result", "result code", "reason"}
+
+func newActivationView(r auth.Result) activationView {
+	return activationView{
+		SerialNumber: r.Serial, UPN: r.UPN, Status: string(r.Status), Drift: r.Drift, FailedAttempts: r.FailedAttempts,
+		Result: r.ResultWord(), ResultCode: r.Code, Reason: r.Reason,
+	}
+}
+
+func (v activationView) cells() []string {
+	return []string{v.SerialNumber, v.UPN, v.Status, strconv.Itoa(v.Drift), strconv.Itoa(v.FailedAttempts), v.Result, v.ResultCode, v.Reason}
+}
+
+func writeActivation(f *cmdutil.Factory, format string, r auth.Result) error {
+	v := newActivationView(r)
+	switch format {
+	case cmdutil.FormatJSON:
+		return render.JSON(f.IO.Out, v)
+	case cmdutil.FormatCSV:
+		return render.CSV(f.IO.Out, activationHeader, [][]string{v.cells()})
+	default:
+		return render.Table(f.IO.Out, activationHeader, [][]string{v.cells()})
+	}
+}
+
+// bulkRowView is one row of a bulk activation.
+type bulkRowView struct {
+	Line int `json:"line"`
+	activationView
+}
+
+type bulkView struct {
+	File      string        `json:"file"`
+	Rows      int           `json:"rows"`
+	Activated int           `json:"activated"`
+	Failed    int           `json:"failed"`
+	Results   []bulkRowView `json:"results"`
+}
+
+// bulkRow is a row of the --from file.
+type bulkRow struct {
+	line   int
+	serial string
+	code   string
+	upn    string
+}
+
+func activateFileRun(ctx context.Context, cmd *cobra.Command, opts *activateOptions) error {
+	f := opts.f
+	name := opts.from
+	if name == "-" {
+		name = "<stdin>"
+	}
+	var in io.Reader = f.IO.In
+	if opts.from != "-" {
+		file, err := os.Open(opts.from)
+		if err != nil {
+			return fmt.Errorf("opening the activation file: %w", err)
+		}
+		defer file.Close()
+		in = file
+	}
+	rows, err := readBulkRows(in, name)
+	if err != nil {
+		return err
+	}
+	if len(rows) == 0 {
+		return fmt.Errorf("%s: no rows to activate", name)
+	}
+	db, err := f.Store(ctx)
+	if err != nil {
+		return err
+	}
+	svc := auth.New(db, f.Now, server())
+	view := bulkView{File: name, Results: []bulkRowView{}}
+	var runErr error
+	for _, row := range rows {
+		if err := ctx.Err(); err != nil {
+			runErr = err
+			break
+		}
+		o := opts.activate
+		o.AssignTo = row.upn
+		r, err := activateOne(ctx, cmd, f, svc, row.serial, row.code, o)
+		v := bulkRowView{Line: row.line, activationView: newActivationView(r)}
+		if err != nil {
+			if !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrLimit) {
+				runErr = fmt.Errorf("%s:%d: %w", name, row.line, err)
+				break
+			}
+			// The row's assignment was refused: a failed row, not an attempt.
+			v.activationView = activationView{SerialNumber: row.serial, UPN: row.upn, Result: "error", Reason: err.Error()}
+		}
+		view.Results = append(view.Results, v)
+		view.Rows++
+		if r.Success && err == nil {
+			view.Activated++
+		} else {
+			view.Failed++
+		}
+	}
+	if err := writeBulk(f, opts.format, view); err != nil {
+		return err
+	}
+	if runErr != nil {
+		return runErr
+	}
+	if !f.Quiet {
+		fmt.Fprintf(f.IO.ErrOut, "%s: %d rows: %d activated, %d failed\n", name, view.Rows, view.Activated, view.Failed)
+	}
+	switch {
+	case view.Failed == 0:
+		return nil
+	case view.Activated == 0:
+		return cmdutil.ErrSilent
+	default:
+		return cmdutil.ErrPartial
+	}
+}
+
+func writeBulk(f *cmdutil.Factory, format string, view bulkView) error {
+	if format == cmdutil.FormatJSON {
+		return render.JSON(f.IO.Out, view)
+	}
+	header := append([]string{"line"}, activationHeader...)
+	cells := make([][]string, 0, len(view.Results))
+	for _, r := range view.Results {
+		cells = append(cells, append([]string{strconv.Itoa(r.Line)}, r.cells()...))
+	}
+	if format == cmdutil.FormatCSV {
+		return render.CSV(f.IO.Out, header, cells)
+	}
+	return render.Table(f.IO.Out, header, cells)
+}
+
+// readBulkRows reads the whole --from file before anything is activated, so a malformed file
+// changes nothing. Errors name the file and line but never quote a cell: it may hold a code.
+func readBulkRows(in io.Reader, name string) ([]bulkRow, error) {
+	r := csv.NewReader(bufio.NewReader(in))
+	r.ReuseRecord = false
+	header, err := r.Read()
+	if err == io.EOF {
+		return nil, fmt.Errorf("%s: empty file; want a header naming the columns serial number and code", name)
+	}
+	if err != nil {
+		return nil, bulkCSVError(name, err)
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		if i == 0 {
+			h = strings.TrimPrefix(h, "\ufeff") // a byte-order mark from Excel
+		}
+		key := strings.ToLower(strings.TrimSpace(h))
+		switch key {
+		case "serial number", "code", "upn":
+			if _, dup := col[key]; dup {
+				return nil, fmt.Errorf("%s:1: column %s appears twice", name, key)
+			}
+			col[key] = i
+		default:
+			return nil, fmt.Errorf("%s:1: the header must name the columns serial number and code, and optionally upn (column %d is neither)", name, i+1)
+		}
+	}
+	for _, need := range []string{"serial number", "code"} {
+		if _, ok := col[need]; !ok {
+			return nil, fmt.Errorf("%s:1: no %s column; the header must name the columns serial number and code, and optionally upn", name, need)
+		}
+	}
+	var rows []bulkRow
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			return rows, nil
+		}
+		if err != nil {
+			return nil, bulkCSVError(name, err)
+		}
+		line, _ := r.FieldPos(0)
+		row := bulkRow{line: line, serial: strings.TrimSpace(rec[col["serial number"]]), code: strings.TrimSpace(rec[col["code"]])}
+		if i, ok := col["upn"]; ok {
+			row.upn = strings.TrimSpace(rec[i])
+		}
+		if row.serial == "" {
+			return nil, fmt.Errorf("%s:%d: serial number: empty", name, line)
+		}
+		if row.code == "" {
+			return nil, fmt.Errorf("%s:%d: code: empty", name, line)
+		}
+		rows = append(rows, row)
+	}
+}
+
+// bulkCSVError reports a CSV syntax error by line without the offending text.
+func bulkCSVError(name string, err error) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s:%d: %v", name, pe.Line, pe.Err)
+	}
+	return fmt.Errorf("reading %s: %w", name, err)
+}
+
+// readCode gets the code: the argument, standard input for "-" (a hidden prompt when that is
+// a terminal), or a hidden prompt when no code was given and standard input is a terminal.
+// Only the line ending is removed; anything else is part of what was typed (and makes the
+// code incorrect). The same rules as auth verify's (internal/cli/authcmd).
+func readCode(f *cmdutil.Factory, arg string, hasArg bool, prompt string) (string, error) {
+	switch {
+	case hasArg && arg != "-":
+		return arg, nil
+	case f.IO.IsStdinTTY():
+		fmt.Fprint(f.IO.ErrOut, prompt)
+		var line string
+		if file, ok := f.IO.In.(*os.File); ok {
+			b, err := term.ReadPassword(int(file.Fd()))
+			fmt.Fprintln(f.IO.ErrOut)
+			if err != nil {
+				return "", fmt.Errorf("reading the code: %w", err)
+			}
+			line = string(b)
+		} else {
+			var err error
+			if line, err = readLine(f.IO.In); err != nil {
+				return "", err
+			}
+		}
+		if line == "" {
+			return "", cmdutil.Usagef("no code entered")
+		}
+		return line, nil
+	case hasArg:
+		line, err := readLine(f.IO.In)
+		if err != nil {
+			return "", err
+		}
+		if line == "" {
+			return "", cmdutil.Usagef("no code on standard input")
+		}
+		return line, nil
+	default:
+		return "", cmdutil.Usagef("no code given: pass CODE, or - to read it from standard input")
+	}
+}
+
+// readLine reads one line of at most 1 KiB without its line ending.
+func readLine(in io.Reader) (string, error) {
+	line, err := bufio.NewReader(io.LimitReader(in, 1024)).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return "", fmt.Errorf("reading the code: %w", err)
+	}
+	return strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r"), nil
 }
