@@ -1,9 +1,308 @@
 package usercmd
 
 import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
 	"github.com/spf13/cobra"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/users"
 )
 
-func newResetCmd(f *cmdutil.Factory) *cobra.Command { return cmdutil.NotImplemented("reset UPN...") }
+type resetOptions struct {
+	f      *cmdutil.Factory
+	cmd    *cobra.Command
+	upns   []string
+	from   string
+	dryRun bool
+	yes    bool
+	format string
+}
+
+func newResetCmd(f *cmdutil.Factory) *cobra.Command {
+	opts := &resetOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "reset UPN...",
+		Short: "Require users to register their MFA methods again",
+		Long: `Require users to register their MFA methods again, as Azure's "Require re-register MFA":
+their hardware tokens are deactivated and unassigned (back to available stock; a disabled token
+stays disabled), their authenticator-app registrations are removed and must_register is set.
+App passwords are kept (revoke them with 'users app-passwords revoke'); a blocked user stays
+blocked and a lockout stays until 'users unblock'.
+
+Users come from the arguments and from --from FILE, a CSV file with a header row naming a upn
+column ("-" reads standard input). All users are reset in one transaction: when one is not in
+the directory nothing changes. --dry-run shows what would change. On a terminal mfactl asks for
+confirmation; otherwise pass --yes.
+
+-o json prints {"dry_run": bool, "users": [{"upn", "tokens": [{"serial_number", "status",
+"new_status"}], "authenticator_apps": [{"id", "name"}], "app_passwords_kept", "must_register"}]}.`,
+		Example: `  $ mfactl users reset helga@contoso.com
+  $ mfactl users reset --dry-run helga@contoso.com pat@contoso.com
+  $ mfactl users reset --from leavers.csv --yes -o json`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 && opts.from == "" {
+				return cmdutil.Usagef("give the users to reset as arguments or with --from FILE")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var err error
+			if opts.format, err = f.OutputFormat(cmd, cmdutil.FormatTable, cmdutil.FormatJSON, cmdutil.FormatCSV); err != nil {
+				return err
+			}
+			for _, a := range args {
+				upn, err := upnArg(a)
+				if err != nil {
+					return err
+				}
+				opts.upns = append(opts.upns, upn)
+			}
+			if !opts.dryRun && !opts.yes {
+				if opts.from == "-" {
+					return cmdutil.Usagef("--from - reads the users from standard input, so mfactl cannot ask for confirmation: pass --yes")
+				}
+				if !f.IO.IsStdinTTY() {
+					return cmdutil.Usagef("refusing to reset MFA registrations without confirmation: pass --yes")
+				}
+			}
+			opts.cmd = cmd
+			return resetRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.from, "from", "", "read users from the upn column of CSV `file` (\"-\": standard input)")
+	fl.BoolVar(&opts.dryRun, "dry-run", false, "show what would change and change nothing")
+	fl.BoolVarP(&opts.yes, "yes", "y", false, "do not ask for confirmation (needed when stdin is not a terminal)")
+	return cmd
+}
+
+// resetUserView is one user's reset in the JSON output.
+type resetUserView struct {
+	UPN               string             `json:"upn"`
+	Tokens            []resetTokenView   `json:"tokens"`
+	AuthenticatorApps []resetAuthAppView `json:"authenticator_apps"`
+	AppPasswordsKept  int                `json:"app_passwords_kept"`
+	MustRegister      bool               `json:"must_register"`
+}
+
+type resetTokenView struct {
+	SerialNumber string `json:"serial_number"`
+	Status       string `json:"status"`     // before the reset
+	NewStatus    string `json:"new_status"` // available, or disabled for a disabled token
+}
+
+type resetAuthAppView struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+type resetView struct {
+	DryRun bool            `json:"dry_run"`
+	Users  []resetUserView `json:"users"`
+}
+
+// resetHeader names the table and CSV columns: one row per user, lists space-separated. The
+// upn column comes first, so the CSV output can be fed back to --from.
+var resetHeader = []string{"upn", "tokens", "authenticator apps", "app passwords kept", "must register"}
+
+func newResetUserView(r store.RegistrationReset) resetUserView {
+	v := resetUserView{UPN: r.UPN, Tokens: []resetTokenView{}, AuthenticatorApps: []resetAuthAppView{},
+		AppPasswordsKept: r.AppPasswordsKept, MustRegister: true}
+	for _, t := range r.Tokens {
+		v.Tokens = append(v.Tokens, resetTokenView{SerialNumber: t.Serial, Status: string(t.Status), NewStatus: string(t.NewStatus)})
+	}
+	for _, a := range r.AuthApps {
+		v.AuthenticatorApps = append(v.AuthenticatorApps, resetAuthAppView{ID: a.ID, Name: a.Name})
+	}
+	return v
+}
+
+func (v resetUserView) cells() []string {
+	serials := make([]string, len(v.Tokens))
+	for i, t := range v.Tokens {
+		serials[i] = t.SerialNumber
+	}
+	apps := make([]string, len(v.AuthenticatorApps))
+	for i, a := range v.AuthenticatorApps {
+		apps[i] = a.ID
+	}
+	return []string{v.UPN, strings.Join(serials, " "), strings.Join(apps, " "), strconv.Itoa(v.AppPasswordsKept), strconv.FormatBool(v.MustRegister)}
+}
+
+// detail is the audit detail of one user's reset: what was taken away, never secrets.
+func (v resetUserView) detail() string {
+	var toks []string
+	for _, t := range v.Tokens {
+		s := t.SerialNumber + " (" + t.Status
+		if t.NewStatus != string(store.StatusAvailable) {
+			s += ", stays " + t.NewStatus
+		}
+		toks = append(toks, s+")")
+	}
+	apps := make([]string, len(v.AuthenticatorApps))
+	for i, a := range v.AuthenticatorApps {
+		apps[i] = a.ID
+	}
+	return fmt.Sprintf("must_register set; tokens unassigned: %s; authenticator apps removed: %s; app passwords kept: %d",
+		listOrNone(toks), listOrNone(apps), v.AppPasswordsKept)
+}
+
+func listOrNone(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ", ")
+}
+
+func resetRun(ctx context.Context, opts *resetOptions) error {
+	f := opts.f
+	upns := opts.upns
+	if opts.from != "" {
+		fromFile, err := readUPNFile(f, opts.from)
+		if err != nil {
+			return err
+		}
+		upns = append(upns, fromFile...)
+	}
+	upns = users.Dedupe(upns)
+	if len(upns) == 0 {
+		return fmt.Errorf("%s lists no users", opts.from)
+	}
+	db, err := f.Store(ctx)
+	if err != nil {
+		return err
+	}
+	if !opts.dryRun && !opts.yes {
+		// Check every user exists before asking, so the answer is not wasted on a typo.
+		if _, err := users.Reset(ctx, db, upns, true); err != nil {
+			return err
+		}
+		noun := "users"
+		if len(upns) == 1 {
+			noun = "user " + upns[0]
+		} else {
+			noun = strconv.Itoa(len(upns)) + " " + noun
+		}
+		ok, err := confirm(f, fmt.Sprintf("Reset MFA registration of %s?", noun))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			fmt.Fprintln(f.IO.ErrOut, "mfactl: reset cancelled; nothing was changed")
+			return cmdutil.ErrSilent
+		}
+	}
+	res, err := users.Reset(ctx, db, upns, opts.dryRun)
+	if err != nil {
+		if !opts.dryRun {
+			return regFail(ctx, f, opts.cmd, targetList(upns), err)
+		}
+		return err
+	}
+	view := resetView{DryRun: opts.dryRun, Users: make([]resetUserView, 0, len(res))}
+	rows := make([][]string, 0, len(res))
+	for _, r := range res {
+		v := newResetUserView(r)
+		view.Users = append(view.Users, v)
+		rows = append(rows, v.cells())
+	}
+	if err := renderAs(f.IO.Out, opts.format, view, resetHeader, rows); err != nil {
+		return err
+	}
+	if opts.dryRun {
+		if !f.Quiet {
+			fmt.Fprintln(f.IO.ErrOut, "mfactl: dry run: nothing was changed")
+		}
+		return nil
+	}
+	for _, v := range view.Users {
+		if err := regAudit(ctx, f, opts.cmd, v.UPN, v.detail()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readUPNFile reads the upn column of a CSV file, or of standard input for "-".
+func readUPNFile(f *cmdutil.Factory, name string) ([]string, error) {
+	if name == "-" {
+		return users.ReadUPNs(f.IO.In, "<stdin>")
+	}
+	file, err := os.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("reading users: %w", err)
+	}
+	defer file.Close()
+	return users.ReadUPNs(file, name)
+}
+
+// confirm asks question on stderr and reads the answer from stdin, which the caller has made
+// sure is a terminal. Only y or yes (any case) is a yes; anything else, or end of input, is no.
+func confirm(f *cmdutil.Factory, question string) (bool, error) {
+	fmt.Fprintf(f.IO.ErrOut, "%s [y/N] ", question)
+	line, err := bufio.NewReader(f.IO.In).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return false, fmt.Errorf("reading the answer: %w", err)
+	}
+	if err != nil && line == "" {
+		fmt.Fprintln(f.IO.ErrOut)
+	}
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return true, nil
+	}
+	return false, nil
+}
+
+// Helpers shared by the registration verbs (reset, block, unblock, app-passwords, enroll-app).
+
+// upnArg checks a UPN given as an argument: not empty, no control characters.
+func upnArg(s string) (string, error) {
+	upn := strings.TrimSpace(s)
+	if upn == "" {
+		return "", cmdutil.Usagef("empty UPN")
+	}
+	if err := users.CheckText("UPN", upn); err != nil {
+		return "", &cmdutil.UsageError{Err: err}
+	}
+	return upn, nil
+}
+
+// regAudit records a change that was made. The change is already committed, so a failure to
+// record it is reported as an error (exit 1) that says so.
+func regAudit(ctx context.Context, f *cmdutil.Factory, cmd *cobra.Command, target, detail string) error {
+	if err := f.Audit(context.WithoutCancel(ctx), cmd, target, "success", detail); err != nil {
+		return fmt.Errorf("the change was made but recording it in the audit log failed: %w", err)
+	}
+	return nil
+}
+
+// regFail records a change the directory refused (an unknown user or app password, a
+// conflict, the method limit) as a failure and returns err, as the other user verbs do
+// (auditUserChange). Errors of the machinery (a busy database, a cancelled run) are not
+// recorded, since recording would fail the same way. The detail is the error message, which
+// never carries secrets.
+func regFail(ctx context.Context, f *cmdutil.Factory, cmd *cobra.Command, target string, err error) error {
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrLimit) {
+		_ = f.Audit(context.WithoutCancel(ctx), cmd, target, "failure", err.Error())
+	}
+	return err
+}
+
+// targetList names the users of a bulk change in one audit target, bounded in length.
+func targetList(upns []string) string {
+	const show = 10
+	if len(upns) <= show {
+		return strings.Join(upns, ",")
+	}
+	return strings.Join(upns[:show], ",") + fmt.Sprintf(",... (%d users)", len(upns))
+}

@@ -1,0 +1,76 @@
+package usercmd
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+	"github.com/mfactl/mfactl/internal/users"
+)
+
+type appPasswordsRevokeOptions struct {
+	f      *cmdutil.Factory
+	cmd    *cobra.Command
+	upn    string
+	id     string // empty: all of the user's
+	format string
+}
+
+func newAppPasswordsRevokeCmd(f *cmdutil.Factory) *cobra.Command {
+	opts := &appPasswordsRevokeOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "revoke UPN",
+		Short: "Revoke all of a user's app passwords, or one",
+		Long: `Delete the user's app passwords: all of them (the lost-phone case), or with --id only one.
+Applications using a revoked password fail to sign in from then on. The revoked passwords are
+listed on standard output; a user without app passwords is not an error.`,
+		Example: `  $ mfactl users app-passwords revoke helga@contoso.com
+  $ mfactl users app-passwords revoke helga@contoso.com --id 3kq7m2xv9a4bcdef`,
+		Args: cmdutil.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var err error
+			if opts.format, err = f.OutputFormat(cmd, cmdutil.FormatTable, cmdutil.FormatJSON, cmdutil.FormatCSV); err != nil {
+				return err
+			}
+			if opts.upn, err = upnArg(args[0]); err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("id") && opts.id == "" {
+				return cmdutil.Usagef("--id: empty id (omit --id to revoke all of the user's app passwords)")
+			}
+			if err := users.CheckText("--id", opts.id); err != nil {
+				return &cmdutil.UsageError{Err: err}
+			}
+			opts.cmd = cmd
+			return appPasswordsRevokeRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.id, "id", "", "revoke only the app password with this `id` (see app-passwords list)")
+	return cmd
+}
+
+func appPasswordsRevokeRun(ctx context.Context, opts *appPasswordsRevokeOptions) error {
+	f := opts.f
+	db, err := f.Store(ctx)
+	if err != nil {
+		return err
+	}
+	revoked, err := users.RevokeAppPasswords(ctx, db, opts.upn, opts.id)
+	if err != nil {
+		return regFail(ctx, f, opts.cmd, opts.upn, err)
+	}
+	if err := renderAppPasswords(f, f.IO.Out, opts.format, revoked); err != nil {
+		return err
+	}
+	if len(revoked) == 0 && !f.Quiet {
+		fmt.Fprintf(f.IO.ErrOut, "mfactl: user %s has no app passwords; nothing to revoke\n", opts.upn)
+	}
+	for _, p := range revoked {
+		if err := regAudit(ctx, f, opts.cmd, p.UPN, fmt.Sprintf("revoked app password %s (%s)", p.ID, p.Name)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
