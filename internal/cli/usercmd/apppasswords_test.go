@@ -74,6 +74,24 @@ func TestAppPasswordCommands(t *testing.T) {
 		}
 	}
 
+	// Signing in: the printed password works for its user only, and a wrong one fails.
+	for _, c := range []struct {
+		upn, pw string
+		code    int
+		result  string
+	}{
+		{"ada@contoso.com", mail.Password, 0, "SUCCESS"},
+		{"ADA@contoso.com", second.Password + "\n", 0, "SUCCESS"},
+		{"ada@contoso.com", bob.Password, 1, "FAILED"},
+		{"bob@contoso.com", bob.Password, 0, "SUCCESS"},
+		{"ada@contoso.com", strings.ToLower(mail.Password), 1, "FAILED"},
+	} {
+		r := e.run(c.pw, false, "auth", "verify", c.upn, "--app-password", "-o", "json")
+		if r.code != c.code || !strings.Contains(r.out, `"result_code": "`+c.result) || !strings.Contains(r.out, `"mode": "app-password"`) {
+			t.Errorf("auth verify %s --app-password: %d\n%s%s", c.upn, r.code, r.out, r.errOut)
+		}
+	}
+
 	// list never shows a password.
 	wantList := `[
   {
@@ -143,6 +161,10 @@ func TestAppPasswordCommands(t *testing.T) {
 		"mfactl: error: --id: empty id (omit --id to revoke all of the user's app passwords)\nRun 'mfactl users app-passwords revoke --help' for usage.\n")
 	if hashes, _ := db.AppPasswordHashes(ctx, u.ID); len(hashes) != 0 {
 		t.Errorf("%d hashes left", len(hashes))
+	}
+	// A revoked password no longer signs in.
+	if r := e.run(second.Password, false, "auth", "verify", "ada@contoso.com", "--app-password"); r.code != 1 {
+		t.Errorf("revoked password: exit %d", r.code)
 	}
 
 	// The audit log names the passwords by id, never by value; refusals are failures.

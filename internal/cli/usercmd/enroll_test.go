@@ -90,6 +90,15 @@ func TestEnrollAppCommand(t *testing.T) {
 	if u, _ := db.GetUser(ctx, "ada@contoso.com"); u.MustRegister || u.Methods != 4 {
 		t.Errorf("after enrolment %+v", u)
 	}
+	// And through the command line, as a sign-in would: once, not twice.
+	r = e.run("", false, "auth", "verify", "ada@contoso.com", code, "-o", "json")
+	if r.code != 0 || !strings.Contains(r.out, `"result_code": "SUCCESS_OATH_CODE_VERIFIED"`) || !strings.Contains(r.out, `"device_token": "`+got.ID+`"`) {
+		t.Errorf("auth verify with a code from the app: %d\n%s%s", r.code, r.out, r.errOut)
+	}
+	r = e.run("", false, "auth", "verify", "ada@contoso.com", code, "-o", "json")
+	if r.code != 1 || !strings.Contains(r.out, `"result_code": "FAILED_OATH_CODE_DUPLICATE"`) {
+		t.Errorf("the same code again: %d\n%s%s", r.code, r.out, r.errOut)
+	}
 
 	// The QR code: mode 0600, a PNG of the URI, no temporary file left beside it.
 	st, err := os.Stat(qrPath)
