@@ -291,7 +291,7 @@ func activateFileRun(ctx context.Context, cmd *cobra.Command, opts *activateOpti
 		return runErr
 	}
 	if !f.Quiet {
-		fmt.Fprintf(f.IO.ErrOut, "%s: %d rows: %d activated, %d failed\n", name, view.Rows, view.Activated, view.Failed)
+		fmt.Fprintf(f.IO.ErrOut, "%s: %s: %d activated, %d failed\n", name, plural(view.Rows, "row"), view.Activated, view.Failed)
 	}
 	switch {
 	case view.Failed == 0:
