@@ -63,18 +63,19 @@ func Dedupe(upns []string) []string {
 // nothing. The result has one entry per distinct user, in input order.
 func Reset(ctx context.Context, st ResetStore, upns []string, dryRun bool) ([]store.RegistrationReset, error) {
 	upns = Dedupe(upns)
-	var unknown []string
-	for _, upn := range upns {
-		if _, err := st.GetUser(ctx, upn); errors.Is(err, store.ErrNotFound) {
-			unknown = append(unknown, upn)
-		} else if err != nil {
-			return nil, fmt.Errorf("looking up user %s: %w", upn, err)
+	res, err := st.ResetRegistrations(ctx, upns, dryRun)
+	if errors.Is(err, store.ErrNotFound) {
+		// Rare: look every user up, to name all the unknown ones at once.
+		var unknown []string
+		for _, upn := range upns {
+			if _, err := st.GetUser(ctx, upn); errors.Is(err, store.ErrNotFound) {
+				unknown = append(unknown, upn)
+			}
+		}
+		if len(unknown) > 0 {
+			return nil, &UnknownUsersError{UPNs: unknown}
 		}
 	}
-	if len(unknown) > 0 {
-		return nil, &UnknownUsersError{UPNs: unknown}
-	}
-	res, err := st.ResetRegistrations(ctx, upns, dryRun)
 	if err != nil {
 		return nil, fmt.Errorf("resetting MFA registration: %w", err)
 	}
