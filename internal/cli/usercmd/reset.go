@@ -186,13 +186,11 @@ func resetRun(ctx context.Context, opts *resetOptions) error {
 		if _, err := users.Reset(ctx, db, upns, true); err != nil {
 			return err
 		}
-		noun := "users"
+		whom := fmt.Sprintf("%d users", len(upns))
 		if len(upns) == 1 {
-			noun = "user " + upns[0]
-		} else {
-			noun = strconv.Itoa(len(upns)) + " " + noun
+			whom = "user " + upns[0]
 		}
-		ok, err := confirm(f, fmt.Sprintf("Reset MFA registration of %s?", noun))
+		ok, err := confirm(f, fmt.Sprintf("Reset MFA registration of %s?", whom))
 		if err != nil {
 			return err
 		}
