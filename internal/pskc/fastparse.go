@@ -17,8 +17,8 @@ import (
 //
 // The tree is read, never changed, so it is built without etree's constructors: the
 // elements, texts, attributes and child lists of one package are cut from four slices
-// sized by counting '<', "</" and '=' up front, and names and plain texts are substrings of
-// one copy of the element. A package then costs a handful of allocations instead of one or
+// (reused from package to package by each worker), and names and plain texts are
+// substrings of one copy of the element. A package then costs a handful of allocations instead of one or
 // more per node. The nodes have no parent links, which the reader never follows.
 func fastParse(b []byte) *etree.Element { return fastParseIn(nil, b) }
 
@@ -46,20 +46,19 @@ func fastParseIn(a *treeArena, b []byte) *etree.Element {
 	if a == nil {
 		a = &treeArena{}
 	}
-	ends := bytes.Count(b, []byte("</"))
-	nEl := bytes.Count(b, []byte{'<'}) - ends
-	if nEl <= 0 {
+	// Every element and every text run starts at or ends before a '<', so counting them
+	// bounds the nodes. Elements and texts are taken by address, so their slices must not
+	// grow; child lists and attributes are cut as sub-slices and may (the ones already cut
+	// keep the old array).
+	tags := bytes.Count(b, []byte{'<'})
+	if tags == 0 {
 		return nil
 	}
 	src := string(b)
-	els := slab(a.els, nEl)
-	// Token files hold no mixed content: at most one text per element with an end tag.
-	// A file that has more takes the slow path.
-	texts := slab(a.texts, ends)
-	// Every node but the root is one child. (Outgrowing toks only costs an allocation: the
-	// child lists already cut keep the old array.)
-	toks := slab(a.toks, nEl-1+ends)
-	attrs := slab(a.attrs, bytes.Count(b, []byte{'='}))
+	els := slab(a.els, tags)
+	texts := slab(a.texts, tags)
+	toks := slab(a.toks, 2*tags)
+	attrs := slab(a.attrs, 16)
 	defer func() { a.els, a.texts, a.toks, a.attrs = els, texts, toks, attrs }()
 
 	type open struct {
@@ -253,9 +252,6 @@ func fastParseIn(a *treeArena, b []byte) *etree.Element {
 				if a.Space == space && a.Key == key {
 					return nil // duplicate attribute: etree's error
 				}
-			}
-			if len(attrs) == cap(attrs) {
-				return nil
 			}
 			attrs = append(attrs, etree.Attr{Space: space, Key: key, Value: val})
 			k = ve + 1

@@ -216,31 +216,53 @@ func (s *scanner) truncated(err error) *Error {
 }
 
 // tagEnd returns the offset just past the '>' closing the tag starting at off, honouring
-// quoted attribute values (skipped with IndexByte: they are most of a tag's bytes).
+// quoted attribute values.
 func (s *scanner) tagEnd(off int) (int, *Error) {
 	i := off + 1
+	// Fast path, with IndexByte (vectorised) rather than a loop over every byte: find the
+	// next '>' and accept it when no quote or '<' comes before it; a quoted value is skipped
+	// whole. When the buffer runs out the byte loop below takes over, reading more.
+	for {
+		gt := bytes.IndexByte(s.buf[i:], '>')
+		if gt < 0 {
+			break
+		}
+		seg := s.buf[i : i+gt]
+		q := -1
+		if k := bytes.IndexByte(seg, '"'); k >= 0 {
+			q = k
+		}
+		if k := bytes.IndexByte(seg, '\''); k >= 0 && (q < 0 || k < q) {
+			q = k
+		}
+		if lt := bytes.IndexByte(seg, '<'); lt >= 0 && (q < 0 || lt < q) {
+			return 0, &Error{Class: ClassXML, Line: s.line, Msg: "not well-formed: '<' inside a tag"}
+		}
+		if q < 0 {
+			return i + gt + 1, nil
+		}
+		end := bytes.IndexByte(s.buf[i+q+1:], seg[q])
+		if end < 0 {
+			break
+		}
+		i += q + 1 + end + 1
+	}
 	var quote byte
 	for {
-		for i < len(s.buf) {
-			if quote != 0 {
-				j := bytes.IndexByte(s.buf[i:], quote)
-				if j < 0 {
-					i = len(s.buf)
-					break
+		for ; i < len(s.buf); i++ {
+			c := s.buf[i]
+			switch {
+			case quote != 0:
+				if c == quote {
+					quote = 0
 				}
-				i += j + 1
-				quote = 0
-				continue
-			}
-			switch c := s.buf[i]; c {
-			case '"', '\'':
+			case c == '"' || c == '\'':
 				quote = c
-			case '>':
+			case c == '>':
 				return i + 1, nil
-			case '<':
+			case c == '<':
 				return 0, &Error{Class: ClassXML, Line: s.line, Msg: "not well-formed: '<' inside a tag"}
 			}
-			i++
 		}
 		shift, err := s.fill(s.pos)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 func unhex(t testing.TB, s string) []byte {
@@ -237,6 +238,58 @@ func TestHashInMatchesRegexp(t *testing.T) {
 		}
 		if got := hashIn(s); got != want {
 			t.Errorf("hashIn(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
+
+// tagEnd's IndexByte fast path must find the same end as a plain scan over the bytes, with
+// the buffer holding the whole tag or only part of it.
+func TestTagEndMatchesByteScan(t *testing.T) {
+	slow := func(b []byte) int {
+		var quote byte
+		for i := 1; i < len(b); i++ {
+			c := b[i]
+			switch {
+			case quote != 0:
+				if c == quote {
+					quote = 0
+				}
+			case c == '"' || c == '\'':
+				quote = c
+			case c == '>':
+				return i + 1
+			case c == '<':
+				return -1
+			}
+		}
+		return -2 // truncated
+	}
+	for _, tag := range []string{
+		`<a>`, `<a b="1">`, `<a b='>'>`, `<a b="'" c='"'>`, `<a b="x>y" c='<'>rest>`, `<a <b>`, `<a b="1"<c>`,
+		`</pskc:Key >`, `<a b="unterminated>`, `<a`, `<a b='1' c="2"/>`, `<a b="" c=''>`, `<a b="1">x<y>`,
+	} {
+		want := slow([]byte(tag))
+		for _, oneByte := range []bool{false, true} {
+			s := newScanner(strings.NewReader(tag))
+			if oneByte {
+				s = newScanner(iotest.OneByteReader(strings.NewReader(tag)))
+			}
+			s.ensure(1)
+			got, err := s.tagEnd(0)
+			switch {
+			case want == -1:
+				if err == nil || err.Class != ClassXML {
+					t.Errorf("%q: end %d, err %v; want '<' inside a tag", tag, got, err)
+				}
+			case want == -2:
+				if err == nil {
+					t.Errorf("%q: end %d; want truncated", tag, got)
+				}
+			default:
+				if err != nil || got != want {
+					t.Errorf("%q (one byte per read: %v): end %d, err %v; want %d", tag, oneByte, got, err, want)
+				}
+			}
 		}
 	}
 }
