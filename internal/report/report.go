@@ -1,0 +1,241 @@
+// Package report builds mfactl's reports on the directory: the usage of second factors (auth
+// events listed or counted per day, user, method or result), who has registered what, the
+// hardware-token inventory and the audit trail of admin changes.
+//
+// Counting happens in SQL (GROUP BY over covering indexes) and listings are iterators over
+// database cursors, so a report over ten million auth events takes seconds and memory that
+// does not grow with the directory. No report carries secret material: the store types it
+// returns hold no secrets (token seeds and password hashes are never read).
+package report
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"time"
+
+	"github.com/mfactl/mfactl/internal/store"
+)
+
+// Store is what the reports read from the directory; *store.DB implements it.
+type Store interface {
+	GetUser(ctx context.Context, upn string) (store.User, error)
+	UsageEvents(ctx context.Context, f store.UsageFilter) iter.Seq2[store.AuthEvent, error]
+	UsageCounts(ctx context.Context, f store.UsageFilter, by store.UsageDimension) ([]store.UsageCount, error)
+	RegistrationUsers(ctx context.Context) iter.Seq2[store.User, error]
+	TokenInventory(ctx context.Context) ([]store.InventoryRow, error)
+	UnusedTokens(ctx context.Context, cutoff time.Time) iter.Seq2[store.Token, error]
+	AuditEvents(ctx context.Context, f store.AuditFilter) iter.Seq2[store.AuditEvent, error]
+}
+
+// Reporter runs reports over a directory with a clock (for ages such as --unused-for).
+type Reporter struct {
+	store Store
+	now   func() time.Time
+}
+
+// New returns a Reporter over s; now nil means time.Now.
+func New(s Store, now func() time.Time) *Reporter {
+	if now == nil {
+		now = time.Now
+	}
+	return &Reporter{store: s, now: now}
+}
+
+// Results of auth events.
+const (
+	ResultSuccess = "success"
+	ResultDenied  = "denied"
+)
+
+// UsageQuery selects the auth events of a usage report; zero fields match everything.
+type UsageQuery struct {
+	Window
+	User   string // UPN, case-insensitive for users in the directory
+	Result string // "", ResultSuccess or ResultDenied
+	Mode   string // authentication mode as recorded, e.g. "oath-hardware"
+}
+
+// GroupBy is a dimension of the grouped usage report (--by).
+type GroupBy string
+
+// Dimensions of the grouped usage report.
+const (
+	ByDay    GroupBy = "day"    // UTC calendar day, YYYY-MM-DD
+	ByUser   GroupBy = "user"   // UPN as recorded
+	ByMethod GroupBy = "method" // authentication mode: oath-hardware, app-password, ...
+	ByResult GroupBy = "result" // result code: SUCCESS_OATH_CODE_VERIFIED, FAILED_..., so denial reasons are groups too
+)
+
+// GroupBys lists the dimensions in the order help text shows them.
+var GroupBys = []GroupBy{ByDay, ByUser, ByMethod, ByResult}
+
+var dimensions = map[GroupBy]store.UsageDimension{
+	ByDay: store.ByDay, ByUser: store.ByUser, ByMethod: store.ByMode, ByResult: store.ByResultCode,
+}
+
+// Group counts the auth events of one group. Success and Denied count those results; Total
+// counts every event of the group.
+type Group struct {
+	Group   string
+	Success int64
+	Denied  int64
+	Total   int64
+}
+
+// Reason counts the denied auth events with one result code.
+type Reason struct {
+	ResultCode string
+	Count      int64
+}
+
+// filter turns q into the store's filter. A user in the directory is matched both as typed and
+// as stored, since events record the UPN as stored while people type it in any case; events
+// of UPNs that are not (or no longer) in the directory match as typed.
+func (r *Reporter) filter(ctx context.Context, q UsageQuery) (store.UsageFilter, error) {
+	switch q.Result {
+	case "", ResultSuccess, ResultDenied:
+	default:
+		return store.UsageFilter{}, invalid("--result", "%q is not success or denied", q.Result)
+	}
+	f := store.UsageFilter{Since: q.Since, Until: q.Until, Result: q.Result, Mode: q.Mode}
+	if q.User != "" {
+		f.UPNs = []string{q.User}
+		u, err := r.store.GetUser(ctx, q.User)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			return store.UsageFilter{}, err
+		case u.UPN != q.User:
+			f.UPNs = append(f.UPNs, u.UPN)
+		}
+	}
+	return f, nil
+}
+
+// Events returns the auth events of q in time order, read from the directory as the caller
+// iterates. Calling the returned function again runs the query again.
+func (r *Reporter) Events(ctx context.Context, q UsageQuery) (iter.Seq2[store.AuthEvent, error], error) {
+	f, err := r.filter(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return r.store.UsageEvents(ctx, f), nil
+}
+
+// Groups counts the auth events of q per group: days in calendar order, other dimensions by
+// total descending, then by name. Only groups with events appear.
+func (r *Reporter) Groups(ctx context.Context, q UsageQuery, by GroupBy) ([]Group, error) {
+	dim, ok := dimensions[by]
+	if !ok {
+		return nil, invalid("--by", "%q is not day, user, method or result", by)
+	}
+	f, err := r.filter(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	counts, err := r.store.UsageCounts(ctx, f, dim)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Group, len(counts))
+	for i, c := range counts {
+		out[i] = Group{Group: c.Key, Success: c.Success, Denied: c.Denied, Total: c.Total}
+	}
+	return out, nil
+}
+
+// DenialReasons counts the denied auth events of q per result code, most frequent first. A
+// query for successes only has no denials.
+func (r *Reporter) DenialReasons(ctx context.Context, q UsageQuery) ([]Reason, error) {
+	if q.Result == ResultSuccess {
+		return []Reason{}, nil
+	}
+	q.Result = ResultDenied
+	f, err := r.filter(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	counts, err := r.store.UsageCounts(ctx, f, store.ByResultCode)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Reason, len(counts))
+	for i, c := range counts {
+		out[i] = Reason{ResultCode: c.Key, Count: c.Denied}
+	}
+	return out, nil
+}
+
+// Registration returns every user with their methods: users without any OATH method first,
+// then the others, each part by UPN. Calling the returned function again runs the query again.
+func (r *Reporter) Registration(ctx context.Context) iter.Seq2[store.User, error] {
+	return r.store.RegistrationUsers(ctx)
+}
+
+// RegistrationTotals sums the registration report.
+type RegistrationTotals struct {
+	Users           int64
+	NoMethod        int64 // users without any OATH method
+	MustRegister    int64
+	Blocked         int64
+	Methods         int64
+	TokensActivated int64
+	TokensPending   int64
+	AppPasswords    int64
+}
+
+// Add counts one user.
+func (t *RegistrationTotals) Add(u store.User) {
+	t.Users++
+	if u.Methods == 0 {
+		t.NoMethod++
+	}
+	if u.MustRegister {
+		t.MustRegister++
+	}
+	if u.State == store.UserBlocked {
+		t.Blocked++
+	}
+	t.Methods += int64(u.Methods)
+	t.TokensActivated += int64(u.TokensActivated)
+	t.TokensPending += int64(u.TokensPending)
+	t.AppPasswords += int64(u.AppPasswords)
+}
+
+// Inventory counts the hardware tokens per manufacturer and model by status, and returns the
+// sums over all of them (Manufacturer and Model empty).
+func (r *Reporter) Inventory(ctx context.Context) (rows []store.InventoryRow, total store.InventoryRow, err error) {
+	rows, err = r.store.TokenInventory(ctx)
+	if err != nil {
+		return nil, total, err
+	}
+	for _, x := range rows {
+		total.Total += x.Total
+		total.Available += x.Available
+		total.Assigned += x.Assigned
+		total.Activated += x.Activated
+		total.FailedActivation += x.FailedActivation
+		total.Disabled += x.Disabled
+		total.Unassigned += x.Unassigned
+	}
+	return rows, total, nil
+}
+
+// UnusedTokens returns the tokens handed out to users that have not been used for at least
+// unusedFor: last used before now minus unusedFor, or never used at all (whether activated or
+// still pending). The longest unused come first, never used first of all. It also returns the
+// cutoff time.
+func (r *Reporter) UnusedTokens(ctx context.Context, unusedFor time.Duration) (iter.Seq2[store.Token, error], time.Time, error) {
+	if unusedFor <= 0 {
+		return nil, time.Time{}, invalid("--unused-for", "want a positive age like 90d")
+	}
+	cutoff := r.now().Add(-unusedFor).UTC()
+	return r.store.UnusedTokens(ctx, cutoff), cutoff, nil
+}
+
+// Audit returns the audit events of the window in time order. Calling the returned function
+// again runs the query again.
+func (r *Reporter) Audit(ctx context.Context, w Window) iter.Seq2[store.AuditEvent, error] {
+	return r.store.AuditEvents(ctx, store.AuditFilter{Since: w.Since, Until: w.Until})
+}

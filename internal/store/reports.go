@@ -1,0 +1,400 @@
+package store
+
+// Queries behind `mfactl report`. They aggregate in SQL (GROUP BY over covering indexes, see
+// migrations/0004_reports.sql) and stream listings through iterators, so a report over ten
+// million auth events takes seconds and memory that does not grow with the directory.
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"iter"
+	"slices"
+	"strings"
+	"time"
+)
+
+// UsageFilter selects auth events for the usage report; zero fields match everything. Since is
+// inclusive, Until exclusive. UPNs match exactly as recorded (pass both the UPN as typed and as
+// stored for the user); Result and Mode match exactly.
+type UsageFilter struct {
+	Since, Until time.Time
+	UPNs         []string
+	Result       string
+	Mode         string
+}
+
+// where returns the WHERE clause (starting with " WHERE") and its arguments.
+func (f UsageFilter) where() (string, []any) {
+	var conds []string
+	var args []any
+	if !f.Since.IsZero() {
+		conds = append(conds, `time >= ?`)
+		args = append(args, unix(f.Since))
+	}
+	if !f.Until.IsZero() {
+		conds = append(conds, `time < ?`)
+		args = append(args, unix(f.Until))
+	}
+	if len(f.UPNs) > 0 {
+		conds = append(conds, `upn IN (`+placeholders(len(f.UPNs))+`)`)
+		for _, u := range f.UPNs {
+			args = append(args, u)
+		}
+	}
+	if f.Result != "" {
+		conds = append(conds, `result = ?`)
+		args = append(args, f.Result)
+	}
+	if f.Mode != "" {
+		conds = append(conds, `mode = ?`)
+		args = append(args, f.Mode)
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return ` WHERE ` + strings.Join(conds, ` AND `), args
+}
+
+// placeholders returns "?, ?, ..., ?" with n placeholders.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+const authEventColumns = `id, time, upn, first_name, last_name, email, phone, device_token, mode, result,
+	result_code, reason, server_name, server_ip, client_ip`
+
+func scanAuthEvent(s scanner) (AuthEvent, error) {
+	var e AuthEvent
+	var t int64
+	err := s.Scan(&e.ID, &t, &e.UPN, &e.FirstName, &e.LastName, &e.Email, &e.Phone, &e.DeviceToken,
+		&e.Mode, &e.Result, &e.ResultCode, &e.Reason, &e.ServerName, &e.ServerIP, &e.ClientIP)
+	e.Time = time.Unix(t, 0).UTC()
+	return e, err
+}
+
+// UsageEvents iterates over the auth events matching f in time order without holding them in
+// memory.
+func (d *DB) UsageEvents(ctx context.Context, f UsageFilter) iter.Seq2[AuthEvent, error] {
+	where, args := f.where()
+	return queryRows(ctx, d.sql, `SELECT `+authEventColumns+` FROM auth_events`+where+` ORDER BY time, id`, args, scanAuthEvent)
+}
+
+// UsageDimension is what UsageCounts groups auth events by.
+type UsageDimension string
+
+// Usage dimensions.
+const (
+	ByDay        UsageDimension = "day"         // UTC calendar day of the event
+	ByUser       UsageDimension = "user"        // UPN as recorded
+	ByMode       UsageDimension = "mode"        // authentication mode ("oath-hardware", ...)
+	ByResultCode UsageDimension = "result_code" // result code ("FAILED_OATH_CODE_INCORRECT", ...)
+)
+
+// UsageCount counts the auth events of one group.
+type UsageCount struct {
+	// Key names the group: the day as YYYY-MM-DD (UTC), the UPN, the mode or the result code.
+	Key     string
+	Success int64 // result "success"
+	Denied  int64 // result "denied"
+	Total   int64 // all events of the group
+}
+
+const secondsPerDay = 24 * 60 * 60
+
+// UsageCounts counts the auth events matching f per group of the dimension, in SQL. Days come
+// in calendar order; other groups by total descending, then by key.
+//
+// SQL counts per (group, result) with COUNT(*) and Go folds the results of a group into one
+// UsageCount. Each dimension has an index that starts with its column, then result and time
+// (0004_reports.sql), so SQLite reads the groups in index order from the index alone: no sort,
+// no table rows, and per row only the cheapest aggregate step. The day index is on the
+// expression of dayExpr, which the query repeats word for word.
+func (d *DB) UsageCounts(ctx context.Context, f UsageFilter, by UsageDimension) ([]UsageCount, error) {
+	q, args, err := usageCountsQuery(f, by)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := d.sql.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	out := []UsageCount{}
+	index := map[string]int{} // key -> position in out; result codes come once per result
+	var day int64
+	var k, result string
+	var n int64
+	for rows.Next() {
+		if by == ByDay {
+			err = rows.Scan(&day, &result, &n)
+			k = time.Unix(day*secondsPerDay, 0).UTC().Format(time.DateOnly)
+		} else {
+			err = rows.Scan(&k, &result, &n)
+		}
+		if err != nil {
+			return nil, err
+		}
+		i, ok := index[k]
+		if !ok {
+			i = len(out)
+			index[k] = i
+			out = append(out, UsageCount{Key: k})
+		}
+		c := &out[i]
+		switch result {
+		case "success":
+			c.Success += n
+		case "denied":
+			c.Denied += n
+		}
+		c.Total += n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, mapErr(err)
+	}
+	if by == ByDay {
+		slices.SortFunc(out, func(a, b UsageCount) int { return strings.Compare(a.Key, b.Key) })
+	} else {
+		slices.SortFunc(out, func(a, b UsageCount) int {
+			if a.Total != b.Total {
+				return cmp.Compare(b.Total, a.Total)
+			}
+			return strings.Compare(a.Key, b.Key)
+		})
+	}
+	return out, nil
+}
+
+// usageCountsQuery returns the SQL of UsageCounts: key, result, COUNT(*) per group and result.
+func usageCountsQuery(f UsageFilter, by UsageDimension) (string, []any, error) {
+	var key string
+	switch by {
+	case ByDay:
+		key = dayExpr
+	case ByUser:
+		key = `upn`
+	case ByMode:
+		key = `mode`
+	case ByResultCode:
+		key = `result_code`
+	default:
+		return "", nil, fmt.Errorf("counting auth events: unknown dimension %q", by)
+	}
+	where, args := f.where()
+	group := key + `, result`
+	switch by {
+	case ByDay:
+		// Bound the indexed day expression as well as the time, so that SQLite seeks to the
+		// first day instead of scanning from the oldest event.
+		where, args = dayBounds(where, args, f)
+	case ByResultCode:
+		group = `result, result_code` // the order of auth_events_result_code
+	}
+	return `SELECT ` + key + `, result, COUNT(*) FROM auth_events` + where + ` GROUP BY ` + group, args, nil
+}
+
+// dayExpr is the indexed expression of the day of an event (auth_events_day_result in
+// 0004_reports.sql); it must stay identical to the index for SQLite to use it. Times before
+// 1970 would round towards zero, which the directory never holds.
+const dayExpr = `(time / 86400)`
+
+func dayBounds(where string, args []any, f UsageFilter) (string, []any) {
+	var conds []string
+	if !f.Since.IsZero() {
+		conds = append(conds, dayExpr+` >= ?`)
+		args = append(args, floorDiv(unix(f.Since), secondsPerDay))
+	}
+	if !f.Until.IsZero() {
+		conds = append(conds, dayExpr+` <= ?`)
+		args = append(args, floorDiv(unix(f.Until), secondsPerDay))
+	}
+	if len(conds) == 0 {
+		return where, args
+	}
+	// The day conditions go after all the others, and so do their arguments.
+	if where == "" {
+		return ` WHERE ` + strings.Join(conds, ` AND `), args
+	}
+	return where + ` AND ` + strings.Join(conds, ` AND `), args
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+// RegistrationUsers iterates over all users with their method counts (User.Methods, ...):
+// users without any OATH method first, then the others, each part ordered by UPN. Memory does
+// not grow with the number of users.
+func (d *DB) RegistrationUsers(ctx context.Context) iter.Seq2[User, error] {
+	// The per-user counts come from index-only lookups (tokens_user_status, auth_methods_user,
+	// app_passwords_user). The two parts are each read in upn_key order from the unique index
+	// instead of sorting all users by an expression.
+	first := `SELECT ` + userColumns + ` FROM users u WHERE NOT EXISTS (SELECT 1 FROM tokens t WHERE t.user_id = u.id)
+		AND NOT EXISTS (SELECT 1 FROM auth_methods m WHERE m.user_id = u.id) ORDER BY u.upn_key`
+	rest := `SELECT ` + userColumns + ` FROM users u WHERE EXISTS (SELECT 1 FROM tokens t WHERE t.user_id = u.id)
+		OR EXISTS (SELECT 1 FROM auth_methods m WHERE m.user_id = u.id) ORDER BY u.upn_key`
+	return func(yield func(User, error) bool) {
+		for _, q := range []string{first, rest} {
+			for u, err := range queryRows(ctx, d.sql, q, nil, scanUser) {
+				if !yield(u, err) || err != nil {
+					return
+				}
+			}
+		}
+	}
+}
+
+// InventoryRow counts the tokens of one manufacturer and model by status.
+type InventoryRow struct {
+	Manufacturer     string
+	Model            string
+	Total            int64
+	Available        int64 // unassigned stock, ready to hand out
+	Assigned         int64
+	Activated        int64
+	FailedActivation int64
+	Disabled         int64
+	Unassigned       int64 // no owner, whatever the status (available plus disabled stock)
+}
+
+// TokenInventory counts tokens per manufacturer and model (ordered by both) and status, in SQL.
+func (d *DB) TokenInventory(ctx context.Context) ([]InventoryRow, error) {
+	rows, err := d.sql.QueryContext(ctx, `SELECT manufacturer, model, COUNT(*),
+		COUNT(CASE WHEN status = 'available' THEN 1 END),
+		COUNT(CASE WHEN status = 'assigned' THEN 1 END),
+		COUNT(CASE WHEN status = 'activated' THEN 1 END),
+		COUNT(CASE WHEN status = 'failed_activation' THEN 1 END),
+		COUNT(CASE WHEN status = 'disabled' THEN 1 END),
+		COUNT(CASE WHEN user_id IS NULL THEN 1 END)
+		FROM tokens GROUP BY manufacturer, model ORDER BY manufacturer, model`)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	out := []InventoryRow{}
+	for rows.Next() {
+		var r InventoryRow
+		if err := rows.Scan(&r.Manufacturer, &r.Model, &r.Total, &r.Available, &r.Assigned, &r.Activated,
+			&r.FailedActivation, &r.Disabled, &r.Unassigned); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, mapErr(rows.Err())
+}
+
+// UnusedTokens iterates over the tokens that have an owner and have not been used since
+// cutoff: last used before it, or never used (activated or not). The longest unused come
+// first (never used first of all), then by serial.
+func (d *DB) UnusedTokens(ctx context.Context, cutoff time.Time) iter.Seq2[Token, error] {
+	q := `SELECT ` + tokenColumns + tokenFrom + ` WHERE t.user_id IS NOT NULL AND (t.last_used_at IS NULL OR t.last_used_at < ?)
+		ORDER BY COALESCE(t.last_used_at, 0), t.serial_key`
+	return queryRows(ctx, d.sql, q, []any{unix(cutoff)}, scanToken)
+}
+
+// AuditEvents iterates over the audit events matching f in time order without holding them in
+// memory.
+func (d *DB) AuditEvents(ctx context.Context, f AuditFilter) iter.Seq2[AuditEvent, error] {
+	q, args := timeRange(`SELECT id, time, actor, host, command, target, result, detail FROM audit_events WHERE 1 = 1`, f.Since, f.Until)
+	return queryRows(ctx, d.sql, q+` ORDER BY time, id`, args, func(s scanner) (AuditEvent, error) {
+		var e AuditEvent
+		var t int64
+		err := s.Scan(&e.ID, &t, &e.Actor, &e.Host, &e.Command, &e.Target, &e.Result, &e.Detail)
+		e.Time = time.Unix(t, 0).UTC()
+		return e, err
+	})
+}
+
+// queryRows runs q and yields each scanned row; the rows are closed when the loop ends, also
+// when the caller breaks out of it.
+func queryRows[T any](ctx context.Context, q querier, query string, args []any, scan func(scanner) (T, error)) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var zero T
+		rows, err := q.QueryContext(ctx, query, args...)
+		if err != nil {
+			yield(zero, mapErr(err))
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			v, err := scan(rows)
+			if !yield(v, err) || err != nil {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(zero, mapErr(err))
+		}
+	}
+}
+
+// authEventBatch is the number of events per multi-row INSERT of AddAuthEvents: 14 columns x
+// 256 rows stays far below SQLite's 32766 parameters (and PostgreSQL's 65535).
+const authEventBatch = 256
+
+// AddAuthEvents records many auth events in one transaction (all or nothing), with multi-row
+// INSERTs, for importing history such as an MFA Server log. A zero Time is now; IDs are
+// assigned by the database. It returns the number of events written.
+func (d *DB) AddAuthEvents(ctx context.Context, events iter.Seq2[AuthEvent, error]) (int, error) {
+	n := 0
+	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		now := d.now()
+		stmts := map[int]*sql.Stmt{}
+		defer func() {
+			for _, s := range stmts {
+				s.Close()
+			}
+		}()
+		args := make([]any, 0, authEventBatch*14)
+		flush := func() error {
+			rows := len(args) / 14
+			if rows == 0 {
+				return nil
+			}
+			s, ok := stmts[rows]
+			if !ok {
+				var err error
+				tuple := "(" + placeholders(14) + ")"
+				s, err = tx.PrepareContext(ctx, `INSERT INTO auth_events (time, upn, first_name, last_name, email, phone,
+					device_token, mode, result, result_code, reason, server_name, server_ip, client_ip) VALUES `+
+					strings.TrimSuffix(strings.Repeat(tuple+", ", rows), ", "))
+				if err != nil {
+					return err
+				}
+				stmts[rows] = s
+			}
+			if _, err := s.ExecContext(ctx, args...); err != nil {
+				return err
+			}
+			n += rows
+			args = args[:0]
+			return nil
+		}
+		for e, err := range events {
+			if err != nil {
+				return err
+			}
+			if e.Time.IsZero() {
+				e.Time = now
+			}
+			args = append(args, unix(e.Time), e.UPN, e.FirstName, e.LastName, e.Email, e.Phone, e.DeviceToken,
+				e.Mode, e.Result, e.ResultCode, e.Reason, e.ServerName, e.ServerIP, e.ClientIP)
+			if len(args) == cap(args) {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		return flush()
+	})
+	if err != nil {
+		return 0, fmt.Errorf("recording auth events: %w", err)
+	}
+	return n, nil
+}
