@@ -40,7 +40,9 @@ func newImportCmd(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "import FILE",
 		Short: "Import a token seed file into the directory",
-		Long: `Import the tokens of a seed file (Azure OATH CSV; "-" reads standard input) into the directory.
+		Long: `Import the tokens of a seed file into the directory: an Azure OATH CSV or a PSKC (RFC 6030)
+file, recognised by content, decrypted with --pskc-key-file or --pskc-password-file when it is
+encrypted; "-" reads standard input. Tokens of a PSKC file without a user are imported as stock.
 
 The file is checked by the rules of "mfactl tokens validate" as it streams in, then against the
 directory (serial numbers already present, unknown users, at most 5 OATH methods per user), and
@@ -53,15 +55,17 @@ unless --on-duplicate says to skip or update it; updating a token's secret or ow
 activation. Users named in the file are created unless --require-existing-users.
 
 When rows have errors nothing is imported (exit 1) unless --skip-invalid, which imports the
-valid rows and exits 3; --rejected then writes the rejected rows as read, with the header, to a
-file (mode 0600) to fix and import again.
+valid rows and exits 3; --rejected then writes the rejected rows of a CSV as read, with the
+header, to a file (mode 0600) to fix and import again. A PSKC file that fails its integrity
+check (MAC) or does not decrypt is refused as a whole.
 
 The summary goes to standard output (-o json for scripts); problems go to standard error in the
 format of validate. A progress bar is shown on a terminal for long imports.`,
 		Example: `  $ mfactl tokens import tokens.csv
   $ mfactl tokens import --dry-run tokens.csv
   $ mfactl tokens import --skip-invalid --rejected fix-me.csv tokens.csv
-  $ mfactl tokens import --on-duplicate update -o json tokens.csv`,
+  $ mfactl tokens import --on-duplicate update -o json tokens.csv
+  $ mfactl tokens import --pskc-key-file vendor.key seeds.pskc`,
 		Args: cmdutil.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var err error
@@ -89,7 +93,7 @@ format of validate. A progress bar is shown on a terminal for long imports.`,
 	fl.BoolVar(&opts.dryRun, "dry-run", false, "check everything against the directory, write nothing")
 	fl.BoolVar(&opts.skipInvalid, "skip-invalid", false, "import the valid rows, report the others and exit 3")
 	fl.StringVar(&onDuplicate, "on-duplicate", string(store.DuplicateFail),
-		"a serial already in the directory with other data: `fail`, skip or update")
+		"`policy` for a serial already in the directory with other data: fail, skip or update")
 	fl.StringVar(&opts.rejected, "rejected", "", "write the rejected rows as read to this CSV `file` (mode 0600)")
 	fl.BoolVar(&opts.requireUsers, "require-existing-users", false, "reject rows whose user is not in the directory instead of creating it")
 	return cmd

@@ -58,7 +58,6 @@ func (p *importProgress) update() {
 			progressbar.OptionSetDescription("importing"),
 			progressbar.OptionShowBytes(true),
 			progressbar.OptionSetPredictTime(true),
-			progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionClearOnFinish(),
 		)
 	}

@@ -73,7 +73,7 @@ is skipped unless --on-duplicate update.`,
 	}
 	fl := cmd.Flags()
 	fl.BoolVar(&opts.dryRun, "dry-run", false, "check everything against the directory, write nothing")
-	fl.StringVar(&onDuplicate, "on-duplicate", "skip", "a user already in the directory with other data: `skip` or update")
+	fl.StringVar(&onDuplicate, "on-duplicate", "skip", "`policy` for a user already in the directory with other data: skip or update")
 	fl.StringVar(&delimiter, "delimiter", ",", "CSV field separator: one `character`, or \"tab\"")
 	return cmd
 }
