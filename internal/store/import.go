@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"database/sql"
+	"errors"
 	"fmt"
 	"iter"
 	"strconv"
@@ -19,9 +20,9 @@ type ImportRow struct {
 	Serial       string
 	UPN          string // empty: unassigned stock
 	Secret       []byte
-	Period       int
-	Digits       int
-	Hash         string
+	Period       int    // seconds; 0 means 30
+	Digits       int    // 0 means 6
+	Hash         string // "SHA1" (also when empty), "SHA256", "SHA512"
 	Manufacturer string
 	Model        string
 	SourceFile   string
@@ -231,13 +232,13 @@ func (d *DB) importTx(ctx context.Context, conn *sql.Conn, sealer *secrets.Seale
 	}
 	r := startReader(src, sealer)
 	defer func() {
-		r.stop()
 		for _, s := range im.stmts {
 			s.Close()
 		}
 		if err != nil || !res.Committed {
 			tx.Rollback()
 		}
+		r.stop() // last: it re-raises a panic of the source
 	}()
 	for b := range r.full {
 		res.Rows += len(b.rows)
@@ -351,6 +352,7 @@ func (r *reader) run(src iter.Seq2[ImportRow, error], sealer *secrets.Sealer) {
 			}
 		}
 		p := pendingRow{ImportRow: row, serialKey: key, upnKey: Key(row.UPN)}
+		normalize(&p.ImportRow)
 		start := len(b.secrets)
 		b.secrets = append(b.secrets, row.Secret...)
 		p.Secret = b.secrets[start:len(b.secrets):len(b.secrets)]
@@ -361,6 +363,24 @@ func (r *reader) run(src iter.Seq2[ImportRow, error], sealer *secrets.Sealer) {
 	}
 	if len(b.rows) > 0 {
 		send()
+	}
+}
+
+// normalize fills the defaults of a TOTP token (SHA1, 6 digits, 30 s) and upper-cases the
+// hash name, so that equal tokens compare equal.
+func normalize(r *ImportRow) {
+	switch r.Hash {
+	case "":
+		r.Hash = "SHA1"
+	case "SHA1", "SHA256", "SHA512":
+	default:
+		r.Hash = strings.ToUpper(r.Hash)
+	}
+	if r.Digits == 0 {
+		r.Digits = 6
+	}
+	if r.Period == 0 {
+		r.Period = 30
 	}
 }
 
@@ -387,9 +407,16 @@ func (r *reader) stop() {
 	}
 }
 
+// errSourcePanicked stops the import (and so rolls it back) when the source panicked; stop
+// then re-raises the panic.
+var errSourcePanicked = errors.New("token source panicked")
+
 // err returns the source's error once the reader has finished.
 func (r *reader) err() error {
 	<-r.done
+	if r.panicV != nil {
+		return errSourcePanicked
+	}
 	return r.srcErr
 }
 

@@ -647,3 +647,47 @@ func TestFingerprintIndexDDL(t *testing.T) {
 		t.Errorf("schema has %q, rebuild uses %q", ddl, want)
 	}
 }
+
+func TestImportSourcePanicRollsBack(t *testing.T) {
+	d := openTest(t, "", Options{})
+	src := func(yield func(ImportRow, error) bool) {
+		for i := 0; i < 1000; i++ {
+			if i == 900 {
+				panic("parser bug")
+			}
+			if !yield(genRow(i, 1000), nil) {
+				return
+			}
+		}
+	}
+	func() {
+		defer func() {
+			if v := recover(); v != "parser bug" {
+				t.Errorf("recovered %v, want the source's panic", v)
+			}
+		}()
+		d.ImportTokens(context.Background(), src, ImportOptions{})
+		t.Error("ImportTokens returned although the source panicked")
+	}()
+	if n := count(t, d, "tokens") + count(t, d, "users"); n != 0 {
+		t.Fatalf("%d rows committed from a panicking source", n)
+	}
+}
+
+func TestImportDefaults(t *testing.T) {
+	ctx := context.Background()
+	d := openTest(t, "", Options{})
+	r := genRow(1, 0)
+	r.Hash, r.Digits, r.Period = "", 0, 0
+	if _, err := d.ImportTokens(ctx, rowsOf([]ImportRow{r}), ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := d.GetToken(ctx, r.Serial)
+	if tok.Hash != "SHA1" || tok.Digits != 6 || tok.Period != 30 {
+		t.Errorf("defaults not applied: %+v", tok)
+	}
+	r.Hash, r.Digits, r.Period = "sha1", 6, 30
+	if res, err := d.ImportTokens(ctx, rowsOf([]ImportRow{r}), ImportOptions{}); err != nil || res.Unchanged != 1 {
+		t.Errorf("explicit defaults are not identical to implicit ones: %+v %v", res, err)
+	}
+}
