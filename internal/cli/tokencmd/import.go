@@ -235,8 +235,10 @@ func importRun(ctx context.Context, cmd *cobra.Command, opts *importOptions) err
 		}
 		defer t.rej.abort()
 	}
-	t.progress = newImportProgress(f, counter, inputSize(in), opts.progressDelay)
+	size := inputSize(in)
+	t.progress = newImportProgress(f, counter, size, opts.progressDelay)
 	defer t.progress.done()
+	defer limitImportMemory(size)()
 
 	db, err := f.Store(ctx)
 	if err != nil {
