@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# bench-import.sh measures the end-to-end `mfactl tokens import` (the built binary: reading,
+# the file rules, encryption and the SQLite transaction) of a generated Azure OATH CSV against
+# the sqlite3 shell's .import of the same file, for the target of SPEC section 12: 1,000,000
+# rows within 3x of sqlite3, at most 128 MiB peak RSS, and a re-import of the same file (every
+# row unchanged) no slower than the first import. internal/store/testdata/bench-import.sh
+# measures the storage path alone (store.ImportTokens) with the same sqlite3 reference.
+#
+# Usage: scripts/bench-import.sh [ROWS] [REPEAT]     (default 1000000 rows, 1 run each)
+# Needs: go, sqlite3, GNU time (/usr/bin/time). With REPEAT > 1 the fastest run is reported.
+# Run it on an otherwise idle machine: wall times of a busy one say little; CPU time
+# (user + system) is printed beside them for that reason.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+rows=${1:-1000000}
+repeat=${2:-1}
+work=$(mktemp -d "${TMPDIR:-/tmp}/mfactl-bench-import.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+command -v sqlite3 >/dev/null || { echo "bench-import: sqlite3 not found" >&2; exit 1; }
+[ -x /usr/bin/time ] || { echo "bench-import: GNU time (/usr/bin/time) not found" >&2; exit 1; }
+
+CGO_ENABLED=0 go build -o "$work/mfactl" ./cmd/mfactl
+go build -o "$work/csvbench" ./internal/tokens/tokenstest/cmd/csvbench
+# tokenstest.GenerateCSV: one user per token, distinct 20-byte secrets, 30 s (60 s every tenth).
+"$work/csvbench" -gen "$rows" -out "$work/tokens.csv" >/dev/null
+echo "file: $rows rows, $(du -m "$work/tokens.csv" | cut -f1) MB; sqlite3 $(sqlite3 --version | cut -d' ' -f1);" \
+	"$(go env GOVERSION); $(nproc) CPUs; load $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# measure NAME CMD...: runs CMD $repeat times and prints "NAME wall_s cpu_s maxrss_mib" of the
+# fastest run. CMD resets what it needs.
+measure() {
+	local name=$1; shift
+	local best=""
+	for _ in $(seq "$repeat"); do
+		/usr/bin/time -f "%e %U %S %M" -o "$work/time" "$@" >"$work/$name.out" 2>"$work/$name.err" || {
+			echo "bench-import: $name failed:" >&2; cat "$work/$name.err" >&2; exit 1; }
+		read -r wall user sys rss < "$work/time"
+		if [ -z "$best" ] || awk -v a="$wall" -v b="${best%% *}" 'BEGIN{exit !(a<b)}'; then
+			best="$wall $(awk -v u="$user" -v s="$sys" 'BEGIN{printf "%.2f", u+s}') $(awk -v r="$rss" 'BEGIN{printf "%.1f", r/1024}')"
+		fi
+	done
+	echo "$name $best" >> "$work/results"
+}
+
+# The reference named by the target: the sqlite3 shell's .import into one table with the unique
+# index on the serial number, in WAL mode with synchronous=NORMAL like mfactl.
+cat > "$work/sqlite3-import.sql" <<SQL
+PRAGMA journal_mode=WAL;
+PRAGMA synchronous=NORMAL;
+CREATE TABLE tokens (upn TEXT, serial TEXT, secret TEXT, interval INTEGER, manufacturer TEXT, model TEXT);
+CREATE UNIQUE INDEX tokens_serial ON tokens (serial);
+.mode csv
+.import --skip 1 $work/tokens.csv tokens
+SQL
+sqlite3_import() { rm -f "$work/ref.db"*; sqlite3 "$work/ref.db" < "$work/sqlite3-import.sql"; }
+mfactl_import() { rm -rf "$work/dir"; "$work/mfactl" --db "$work/dir/mfactl.db" -o json tokens import "$work/tokens.csv"; }
+mfactl_reimport() { "$work/mfactl" --db "$work/dir/mfactl.db" -o json tokens import "$work/tokens.csv"; }
+export -f sqlite3_import mfactl_import mfactl_reimport
+export work
+
+: > "$work/results"
+measure sqlite3-import bash -c sqlite3_import
+measure mfactl-import bash -c mfactl_import
+grep -q "\"imported\": $rows," "$work/mfactl-import.out" || { echo "bench-import: first import did not import $rows rows" >&2; exit 1; }
+[ -f "$work/dir/mfactl.db" ] || mfactl_import >/dev/null 2>&1
+measure mfactl-reimport bash -c mfactl_reimport
+grep -q "\"unchanged\": $rows," "$work/mfactl-reimport.out" || { echo "bench-import: re-import did not find $rows unchanged rows" >&2; exit 1; }
+
+awk '
+	{ wall[$1]=$2; cpu[$1]=$3; rss[$1]=$4 }
+	END {
+		printf "%-16s %8s %8s %9s %10s\n", "run", "wall s", "cpu s", "RSS MiB", "x sqlite3"
+		split("sqlite3-import mfactl-import mfactl-reimport", order, " ")
+		for (i = 1; i <= 3; i++) { n = order[i]
+			printf "%-16s %8.2f %8.2f %9.1f %10.2f\n", n, wall[n], cpu[n], rss[n], wall[n] / wall["sqlite3-import"] }
+		t = wall["mfactl-import"] <= 3 * wall["sqlite3-import"]
+		m = rss["mfactl-import"] <= 128 && rss["mfactl-reimport"] <= 128
+		r = wall["mfactl-reimport"] <= wall["mfactl-import"]
+		printf "\ntime <= 3x sqlite3: %s; peak RSS <= 128 MiB: %s; re-import no slower: %s\n",
+			t ? "met" : "NOT met", m ? "met" : "NOT met", r ? "met" : "NOT met"
+	}' "$work/results"
