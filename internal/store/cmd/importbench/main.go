@@ -4,6 +4,7 @@
 // internal/store/testdata/bench-import.sh, not part of mfactl.
 //
 //	importbench -gen 1000000 -out tokens.csv      write a deterministic token file
+//	                                              (-scatter: UPNs unrelated to serial order)
 //	importbench -db dir/mfactl.db tokens.csv      import it, print time, counts and peak RSS
 package main
 
@@ -35,6 +36,7 @@ func main() {
 	gen := flag.Int("gen", 0, "generate a CSV with this many rows instead of importing")
 	out := flag.String("out", "", "output file for -gen")
 	users := flag.Int("users", 0, "distinct UPNs in the generated file (0: one per row)")
+	scatter := flag.Bool("scatter", false, "give the rows' UPNs in scattered order instead of the serials' order")
 	dbPath := flag.String("db", "", "database to import into")
 	onDup := flag.String("on-duplicate", "fail", "fail, skip or update")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to this file")
@@ -56,16 +58,16 @@ func main() {
 			defer pprof.StopCPUProfile()
 		}
 	}
-	if err := run(*gen, *out, *users, *dbPath, *onDup, flag.Args()); err != nil {
+	if err := run(*gen, *out, *users, *scatter, *dbPath, *onDup, flag.Args()); err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "importbench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(gen int, out string, users int, dbPath, onDup string, args []string) error {
+func run(gen int, out string, users int, scatter bool, dbPath, onDup string, args []string) error {
 	if gen > 0 {
-		return generate(gen, users, out)
+		return generate(gen, users, scatter, out)
 	}
 	if dbPath == "" || len(args) != 1 {
 		return errors.New("usage: importbench -db FILE tokens.csv")
@@ -132,7 +134,7 @@ func readCSV(r io.Reader, name string) iter.Seq2[store.ImportRow, error] {
 	}
 }
 
-func generate(n, users int, out string) error {
+func generate(n, users int, scatter bool, out string) error {
 	if out == "" {
 		return errors.New("-gen needs -out")
 	}
@@ -149,8 +151,13 @@ func generate(n, users int, out string) error {
 	enc := base32.StdEncoding.WithPadding(base32.NoPadding)
 	for i := 0; i < n; i++ {
 		u := i
+		if scatter {
+			// A bijection of [0, n) (7919 is prime and does not divide n in practice): UPNs in
+			// no relation to serial order, as in a vendor file assigned to staff.
+			u = int((int64(i)*7919 + 12345) % int64(n))
+		}
 		if users > 0 {
-			u = i % users
+			u %= users
 		}
 		rng.Read(secret)
 		fmt.Fprintf(w, "user%07d@contoso.com,SN%08d,%s,30,Contoso,HardwareKey\n", u, i, enc.EncodeToString(secret))
