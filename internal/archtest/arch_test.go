@@ -16,6 +16,7 @@ var domain = []string{
 	"github.com/mfactl/mfactl/internal/store",
 	"github.com/mfactl/mfactl/internal/secrets",
 	"github.com/mfactl/mfactl/internal/tokenfile",
+	"github.com/mfactl/mfactl/internal/auth",
 }
 
 var forbidden = []string{

@@ -19,11 +19,11 @@ func TestTable(t *testing.T) {
 
 func TestCSVNeutralisesFormulas(t *testing.T) {
 	var b bytes.Buffer
-	err := CSV(&b, []string{"a", "b"}, [][]string{{"=1+1", "+x"}, {"-2", "@SUM(A1)"}, {"ok", ""}})
+	err := CSV(&b, []string{"a", "b"}, [][]string{{"=1+1", "+x"}, {"-2+3", "@SUM(A1)"}, {"ok", ""}, {"-7", "+0.5"}, {"-", "-1-1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "a,b\n'=1+1,'+x\n'-2,'@SUM(A1)\nok,\n"
+	want := "a,b\n'=1+1,'+x\n'-2+3,'@SUM(A1)\nok,\n-7,+0.5\n'-,'-1-1\n"
 	if b.String() != want {
 		t.Errorf("got %q want %q", b.String(), want)
 	}
