@@ -40,10 +40,12 @@ On a terminal it asks for confirmation; otherwise --yes is required.`,
 func deleteRun(ctx context.Context, cmd *cobra.Command, opts *deleteOptions) error {
 	f := opts.f
 	what := fmt.Sprintf("token %s", opts.serials[0])
+	question := fmt.Sprintf("Delete %s and its secret from the directory?", what)
 	if len(opts.serials) > 1 {
 		what = fmt.Sprintf("%d tokens (%s)", len(opts.serials), strings.Join(opts.serials, ", "))
+		question = fmt.Sprintf("Delete %s and their secrets from the directory?", what)
 	}
-	ok, err := confirmChange(f, opts.yes, fmt.Sprintf("Delete %s and their secrets from the directory?", what), "delete tokens")
+	ok, err := confirmChange(f, opts.yes, question, "delete tokens")
 	if err != nil {
 		return err
 	}

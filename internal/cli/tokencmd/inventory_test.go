@@ -1,0 +1,151 @@
+package tokencmd
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+	"github.com/mfactl/mfactl/internal/cli/render"
+	"github.com/mfactl/mfactl/internal/iostreams"
+	"github.com/mfactl/mfactl/internal/store"
+)
+
+// The streaming writer must print exactly what the renderers print for the whole list, so
+// that every listing looks the same however it was produced.
+func TestInventoryWriterMatchesTheRenderers(t *testing.T) {
+	created := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	toks := []store.Token{
+		{Serial: "A1", UPN: "a@contoso.com", Status: store.StatusAssigned, Manufacturer: "=cmd", Model: "M", Period: 30, Hash: "SHA1", Digits: 6, CreatedAt: created},
+		{Serial: "B2", Status: store.StatusAvailable, Manufacturer: "Contoso", Model: "<b>&", Period: 60, Hash: "SHA1", Digits: 6, CreatedAt: created, ActivatedAt: created},
+	}
+	for _, n := range []int{0, 1, 2} {
+		views := []tokenView{}
+		var rows [][]string
+		for _, tk := range toks[:n] {
+			v := newTokenView(tk)
+			views = append(views, v)
+			rows = append(rows, tokenRow(v, false))
+		}
+		var want bytes.Buffer
+		for _, format := range []string{cmdutil.FormatJSON, cmdutil.FormatCSV, cmdutil.FormatTable} {
+			want.Reset()
+			switch format {
+			case cmdutil.FormatJSON:
+				render.JSON(&want, views)
+			case cmdutil.FormatCSV:
+				render.CSV(&want, tokenHeader, rows)
+			default:
+				upper := make([]string, len(tokenHeader))
+				for i, h := range tokenHeader {
+					upper[i] = strings.ToUpper(h)
+				}
+				render.Table(&want, upper, rows)
+			}
+			var got bytes.Buffer
+			w := newInventoryWriter(&got, format, tokenHeader, false)
+			for i := range views {
+				if err := w.add(views[i], rows[i]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := w.close(); err != nil {
+				t.Fatal(err)
+			}
+			if got.String() != want.String() {
+				t.Errorf("%d tokens as %s:\n%s\nwant:\n%s", n, format, &got, &want)
+			}
+		}
+	}
+}
+
+func TestTimeCells(t *testing.T) {
+	if got := rfc3339OrNull(time.Time{}); got != nil {
+		t.Errorf("zero time = %q, want nil (JSON null)", *got)
+	}
+	s := rfc3339OrNull(time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("X", 3600)))
+	if s == nil || *s != "2026-01-02T02:04:05Z" {
+		t.Fatalf("got %v, want 2026-01-02T02:04:05Z", s)
+	}
+	if got := tokenTimeCell(nil, true); got != "" {
+		t.Errorf("never = %q, want empty", got)
+	}
+	if got := tokenTimeCell(s, false); got != *s {
+		t.Errorf("for programs %q, want RFC 3339", got)
+	}
+	if got, want := tokenTimeCell(s, true), time.Date(2026, 1, 2, 2, 4, 5, 0, time.UTC).Local().Format("2006-01-02 15:04"); got != want {
+		t.Errorf("for people %q, want %q", got, want)
+	}
+}
+
+func TestConfirmChange(t *testing.T) {
+	for _, tc := range []struct {
+		tty    bool
+		yes    bool
+		answer string
+		ok     bool
+		usage  bool
+	}{
+		{tty: false, yes: true, ok: true},
+		{tty: false, yes: false, usage: true},
+		{tty: true, answer: "y\n", ok: true},
+		{tty: true, answer: "YES\n", ok: true},
+		{tty: true, answer: "n\n"},
+		{tty: true, answer: "\n"},
+		{tty: true, answer: ""}, // end of input
+	} {
+		ios, in, _, errOut := iostreams.Test()
+		ios.SetTTY(tc.tty, false, false)
+		in.WriteString(tc.answer)
+		f := cmdutil.NewFactory(ios, func(string) string { return "" })
+		ok, err := confirmChange(f, tc.yes, "Delete token X?", "delete tokens")
+		if tc.usage {
+			if cmdutil.ExitCode(err) != cmdutil.ExitUsage || err.Error() != "refusing to delete tokens without confirmation: pass --yes" {
+				t.Errorf("%+v: err %v, want the --yes usage error", tc, err)
+			}
+			continue
+		}
+		if err != nil || ok != tc.ok {
+			t.Errorf("%+v: ok=%v err=%v, want ok=%v", tc, ok, err, tc.ok)
+		}
+		if tc.tty && !tc.yes && !strings.HasPrefix(errOut.String(), "Delete token X? [y/N] ") {
+			t.Errorf("%+v: prompt %q, want it on stderr", tc, errOut)
+		}
+	}
+}
+
+// On a terminal, tokens delete asks and deletes only after a yes.
+func TestDeleteAsksOnATerminal(t *testing.T) {
+	dir := t.TempDir()
+	src := writeTokens(t, dir, 2)
+	ios, _, _, _ := iostreams.Test()
+	if err := runImport(t, context.Background(), ios, dir, true, src); err != nil {
+		t.Fatal(err)
+	}
+	for _, answer := range []string{"n\n", "y\n"} {
+		ios, in, _, errOut := iostreams.Test()
+		ios.SetTTY(true, false, false)
+		in.WriteString(answer)
+		f := cmdutil.NewFactory(ios, func(string) string { return "" })
+		f.DBPath = filepath.Join(dir, "mfactl.db")
+		cmd := newDeleteCmd(f)
+		cmd.SetArgs([]string{"SN000000"})
+		cmd.SilenceErrors, cmd.SilenceUsage = true, true
+		err := cmd.ExecuteContext(context.Background())
+		db, _ := f.Store(context.Background())
+		_, getErr := db.GetToken(context.Background(), "SN000000")
+		f.Close()
+		if answer == "n\n" && (err == nil || getErr != nil) {
+			t.Errorf("answer no: err %v, token lookup %v; want a refusal and the token kept", err, getErr)
+		}
+		if answer == "y\n" && (err != nil || getErr == nil) {
+			t.Errorf("answer yes: err %v, token lookup %v; want the token deleted", err, getErr)
+		}
+		if !strings.Contains(errOut.String(), "Delete token SN000000 and its secret from the directory? [y/N] ") {
+			t.Errorf("prompt: %q", errOut)
+		}
+	}
+}

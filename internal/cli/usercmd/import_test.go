@@ -1,0 +1,99 @@
+package usercmd
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"unicode/utf16"
+
+	"github.com/mfactl/mfactl/internal/tokens"
+)
+
+// readAll reads a users file with the reader of users import and returns its records and the
+// header problems.
+func readAll(t *testing.T, data []byte, delim rune) ([]userRecord, []tokens.Problem) {
+	t.Helper()
+	r, err := newUserCSVReader(bytes.NewReader(data), delim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []userRecord
+	for {
+		rec, err := r.next()
+		if err != nil {
+			break
+		}
+		recs = append(recs, rec)
+	}
+	return recs, r.header
+}
+
+func utf16LE(s string) []byte {
+	b := []byte{0xFF, 0xFE}
+	for _, u := range utf16.Encode([]rune(s)) {
+		b = append(b, byte(u), byte(u>>8))
+	}
+	return b
+}
+
+func TestUsersFileEncodingsAndHeaders(t *testing.T) {
+	const text = "Phone;E_MAIL;display-name;UPN\r\n+1 4255551234;anne@contoso.com;Anne;anne@contoso.com\r\n\r\n;;;bob@contoso.com\r\n"
+	for name, data := range map[string][]byte{
+		"utf-8":          []byte(text),
+		"utf-8 with BOM": append([]byte{0xEF, 0xBB, 0xBF}, text...),
+		"utf-16le":       utf16LE(text),
+	} {
+		recs, header := readAll(t, data, ';')
+		if len(header) != 0 {
+			t.Errorf("%s: header problems %+v", name, header)
+		}
+		if len(recs) != 2 || recs[0].line != 2 || recs[1].line != 4 {
+			t.Fatalf("%s: records %+v, want lines 2 and 4 (the blank line skipped)", name, recs)
+		}
+		u := recs[0].user
+		if u.UPN != "anne@contoso.com" || u.DisplayName != "Anne" || u.Email != "anne@contoso.com" || u.Phone != "+1 4255551234" || !recs[0].valid() {
+			t.Errorf("%s: %+v", name, recs[0])
+		}
+	}
+}
+
+func TestUsersFileRules(t *testing.T) {
+	data := "upn,display name,email,phone,notes\n" +
+		"a@contoso.com,A,,'+44 2079460000,x\n" + // a neutralised phone from a listing
+		"b@contoso.com,B,b@,+44 207946,x\n" +
+		"A@CONTOSO.COM,,,,x\n" +
+		"c@contoso.com,\"C\x01\",,+1 4255551234x12,x\n"
+	recs, header := readAll(t, []byte(data), ',')
+	if len(header) != 1 || header[0].Code != tokens.CodeCSVColumnUnknown || header[0].Column != "notes" {
+		t.Errorf("header problems %+v, want one csv.column-unknown for notes", header)
+	}
+	codes := func(r userRecord) string {
+		var cs []string
+		for _, p := range r.problems {
+			cs = append(cs, p.Column+":"+p.Code)
+		}
+		return strings.Join(cs, " ")
+	}
+	want := []string{
+		"",
+		"email:email.invalid",
+		"upn:user.duplicate",
+		"display name:name.invalid",
+	}
+	for i, w := range want {
+		if got := codes(recs[i]); got != w {
+			t.Errorf("line %d: problems %q, want %q", recs[i].line, got, w)
+		}
+	}
+	if recs[0].user.Phone != "+44 2079460000" {
+		t.Errorf("phone %q: the listing's apostrophe must be undone", recs[0].user.Phone)
+	}
+	for _, msg := range []string{recs[1].problems[0].Message, recs[3].problems[0].Message} {
+		if strings.Contains(msg, "b@") || strings.Contains(msg, "\x01") {
+			t.Errorf("message %q echoes the value", msg)
+		}
+	}
+	if _, header := readAll(t, []byte("upn,email\n"), ','); len(header) != 2 {
+		t.Errorf("missing columns: %+v, want display name and phone named", header)
+	}
+}
