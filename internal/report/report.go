@@ -21,7 +21,7 @@ import (
 type Store interface {
 	GetUser(ctx context.Context, upn string) (store.User, error)
 	UsageEvents(ctx context.Context, f store.UsageFilter) iter.Seq2[store.AuthEvent, error]
-	UsageCounts(ctx context.Context, f store.UsageFilter, by store.UsageDimension) ([]store.UsageCount, error)
+	UsageCounts(ctx context.Context, f store.UsageFilter, by store.UsageDimension) iter.Seq2[store.UsageCount, error]
 	RegistrationUsers(ctx context.Context) iter.Seq2[store.User, error]
 	TokenInventory(ctx context.Context) ([]store.InventoryRow, error)
 	UnusedTokens(ctx context.Context, cutoff time.Time) iter.Seq2[store.Token, error]
@@ -124,8 +124,10 @@ func (r *Reporter) Events(ctx context.Context, q UsageQuery) (iter.Seq2[store.Au
 }
 
 // Groups counts the auth events of q per group: days in calendar order, other dimensions by
-// total descending, then by name. Only groups with events appear.
-func (r *Reporter) Groups(ctx context.Context, q UsageQuery, by GroupBy) ([]Group, error) {
+// total descending, then by name. Only groups with events appear. The groups are read from
+// the directory as the caller iterates (there may be one per user); calling the returned
+// function again runs the query again.
+func (r *Reporter) Groups(ctx context.Context, q UsageQuery, by GroupBy) (iter.Seq2[Group, error], error) {
 	dim, ok := dimensions[by]
 	if !ok {
 		return nil, invalid("--by", "%q is not day, user, method or result", by)
@@ -134,35 +136,32 @@ func (r *Reporter) Groups(ctx context.Context, q UsageQuery, by GroupBy) ([]Grou
 	if err != nil {
 		return nil, err
 	}
-	counts, err := r.store.UsageCounts(ctx, f, dim)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Group, len(counts))
-	for i, c := range counts {
-		out[i] = Group{Group: c.Key, Success: c.Success, Denied: c.Denied, Total: c.Total}
-	}
-	return out, nil
+	return func(yield func(Group, error) bool) {
+		for c, err := range r.store.UsageCounts(ctx, f, dim) {
+			if !yield(Group{Group: c.Key, Success: c.Success, Denied: c.Denied, Total: c.Total}, err) || err != nil {
+				return
+			}
+		}
+	}, nil
 }
 
 // DenialReasons counts the denied auth events of q per result code, most frequent first. A
 // query for successes only has no denials.
 func (r *Reporter) DenialReasons(ctx context.Context, q UsageQuery) ([]Reason, error) {
+	out := []Reason{}
 	if q.Result == ResultSuccess {
-		return []Reason{}, nil
+		return out, nil
 	}
 	q.Result = ResultDenied
 	f, err := r.filter(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	counts, err := r.store.UsageCounts(ctx, f, store.ByResultCode)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Reason, len(counts))
-	for i, c := range counts {
-		out[i] = Reason{ResultCode: c.Key, Count: c.Denied}
+	for c, err := range r.store.UsageCounts(ctx, f, store.ByResultCode) {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Reason{ResultCode: c.Key, Count: c.Denied})
 	}
 	return out, nil
 }

@@ -92,9 +92,16 @@ func TestGroups(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := r.Groups(ctx, tt.q, tt.by)
+			groups, err := r.Groups(ctx, tt.q, tt.by)
 			if err != nil {
 				t.Fatal(err)
+			}
+			got := []Group{}
+			for g, err := range groups {
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, g)
 			}
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got  %v\nwant %v", got, tt.want)

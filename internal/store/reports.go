@@ -5,12 +5,10 @@ package store
 // million auth events takes seconds and memory that does not grow with the directory.
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
 	"iter"
-	"slices"
 	"strings"
 	"time"
 )
@@ -103,71 +101,35 @@ type UsageCount struct {
 
 const secondsPerDay = 24 * 60 * 60
 
-// UsageCounts counts the auth events matching f per group of the dimension, in SQL. Days come
-// in calendar order; other groups by total descending, then by key.
+// UsageCounts counts the auth events matching f per group of the dimension, in SQL, and yields
+// the groups as the database returns them: days in calendar order, other groups by total
+// descending, then by key. Memory does not grow with the number of groups (SQLite sorts them,
+// spilling to a temporary file when there are many).
 //
-// SQL counts per (group, result) with COUNT(*) and Go folds the results of a group into one
-// UsageCount. Each dimension has an index that starts with its column, then result and time
-// (0004_reports.sql), so SQLite reads the groups in index order from the index alone: no sort,
-// no table rows, and per row only the cheapest aggregate step. The day index is on the
-// expression of dayExpr, which the query repeats word for word.
-func (d *DB) UsageCounts(ctx context.Context, f UsageFilter, by UsageDimension) ([]UsageCount, error) {
+// The inner query counts per (group, result) with COUNT(*); the outer one folds the results of
+// a group into one row. Each dimension has an index that starts with its column, then result
+// (0004_reports.sql), so SQLite reads the inner groups in index order from the index alone: no
+// sort of the events, no table rows, and per event only the cheapest aggregate step. The day
+// index is on the expression of dayExpr, which the query repeats word for word.
+func (d *DB) UsageCounts(ctx context.Context, f UsageFilter, by UsageDimension) iter.Seq2[UsageCount, error] {
 	q, args, err := usageCountsQuery(f, by)
 	if err != nil {
-		return nil, err
+		return func(yield func(UsageCount, error) bool) { yield(UsageCount{}, err) }
 	}
-	rows, err := d.sql.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer rows.Close()
-	out := []UsageCount{}
-	index := map[string]int{} // key -> position in out; result codes come once per result
-	var day int64
-	var k, result string
-	var n int64
-	for rows.Next() {
-		if by == ByDay {
-			err = rows.Scan(&day, &result, &n)
-			k = time.Unix(day*secondsPerDay, 0).UTC().Format(time.DateOnly)
-		} else {
-			err = rows.Scan(&k, &result, &n)
+	return queryRows(ctx, d.sql, q, args, func(s scanner) (UsageCount, error) {
+		var c UsageCount
+		if by != ByDay {
+			err := s.Scan(&c.Key, &c.Success, &c.Denied, &c.Total)
+			return c, err
 		}
-		if err != nil {
-			return nil, err
-		}
-		i, ok := index[k]
-		if !ok {
-			i = len(out)
-			index[k] = i
-			out = append(out, UsageCount{Key: k})
-		}
-		c := &out[i]
-		switch result {
-		case "success":
-			c.Success += n
-		case "denied":
-			c.Denied += n
-		}
-		c.Total += n
-	}
-	if err := rows.Err(); err != nil {
-		return nil, mapErr(err)
-	}
-	if by == ByDay {
-		slices.SortFunc(out, func(a, b UsageCount) int { return strings.Compare(a.Key, b.Key) })
-	} else {
-		slices.SortFunc(out, func(a, b UsageCount) int {
-			if a.Total != b.Total {
-				return cmp.Compare(b.Total, a.Total)
-			}
-			return strings.Compare(a.Key, b.Key)
-		})
-	}
-	return out, nil
+		var day int64
+		err := s.Scan(&day, &c.Success, &c.Denied, &c.Total)
+		c.Key = time.Unix(day*secondsPerDay, 0).UTC().Format(time.DateOnly)
+		return c, err
+	})
 }
 
-// usageCountsQuery returns the SQL of UsageCounts: key, result, COUNT(*) per group and result.
+// usageCountsQuery returns the SQL of UsageCounts.
 func usageCountsQuery(f UsageFilter, by UsageDimension) (string, []any, error) {
 	var key string
 	switch by {
@@ -183,16 +145,19 @@ func usageCountsQuery(f UsageFilter, by UsageDimension) (string, []any, error) {
 		return "", nil, fmt.Errorf("counting auth events: unknown dimension %q", by)
 	}
 	where, args := f.where()
-	group := key + `, result`
+	group, order := key+`, result`, `4 DESC, 1`
 	switch by {
 	case ByDay:
 		// Bound the indexed day expression as well as the time, so that SQLite seeks to the
 		// first day instead of scanning from the oldest event.
 		where, args = dayBounds(where, args, f)
+		order = `1`
 	case ByResultCode:
 		group = `result, result_code` // the order of auth_events_result_code
 	}
-	return `SELECT ` + key + `, result, COUNT(*) FROM auth_events` + where + ` GROUP BY ` + group, args, nil
+	return `SELECT k, SUM(CASE WHEN result = 'success' THEN n ELSE 0 END), SUM(CASE WHEN result = 'denied' THEN n ELSE 0 END), SUM(n)
+		FROM (SELECT ` + key + ` AS k, result, COUNT(*) AS n FROM auth_events` + where + ` GROUP BY ` + group + `) counts
+		GROUP BY k ORDER BY ` + order, args, nil
 }
 
 // dayExpr is the indexed expression of the day of an event (auth_events_day_result in

@@ -392,7 +392,7 @@ func benchCounts(b *testing.B, f UsageFilter, by UsageDimension) {
 	ctx := context.Background()
 	b.ResetTimer()
 	for b.Loop() {
-		groups, err := d.UsageCounts(ctx, f, by)
+		groups, err := collect(d.UsageCounts(ctx, f, by))
 		if err != nil || len(groups) == 0 {
 			b.Fatalf("%d groups, %v", len(groups), err)
 		}
@@ -443,6 +443,12 @@ func benchIter[T any](b *testing.B, seq func(d *DB) func(func(T, error) bool)) {
 func BenchmarkReportUsageEvents1d(b *testing.B) {
 	benchIter(b, func(d *DB) func(func(AuthEvent, error) bool) {
 		return d.UsageEvents(context.Background(), benchWindow(1))
+	})
+}
+
+func BenchmarkReportUsageEvents30d(b *testing.B) {
+	benchIter(b, func(d *DB) func(func(AuthEvent, error) bool) {
+		return d.UsageEvents(context.Background(), benchWindow(30))
 	})
 }
 

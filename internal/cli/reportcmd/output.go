@@ -233,8 +233,8 @@ func writeTable(w *bufio.Writer, columns []string, rows [][]string, suffixes []s
 	return nil
 }
 
-// writeRows writes rows already in memory in the printer's format (the grouped and aggregate
-// reports); view is the JSON value.
+// writeRows writes rows already in memory in the printer's format (the token inventory, a
+// handful of rows); view is the JSON value.
 func (p *printer) writeRows(columns []string, rows [][]string, view any) error {
 	switch p.format {
 	case cmdutil.FormatJSON:

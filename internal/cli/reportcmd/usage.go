@@ -165,23 +165,37 @@ func writeGroups(ctx context.Context, r *report.Reporter, p *printer, opts *usag
 	if err != nil {
 		return err
 	}
-	views := make([]groupView, len(groups))
-	rows := make([][]string, len(groups))
-	for i, g := range groups {
-		views[i] = groupView(g)
-		rows[i] = []string{g.Group, itoa(g.Success), itoa(g.Denied), itoa(g.Total)}
+	columns := groupColumns
+	if p.format == cmdutil.FormatTable {
+		// The table names the dimension instead of "group".
+		columns = slices.Clone(groupColumns)
+		columns[0] = map[report.GroupBy]string{report.ByDay: "day", report.ByUser: "upn", report.ByMethod: "mode", report.ByResult: "result_code"}[opts.by]
 	}
-	if p.format != cmdutil.FormatTable {
-		return p.writeRows(groupColumns, rows, views)
+	cells := func(g report.Group) []string {
+		return []string{g.Group, itoa(g.Success), itoa(g.Denied), itoa(g.Total)}
 	}
-	// The table names the dimension instead of "group".
-	columns := slices.Clone(groupColumns)
-	columns[0] = map[report.GroupBy]string{report.ByDay: "day", report.ByUser: "upn", report.ByMethod: "mode", report.ByResult: "result_code"}[opts.by]
-	var bars []string
-	if opts.by == report.ByDay && p.tty {
-		bars = dayBars(groups, p.color)
+	if opts.by == report.ByDay && p.tty && p.format == cmdutil.FormatTable {
+		// The bars are scaled to the busiest day, so the days (a few hundred a year) are read
+		// first.
+		var days []report.Group
+		var rows [][]string
+		for g, err := range groups {
+			if err != nil {
+				return err
+			}
+			days = append(days, g)
+			rows = append(rows, cells(g))
+		}
+		return writeTable(p.out, columns, rows, dayBars(days, p.color))
 	}
-	return writeTable(p.out, columns, rows, bars)
+	// Other groupings stream: there is one group per user for --by user.
+	_, err = writeListing(p, listing[report.Group]{
+		columns: columns,
+		rows:    func() iter.Seq2[report.Group, error] { return groups },
+		cells:   cells,
+		view:    func(g report.Group) any { return groupView(g) },
+	})
+	return err
 }
 
 // barWidth is the length of the longest bar of --by day on a terminal.

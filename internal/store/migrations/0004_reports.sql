@@ -13,7 +13,11 @@
 -- parentheses) and the same queries.
 
 CREATE INDEX auth_events_day_result ON auth_events ((time / 86400), result, time);
-CREATE INDEX auth_events_upn_result ON auth_events (upn, result, time);
+-- The user index also holds the result code: the denial reasons of one user (report usage
+-- --user, whose table ends with them) then come from it alone, and SQLite, which has no
+-- statistics to tell that a UPN is rarer than a result, prefers it to the result-code index
+-- because it matches both equality conditions.
+CREATE INDEX auth_events_upn_result ON auth_events (upn, result, result_code, time);
 CREATE INDEX auth_events_mode_result ON auth_events (mode, result, time);
 -- Denial reasons: the denied events by result code, and --by result.
 CREATE INDEX auth_events_result_code ON auth_events (result, result_code, time);
