@@ -292,6 +292,9 @@ func importRun(ctx context.Context, cmd *cobra.Command, opts *importOptions) err
 		sum.Problems = mergeProblems(&t.fileProblems, &t.storeProblems)
 		if t.rej != nil {
 			if err := t.rej.commit(); err != nil {
+				if res.Committed {
+					err = fmt.Errorf("%s was imported, but the rejected rows were not saved: %w", t.name, err)
+				}
 				return err
 			}
 		}
