@@ -1,8 +1,13 @@
 package usercmd
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/csv"
+	"encoding/json"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -48,22 +53,95 @@ func listRun(ctx context.Context, opts *listOptions) error {
 	if err != nil {
 		return err
 	}
-	us, err := db.ListUsers(ctx)
-	if err != nil {
-		return fmt.Errorf("listing users: %w", err)
+	w := newUserListWriter(f.IO.Out, opts.format)
+	for u, err := range db.Users(ctx) {
+		if err != nil {
+			return fmt.Errorf("listing users: %w", err)
+		}
+		if err := w.add(newUserView(u)); err != nil {
+			return err
+		}
 	}
-	views := make([]userView, 0, len(us))
-	rows := make([][]string, 0, len(us))
-	for _, u := range us {
-		v := newUserView(u)
-		views = append(views, v)
-		rows = append(rows, v.cells())
-	}
-	switch opts.format {
+	return w.close()
+}
+
+// userListWriter writes users as they are read, so that JSON and CSV listings of a directory
+// with a million users stream in constant memory; a table needs every row to align its
+// columns and is written at the end. The output is byte for byte that of render.JSON,
+// render.CSV and render.Table for the whole list.
+type userListWriter struct {
+	format string
+	bw     *bufio.Writer
+	csv    *csv.Writer
+	enc    *json.Encoder
+	buf    bytes.Buffer
+	rows   [][]string
+	n      int
+}
+
+func newUserListWriter(w io.Writer, format string) *userListWriter {
+	lw := &userListWriter{format: format, bw: bufio.NewWriterSize(w, 64<<10)}
+	lw.enc = json.NewEncoder(&lw.buf)
+	lw.enc.SetIndent("  ", "  ")
+	lw.enc.SetEscapeHTML(false)
+	lw.csv = csv.NewWriter(lw.bw)
+	return lw
+}
+
+func (lw *userListWriter) add(v userView) error {
+	defer func() { lw.n++ }()
+	switch lw.format {
 	case cmdutil.FormatJSON:
-		return render.JSON(f.IO.Out, views)
+		lw.buf.Reset()
+		if err := lw.enc.Encode(v); err != nil {
+			return err
+		}
+		if lw.n == 0 {
+			lw.bw.WriteString("[\n  ")
+		} else {
+			lw.bw.WriteString(",\n  ")
+		}
+		_, err := lw.bw.Write(bytes.TrimSuffix(lw.buf.Bytes(), []byte("\n")))
+		return err
 	case cmdutil.FormatCSV:
-		return render.CSV(f.IO.Out, userHeader, rows)
+		if lw.n == 0 {
+			if err := lw.csv.Write(userHeader); err != nil {
+				return err
+			}
+		}
+		cells := v.cells()
+		for i := range cells {
+			cells[i] = render.NeutraliseFormula(cells[i])
+		}
+		return lw.csv.Write(cells)
+	default:
+		lw.rows = append(lw.rows, v.cells())
+		return nil
 	}
-	return render.Table(f.IO.Out, userHeader, rows)
+}
+
+func (lw *userListWriter) close() error {
+	switch lw.format {
+	case cmdutil.FormatJSON:
+		if lw.n == 0 {
+			lw.bw.WriteString("[]\n")
+		} else {
+			lw.bw.WriteString("\n]\n")
+		}
+	case cmdutil.FormatCSV:
+		if lw.n == 0 {
+			if err := lw.csv.Write(userHeader); err != nil {
+				return err
+			}
+		}
+		lw.csv.Flush()
+		if err := lw.csv.Error(); err != nil {
+			return err
+		}
+	default:
+		if err := render.Table(lw.bw, userHeader, lw.rows); err != nil {
+			return err
+		}
+	}
+	return lw.bw.Flush()
 }

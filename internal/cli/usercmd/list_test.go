@@ -1,0 +1,50 @@
+package usercmd
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+	"github.com/mfactl/mfactl/internal/cli/render"
+)
+
+// The streaming writer prints byte for byte what the renderers print for the whole list.
+func TestUserListWriterMatchesTheRenderers(t *testing.T) {
+	users := []userView{
+		{UPN: "a@contoso.com", DisplayName: "A <&>", Phone: "+1 4255551234", State: "active", Methods: 2, TokensPending: 1},
+		{UPN: "b@contoso.com", Email: "=cmd@contoso.com", State: "blocked", MustRegister: true},
+	}
+	for n := 0; n <= len(users); n++ {
+		views := users[:n:n]
+		if views == nil {
+			views = []userView{}
+		}
+		var rows [][]string
+		for _, v := range views {
+			rows = append(rows, v.cells())
+		}
+		for _, format := range []string{cmdutil.FormatJSON, cmdutil.FormatCSV, cmdutil.FormatTable} {
+			var want, got bytes.Buffer
+			switch format {
+			case cmdutil.FormatJSON:
+				render.JSON(&want, views)
+			case cmdutil.FormatCSV:
+				render.CSV(&want, userHeader, rows)
+			default:
+				render.Table(&want, userHeader, rows)
+			}
+			w := newUserListWriter(&got, format)
+			for _, v := range views {
+				if err := w.add(v); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := w.close(); err != nil {
+				t.Fatal(err)
+			}
+			if got.String() != want.String() {
+				t.Errorf("%d users as %s:\n%s\nwant:\n%s", n, format, &got, &want)
+			}
+		}
+	}
+}
