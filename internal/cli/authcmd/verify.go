@@ -1,17 +1,11 @@
 package authcmd
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
-	"net/netip"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/mfactl/mfactl/internal/auth"
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
@@ -58,12 +52,8 @@ Exits 0 when verified and 1 when denied. -o json prints {"time", "upn", "device_
 			if opts.format, err = f.OutputFormat(cmd, cmdutil.FormatTable, cmdutil.FormatJSON, cmdutil.FormatCSV); err != nil {
 				return err
 			}
-			if opts.clientIP != "" {
-				a, err := netip.ParseAddr(opts.clientIP)
-				if err != nil {
-					return cmdutil.Usagef("--client-ip: %q is not an IP address", opts.clientIP)
-				}
-				opts.clientIP = a.String()
+			if opts.clientIP, err = cmdutil.ParseClientIP(opts.clientIP); err != nil {
+				return err
 			}
 			opts.upn = args[0]
 			if len(args) == 2 {
@@ -86,9 +76,9 @@ func verifyRun(ctx context.Context, opts *verifyOptions) error {
 	var secret string
 	var err error
 	if opts.appPassword {
-		secret, err = readSecret(f, "-", true, fmt.Sprintf("App password for %s: ", opts.upn), "app password")
+		secret, err = f.ReadSecret("-", true, fmt.Sprintf("App password for %s: ", opts.upn), "app password")
 	} else {
-		secret, err = readSecret(f, opts.codeArg, opts.hasCode, fmt.Sprintf("Code for %s: ", opts.upn), "code")
+		secret, err = f.ReadSecret(opts.codeArg, opts.hasCode, fmt.Sprintf("Code for %s: ", opts.upn), "code")
 	}
 	if err != nil {
 		return err
@@ -149,54 +139,4 @@ func writeVerification(f *cmdutil.Factory, format string, r auth.Result) error {
 		return render.CSV(f.IO.Out, verificationHeader, row)
 	}
 	return render.Table(f.IO.Out, verificationHeader, row)
-}
-
-// readSecret gets a code or password: the argument, standard input for "-", or a hidden
-// prompt when standard input is a terminal. Only the line ending is removed; anything else is
-// part of what was typed.
-func readSecret(f *cmdutil.Factory, arg string, hasArg bool, prompt, what string) (string, error) {
-	switch {
-	case hasArg && arg != "-":
-		return arg, nil
-	case f.IO.IsStdinTTY():
-		fmt.Fprint(f.IO.ErrOut, prompt)
-		var line string
-		if file, ok := f.IO.In.(*os.File); ok {
-			b, err := term.ReadPassword(int(file.Fd()))
-			fmt.Fprintln(f.IO.ErrOut)
-			if err != nil {
-				return "", fmt.Errorf("reading the %s: %w", what, err)
-			}
-			line = string(b)
-		} else {
-			var err error
-			if line, err = readLine(f.IO.In, what); err != nil {
-				return "", err
-			}
-		}
-		if line == "" {
-			return "", cmdutil.Usagef("no %s entered", what)
-		}
-		return line, nil
-	case hasArg:
-		line, err := readLine(f.IO.In, what)
-		if err != nil {
-			return "", err
-		}
-		if line == "" {
-			return "", cmdutil.Usagef("no %s on standard input", what)
-		}
-		return line, nil
-	default:
-		return "", cmdutil.Usagef("no code given: pass CODE, or - to read it from standard input")
-	}
-}
-
-// readLine reads one line of at most 1 KiB without its line ending.
-func readLine(in io.Reader, what string) (string, error) {
-	line, err := bufio.NewReader(io.LimitReader(in, 1024)).ReadString('\n')
-	if err != nil && err != io.EOF {
-		return "", fmt.Errorf("reading the %s: %w", what, err)
-	}
-	return strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r"), nil
 }

@@ -7,13 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/mfactl/mfactl/internal/auth"
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
@@ -68,7 +66,7 @@ each result also has its "line".`,
 			if opts.activate.Window < 0 || opts.activate.Window > tokens.MaxWindow {
 				return cmdutil.Usagef("--window: %d is out of range 0..%d", opts.activate.Window, tokens.MaxWindow)
 			}
-			if opts.activate.ClientIP, err = parseClientIP(clientIP); err != nil {
+			if opts.activate.ClientIP, err = cmdutil.ParseClientIP(clientIP); err != nil {
 				return err
 			}
 			if opts.from != "" {
@@ -98,21 +96,9 @@ each result also has its "line".`,
 	return cmd
 }
 
-// parseClientIP checks --client-ip: an IPv4 or IPv6 address, or empty.
-func parseClientIP(s string) (string, error) {
-	if s == "" {
-		return "", nil
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return "", cmdutil.Usagef("--client-ip: %q is not an IP address", s)
-	}
-	return a.String(), nil
-}
-
 func activateRun(ctx context.Context, cmd *cobra.Command, opts *activateOptions) error {
 	f := opts.f
-	code, err := readCode(f, opts.codeArg, opts.hasCode, fmt.Sprintf("Code shown on token %s: ", opts.serial))
+	code, err := f.ReadSecret(opts.codeArg, opts.hasCode, fmt.Sprintf("Code shown on token %s: ", opts.serial), "code")
 	if err != nil {
 		return err
 	}
@@ -120,7 +106,7 @@ func activateRun(ctx context.Context, cmd *cobra.Command, opts *activateOptions)
 	if err != nil {
 		return err
 	}
-	svc := auth.New(db, f.Now, server())
+	svc := auth.New(db, f.Now, authServer())
 	r, err := activateOne(ctx, cmd, f, svc, opts.serial, code, opts.activate)
 	if err != nil {
 		return err
@@ -166,7 +152,8 @@ func activateOne(ctx context.Context, cmd *cobra.Command, f *cmdutil.Factory, sv
 	return r, nil
 }
 
-func server() auth.Server {
+// authServer names this host in auth events.
+func authServer() auth.Server {
 	h := cmdutil.Host()
 	return auth.Server{Name: h.Name, IP: h.IP}
 }
@@ -256,7 +243,7 @@ func activateFileRun(ctx context.Context, cmd *cobra.Command, opts *activateOpti
 	if err != nil {
 		return err
 	}
-	svc := auth.New(db, f.Now, server())
+	svc := auth.New(db, f.Now, authServer())
 	view := bulkView{File: name, Results: []bulkRowView{}}
 	var runErr error
 	for _, row := range rows {
@@ -382,55 +369,4 @@ func bulkCSVError(name string, err error) error {
 		return fmt.Errorf("%s:%d: %v", name, pe.Line, pe.Err)
 	}
 	return fmt.Errorf("reading %s: %w", name, err)
-}
-
-// readCode gets the code: the argument, standard input for "-" (a hidden prompt when that is
-// a terminal), or a hidden prompt when no code was given and standard input is a terminal.
-// Only the line ending is removed; anything else is part of what was typed (and makes the
-// code incorrect). The same rules as auth verify's (internal/cli/authcmd).
-func readCode(f *cmdutil.Factory, arg string, hasArg bool, prompt string) (string, error) {
-	switch {
-	case hasArg && arg != "-":
-		return arg, nil
-	case f.IO.IsStdinTTY():
-		fmt.Fprint(f.IO.ErrOut, prompt)
-		var line string
-		if file, ok := f.IO.In.(*os.File); ok {
-			b, err := term.ReadPassword(int(file.Fd()))
-			fmt.Fprintln(f.IO.ErrOut)
-			if err != nil {
-				return "", fmt.Errorf("reading the code: %w", err)
-			}
-			line = string(b)
-		} else {
-			var err error
-			if line, err = readLine(f.IO.In); err != nil {
-				return "", err
-			}
-		}
-		if line == "" {
-			return "", cmdutil.Usagef("no code entered")
-		}
-		return line, nil
-	case hasArg:
-		line, err := readLine(f.IO.In)
-		if err != nil {
-			return "", err
-		}
-		if line == "" {
-			return "", cmdutil.Usagef("no code on standard input")
-		}
-		return line, nil
-	default:
-		return "", cmdutil.Usagef("no code given: pass CODE, or - to read it from standard input")
-	}
-}
-
-// readLine reads one line of at most 1 KiB without its line ending.
-func readLine(in io.Reader) (string, error) {
-	line, err := bufio.NewReader(io.LimitReader(in, 1024)).ReadString('\n')
-	if err != nil && err != io.EOF {
-		return "", fmt.Errorf("reading the code: %w", err)
-	}
-	return strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r"), nil
 }
