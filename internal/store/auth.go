@@ -275,8 +275,9 @@ func (t *AuthTx) Token(serial string) (Token, error) { return getToken(t.ctx, t.
 
 // ActivateToken marks the token activated with the drift and step of the code that proved
 // possession, clearing its failed-attempt counter; the step also becomes the last accepted one,
-// so the activation code cannot be replayed to sign in. It changes nothing and returns false
-// unless the token is still assigned or failed_activation and step is newer than its last step.
+// so the activation code cannot be replayed to sign in. An activated token is a registered
+// method, so its owner no longer must register. It changes nothing and returns false unless
+// the token is still assigned or failed_activation and step is newer than its last step.
 func (t *AuthTx) ActivateToken(id int64, step int64, drift int) (bool, error) {
 	res, err := t.tx.ExecContext(t.ctx, `UPDATE tokens SET status = 'activated', drift = ?, last_step = ?,
 		failed_attempts = 0, activated_at = ?, updated_at = ?
@@ -285,8 +286,12 @@ func (t *AuthTx) ActivateToken(id int64, step int64, drift int) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+	if n, err := res.RowsAffected(); n != 1 || err != nil {
+		return false, err
+	}
+	_, err = t.tx.ExecContext(t.ctx, `UPDATE users SET must_register = 0, updated_at = ?
+		WHERE id = (SELECT user_id FROM tokens WHERE id = ?) AND must_register <> 0`, unix(t.now), id)
+	return err == nil, err
 }
 
 // FailActivation counts a failed activation: the token becomes failed_activation, or disabled

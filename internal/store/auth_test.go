@@ -203,13 +203,18 @@ func TestActivationStates(t *testing.T) {
 	if n, s, ok := fail(); n != 1 || s != StatusFailedActivation || !ok {
 		t.Fatalf("first failure %d %s %v", n, s, ok)
 	}
-	// A success clears the counter and records drift and step.
+	// A success clears the counter and records drift and step; the owner (reset earlier) has
+	// registered a method again.
+	authExec(t, d, `UPDATE users SET must_register = 1`)
 	var ok bool
 	d.InAuthTx(ctx, func(tx *AuthTx) error { ok, _ = tx.ActivateToken(tok.ID, 555, -7); return nil })
 	got, _ := d.GetToken(ctx, "SN00000001")
 	if !ok || got.Status != StatusActivated || got.Drift != -7 || got.LastStep != 555 || got.FailedAttempts != 0 ||
 		!got.ActivatedAt.Equal(clock.t) || !got.LastUsedAt.IsZero() {
 		t.Fatalf("activated %v %+v", ok, got)
+	}
+	if u, _ := d.GetUser(ctx, "ada@contoso.com"); u.MustRegister {
+		t.Error("activation left must_register set")
 	}
 	// Neither works on an activated token.
 	d.InAuthTx(ctx, func(tx *AuthTx) error { ok, _ = tx.ActivateToken(tok.ID, 600, 0); return nil })
