@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -82,6 +83,7 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exits": cmdExits,
 			"totp":  cmdTOTP,
+			"grab":  cmdGrab,
 		},
 	})
 }
@@ -139,4 +141,27 @@ func cmdTOTP(ts *testscript.TestScript, neg bool, args []string) {
 	code, err := totp.GenerateCodeCustom(fs.Arg(1), now, totp.ValidateOpts{Period: *period, Digits: otp.Digits(*digits), Algorithm: algo})
 	ts.Check(err)
 	ts.Setenv(fs.Arg(0), code)
+}
+
+// cmdGrab takes a value out of the previous command's standard output, for the one-time
+// secrets mfactl prints (an app password, an otpauth URI's secret):
+//
+//	grab VAR REGEXP [FILE]
+//
+// sets $VAR to the first group of REGEXP in stdout, and writes it (with a newline) to FILE
+// when given, so that it can be fed back with `stdin FILE`.
+func cmdGrab(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 || len(args) > 3 {
+		ts.Fatalf("usage: grab VAR REGEXP [FILE]")
+	}
+	re, err := regexp.Compile(args[1])
+	ts.Check(err)
+	m := re.FindStringSubmatch(ts.ReadFile("stdout"))
+	if len(m) < 2 {
+		ts.Fatalf("grab: no match for %s (with a group) in stdout", args[1])
+	}
+	ts.Setenv(args[0], m[1])
+	if len(args) == 3 {
+		ts.Check(os.WriteFile(ts.MkAbs(args[2]), []byte(m[1]+"\n"), 0o600))
+	}
 }
