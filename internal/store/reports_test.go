@@ -195,6 +195,8 @@ func TestUsageCountsPlans(t *testing.T) {
 		{UsageFilter{Result: "denied", UPNs: []string{"helga@contoso.com"}}, ByResultCode,
 			"SEARCH auth_events USING COVERING INDEX auth_events_upn_result (upn=? AND result=?)"},
 		{UsageFilter{UPNs: []string{"helga@contoso.com"}}, ByDay, "SEARCH auth_events USING COVERING INDEX auth_events_upn_result (upn=?)"},
+		{UsageFilter{Result: "denied", Mode: "oath-hardware"}, ByResultCode,
+			"SEARCH auth_events USING COVERING INDEX auth_events_mode_result (mode=? AND result=?)"},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s %+v", tt.by, tt.f), func(t *testing.T) {

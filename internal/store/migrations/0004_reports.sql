@@ -13,12 +13,12 @@
 -- parentheses) and the same queries.
 
 CREATE INDEX auth_events_day_result ON auth_events ((time / 86400), result, time);
--- The user index also holds the result code: the denial reasons of one user (report usage
--- --user, whose table ends with them) then come from it alone, and SQLite, which has no
--- statistics to tell that a UPN is rarer than a result, prefers it to the result-code index
--- because it matches both equality conditions.
+-- The user and mode indexes also hold the result code: the denial reasons of one user or mode
+-- (report usage --user/--mode, whose table ends with them) then come from them alone, and
+-- SQLite, which has no statistics to tell that a UPN is rarer than a result, prefers them to
+-- the result-code index because they match both equality conditions.
 CREATE INDEX auth_events_upn_result ON auth_events (upn, result, result_code, time);
-CREATE INDEX auth_events_mode_result ON auth_events (mode, result, time);
+CREATE INDEX auth_events_mode_result ON auth_events (mode, result, result_code, time);
 -- Denial reasons: the denied events by result code, and --by result.
 CREATE INDEX auth_events_result_code ON auth_events (result, result_code, time);
 
