@@ -245,17 +245,30 @@ func (d *DB) DisableToken(ctx context.Context, serial, reason string) error {
 		reason, unix(d.now()), Key(serial))
 }
 
-// EnableToken re-enables a disabled (or locked) token and clears its failed-attempt counter.
-// It returns to activated when it had been activated, to assigned when it has an owner, else
-// to available.
+// EnableToken lets a disabled or locked token be used again: it returns to activated when it
+// had been activated, to assigned when it has an owner, else to available, with its failed
+// counter cleared. It also lifts its owner's verification lockout (SPEC section 7: the
+// user's OATH methods stay locked "until tokens enable or users unblock"), in the same
+// transaction.
 func (d *DB) EnableToken(ctx context.Context, serial string) error {
-	return d.updateToken(ctx, serial, `UPDATE tokens SET
-		status = CASE WHEN user_id IS NULL THEN 'available'
-		              WHEN activated_at IS NOT NULL THEN 'activated'
-		              ELSE 'assigned' END,
-		disabled_reason = '', failed_attempts = 0, updated_at = ?
-		WHERE serial_key = ? AND status IN ('disabled', 'failed_activation')`,
-		unix(d.now()), Key(serial))
+	now := unix(d.now())
+	return d.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := getToken(ctx, tx, serial); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE tokens SET
+			status = CASE WHEN user_id IS NULL THEN 'available'
+			              WHEN activated_at IS NOT NULL THEN 'activated'
+			              ELSE 'assigned' END,
+			disabled_reason = '', failed_attempts = 0, updated_at = ?
+			WHERE serial_key = ? AND status IN ('disabled', 'failed_activation')`, now, Key(serial)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE users SET failed_attempts = 0, locked = 0, updated_at = ?
+			WHERE id = (SELECT user_id FROM tokens WHERE serial_key = ?) AND (failed_attempts <> 0 OR locked <> 0)`,
+			now, Key(serial))
+		return err
+	})
 }
 
 func (d *DB) updateToken(ctx context.Context, serial, query string, args ...any) error {

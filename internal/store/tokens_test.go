@@ -104,12 +104,17 @@ func TestDisableEnableDelete(t *testing.T) {
 	if tok.Status != StatusDisabled || tok.DisabledReason != "locked after 10 failed attempts" {
 		t.Errorf("disabled %+v", tok)
 	}
+	// The owner is locked out after failed verifications too: enabling lifts both.
+	d.sql.Exec(`UPDATE users SET locked = 1, failed_attempts = 10`)
 	if err := d.EnableToken(ctx, "SN00000001"); err != nil {
 		t.Fatal(err)
 	}
 	tok, _ = d.GetToken(ctx, "SN00000001")
 	if tok.Status != StatusActivated || tok.FailedAttempts != 0 || tok.DisabledReason != "" {
 		t.Errorf("enabled %+v", tok)
+	}
+	if u, _ := d.GetUser(ctx, "ada@contoso.com"); u.Locked || u.FailedAttempts != 0 {
+		t.Errorf("owner still locked after enable: %+v", u)
 	}
 	d.DisableToken(ctx, "SN00000002", "")
 	d.EnableToken(ctx, "SN00000002")

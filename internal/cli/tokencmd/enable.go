@@ -22,7 +22,9 @@ func newEnableCmd(f *cmdutil.Factory) *cobra.Command {
 		Short: "Allow a disabled or locked token again",
 		Long: `Enable a token that was disabled, or locked after too many failed activations, and clear its
 failed-attempt counter. It returns to activated when it had been activated, to assigned when it
-has an owner, else to available.`,
+has an owner, else to available.
+
+It also lifts its owner's lockout after 10 failed verifications (as users unblock does).`,
 		Example: `  $ mfactl tokens enable GALT2100400`,
 		Args:    cmdutil.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -40,7 +42,7 @@ func enableRun(ctx context.Context, cmd *cobra.Command, opts *enableOptions) err
 		return err
 	}
 	t, err := db.GetToken(ctx, opts.serial)
-	if err == nil && t.Status != store.StatusDisabled && t.Status != store.StatusFailedActivation {
+	if err == nil && t.Status != store.StatusDisabled && t.Status != store.StatusFailedActivation && !ownerLocked(ctx, db, t) {
 		changeNote(f, "token %s is not disabled (status %s)", t.Serial, t.Status)
 		return nil
 	}
@@ -52,4 +54,13 @@ func enableRun(ctx context.Context, cmd *cobra.Command, opts *enableOptions) err
 	}
 	changeNote(f, "enabled token %s", opts.serial)
 	return nil
+}
+
+// ownerLocked reports whether the token's owner is locked out after failed verifications.
+func ownerLocked(ctx context.Context, db *store.DB, t store.Token) bool {
+	if t.UPN == "" {
+		return false
+	}
+	u, err := db.GetUser(ctx, t.UPN)
+	return err == nil && (u.Locked || u.FailedAttempts > 0)
 }
