@@ -325,14 +325,3 @@ func (t *AuthTx) AddAuthEvent(e AuthEvent) error {
 	}
 	return insertAuthEvent(t.ctx, t.tx, e)
 }
-
-// insertAuthEvent is AddAuthEvent's statement over any querier (a copy of the one in events.go,
-// which writes outside transactions only).
-func insertAuthEvent(ctx context.Context, q querier, e AuthEvent) error {
-	_, err := q.ExecContext(ctx, `INSERT INTO auth_events (time, upn, first_name, last_name, email, phone,
-		device_token, mode, result, result_code, reason, server_name, server_ip, client_ip)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		unix(e.Time), e.UPN, e.FirstName, e.LastName, e.Email, e.Phone, e.DeviceToken, e.Mode, e.Result,
-		e.ResultCode, e.Reason, e.ServerName, e.ServerIP, e.ClientIP)
-	return err
-}

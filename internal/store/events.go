@@ -106,12 +106,18 @@ func (d *DB) AddAuthEvent(ctx context.Context, e AuthEvent) error {
 	if e.Time.IsZero() {
 		e.Time = d.now()
 	}
-	_, err := d.sql.ExecContext(ctx, `INSERT INTO auth_events (time, upn, first_name, last_name, email, phone,
+	return mapErr(insertAuthEvent(ctx, d.sql, e))
+}
+
+// insertAuthEvent writes one auth event through any querier, so that an activation or
+// verification can commit its event in its own transaction.
+func insertAuthEvent(ctx context.Context, q querier, e AuthEvent) error {
+	_, err := q.ExecContext(ctx, `INSERT INTO auth_events (time, upn, first_name, last_name, email, phone,
 		device_token, mode, result, result_code, reason, server_name, server_ip, client_ip)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		unix(e.Time), e.UPN, e.FirstName, e.LastName, e.Email, e.Phone, e.DeviceToken, e.Mode, e.Result,
 		e.ResultCode, e.Reason, e.ServerName, e.ServerIP, e.ClientIP)
-	return mapErr(err)
+	return err
 }
 
 // AuthEvents iterates over the matching auth events in time order without holding them in
