@@ -55,6 +55,8 @@ Exits 0 when every file is valid (warnings allowed unless --strict), 1 when not.
 			if opts.read, err = ff.readOptions(f, args); err != nil {
 				return err
 			}
+			// validate keeps problems, never records: one record is reused for every row.
+			opts.read.CSV.ReuseRecord = true
 			opts.files = args
 			if runF != nil {
 				return runF(opts)
@@ -82,7 +84,12 @@ type validateReport struct {
 	Valid bool          `json:"valid"`
 }
 
+// validateMemory is the soft heap limit of validate: the cross-row checker's tables for a
+// million rows are about 45 MB, and the collector may not let garbage double that.
+const validateMemory = 48 << 20
+
 func validateRun(opts *validateOptions) error {
+	cmdutil.SetMemoryBudget(validateMemory)
 	out := opts.f.IO.Out
 	report := validateReport{Files: []*fileReport{}, Valid: true}
 	for _, name := range opts.files {
