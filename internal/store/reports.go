@@ -1,7 +1,7 @@
 package store
 
 // Queries behind `mfactl report`. They aggregate in SQL (GROUP BY over covering indexes, see
-// migrations/0004_reports.sql) and stream listings through iterators, so a report over ten
+// migrations/0002_reports.sql) and stream listings through iterators, so a report over ten
 // million auth events takes seconds and memory that does not grow with the directory.
 
 import (
@@ -108,7 +108,7 @@ const secondsPerDay = 24 * 60 * 60
 //
 // The inner query counts per (group, result) with COUNT(*); the outer one folds the results of
 // a group into one row. Each dimension has an index that starts with its column, then result
-// (0004_reports.sql), so SQLite reads the inner groups in index order from the index alone: no
+// (0002_reports.sql), so SQLite reads the inner groups in index order from the index alone: no
 // sort of the events, no table rows, and per event only the cheapest aggregate step. The day
 // index is on the expression of dayExpr, which the query repeats word for word.
 func (d *DB) UsageCounts(ctx context.Context, f UsageFilter, by UsageDimension) iter.Seq2[UsageCount, error] {
@@ -161,7 +161,7 @@ func usageCountsQuery(f UsageFilter, by UsageDimension) (string, []any, error) {
 }
 
 // dayExpr is the indexed expression of the day of an event (auth_events_day_result in
-// 0004_reports.sql); it must stay identical to the index for SQLite to use it. Times before
+// 0002_reports.sql); it must stay identical to the index for SQLite to use it. Times before
 // 1970 would round towards zero, which the directory never holds.
 const dayExpr = `(time / 86400)`
 

@@ -1,4 +1,4 @@
--- 0004_reports: covering indexes for `mfactl report` (internal/store/reports.go).
+-- 0002_reports: covering indexes for `mfactl report` (internal/store/reports.go).
 --
 -- The grouped usage report counts auth events per (group, result) with GROUP BY. Each index
 -- below starts with the group key, then the result, then the time: SQLite reads the groups in
