@@ -7,7 +7,7 @@
 // does not grow with the directory. No report carries secret material: the store types it
 // returns hold no secrets (token seeds and password hashes are never read).
 //
-// bench.md beside this file has the figures over 10,000,000 auth events and 1,000,000 tokens;
+// docs/performance.md has the figures over 10,000,000 auth events and 1,000,000 tokens;
 // bench.sh reproduces them.
 package report
 
