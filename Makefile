@@ -2,12 +2,30 @@
 
 GO ?= go
 
-.PHONY: bench bench-pskc
+.PHONY: test bench bench-pskc bench-validate bench-import bench-reports
 
-# bench runs the comparisons of SPEC section 12 against peer tools (slow: minutes).
-bench: bench-pskc
+# test is the README's test command.
+test:
+	$(GO) test ./...
+
+# bench runs the comparisons of SPEC section 12 (slow: minutes; figures in docs/performance.md).
+bench: bench-pskc bench-validate bench-import bench-reports
 
 # bench-pskc: `mfactl tokens convert` vs python-pskc's pskc2csv on 100,000 TOTP keys,
 # plaintext and AES-128-CBC + HMAC-SHA1 (needs: apt-get install -y time pskc-utils python3-pskc).
 bench-pskc:
 	GO=$(GO) scripts/bench-pskc.sh
+
+# bench-validate: `mfactl tokens validate` of 1,000,000 rows vs reading and Base32-decoding them.
+bench-validate:
+	$(GO) test -run '^$$' -bench '1M' -benchtime 3x -benchmem ./internal/tokens
+
+# bench-import: `mfactl tokens import` of 1,000,000 rows vs the sqlite3 shell's .import
+# (needs sqlite3 and GNU time).
+bench-import:
+	scripts/bench-import.sh 1000000 3
+
+# bench-reports: every report over 10,000,000 auth events and 1,000,000 tokens (generates the
+# directory once, about 5 minutes, cached under $$TMPDIR/mfactl-bench).
+bench-reports:
+	internal/report/bench.sh
