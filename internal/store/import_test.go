@@ -6,6 +6,7 @@ import (
 	"encoding/base32"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"iter"
 	"os"
 	"path/filepath"
@@ -591,7 +592,7 @@ func hasFPIndex(t *testing.T, d *DB) bool {
 }
 
 // TestImportBulkIndex covers the bulk path that drops the fingerprint index during a large
-// import and rebuilds it afterwards.
+// import and rebuilds it before the commit.
 func TestImportBulkIndex(t *testing.T) {
 	defer func(old int64) { bulkMinRows = old }(bulkMinRows)
 	bulkMinRows = 100
@@ -625,7 +626,8 @@ func TestImportBulkIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// A crash between commit and rebuild leaves the index missing: Open recreates it.
+	// Earlier versions rebuilt the index after the commit, so a crash in between left it
+	// missing: Open recreates it.
 	if _, err := d.sql.Exec(`DROP INDEX tokens_secret_fp`); err != nil {
 		t.Fatal(err)
 	}
@@ -689,5 +691,108 @@ func TestImportDefaults(t *testing.T) {
 	r.Hash, r.Digits, r.Period = "sha1", 6, 30
 	if res, err := d.ImportTokens(ctx, rowsOf([]ImportRow{r}), ImportOptions{}); err != nil || res.Unchanged != 1 {
 		t.Errorf("explicit defaults are not identical to implicit ones: %+v %v", res, err)
+	}
+}
+
+// TestImportBulkKnownKeys covers the bulk path that stops looking up keys the import knows are
+// absent (keyFilter): after the filters start, rows naming serials and users that are in the
+// directory, or earlier in the same file, must still find them.
+func TestImportBulkKnownKeys(t *testing.T) {
+	defer func(old int64) { bulkMinRows = old }(bulkMinRows)
+	bulkMinRows = 100
+	ctx := context.Background()
+	d := openTest(t, "", Options{})
+	// The directory: 50 tokens, each with its own user, and 50 more users without tokens.
+	if _, err := d.ImportTokens(ctx, genSource(0, 50, 70), ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.sql.Exec(`INSERT INTO users (upn, upn_key, created_at, updated_at)
+		SELECT 'User' || substr(upn, 5), upn_key || '.x', 0, 0 FROM users`); err != nil {
+		t.Fatal(err)
+	}
+	existingUsers := count(t, d, "users")
+
+	// 2,000 new tokens with new users (the filters start after 100), then rows that must be
+	// found: a token of the directory (unchanged), a serial repeated from the start of this
+	// file (unchanged) and new tokens for users of the directory, one named in another case.
+	rows := genRows(1000, 3000, 0)
+	for i := range rows {
+		rows[i].UPN = fmt.Sprintf("new%05d@contoso.com", i)
+	}
+	rows = append(rows, genRow(7, 70), rows[5])
+	rows[len(rows)-1].Serial = strings.ToLower(rows[5].Serial)
+	mine := genRow(5000, 0)
+	mine.UPN = "USER0000003@contoso.com.x" // a user of the directory, in another case
+	rows = append(rows, mine)
+	res, err := d.ImportTokens(ctx, rowsOf(rows), ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Imported != 2001 || res.Unchanged != 2 || res.UsersCreated != 2000 {
+		t.Fatalf("%+v", res)
+	}
+	if n := count(t, d, "users"); n != existingUsers+2000 {
+		t.Errorf("%d users, want %d: an existing user was created again", n, existingUsers+2000)
+	}
+	var owner string
+	if err := d.sql.QueryRow(`SELECT u.upn FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.serial_key = ?`,
+		Key(mine.Serial)).Scan(&owner); err != nil || owner != "User0000003@contoso.com" {
+		t.Errorf("owner %q %v, want the existing user", owner, err)
+	}
+
+	// The method limit still counts the directory's tokens of a user found after the start.
+	full := genRows(6000, 6400, 0)
+	for i := range full {
+		full[i].UPN = fmt.Sprintf("other%05d@contoso.com", i)
+	}
+	for i := range 5 {
+		r := genRow(7000+i, 0)
+		r.UPN = genRow(3, 70).UPN // holds one token already: the fifth new one is too many
+		full = append(full, r)
+	}
+	res, err = d.ImportTokens(ctx, rowsOf(full), ImportOptions{SkipInvalid: true})
+	if err != nil || res.Imported != 404 || res.Rejected != 1 || res.Problems[0].Code != CodeUserLimit {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if err := d.IntegrityCheck(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestKeyFilter(t *testing.T) {
+	var f keyFilter
+	if f.absent("a") {
+		t.Fatal("a filter that is off says a key is absent")
+	}
+	const n = 300_000 // past the first part, so that two are consulted
+	if err := f.start(func(add func(string)) error {
+		for i := range n / 2 {
+			add(fmt.Sprintf("in%d", i))
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for i := n / 2; i < n; i++ {
+		f.noted(fmt.Sprintf("in%d", i))
+	}
+	for i := range n {
+		if f.absent(fmt.Sprintf("in%d", i)) {
+			t.Fatalf("key %d added but reported absent", i)
+		}
+	}
+	maybe := 0
+	for i := range n {
+		if !f.absent(fmt.Sprintf("out%d", i)) {
+			maybe++
+		}
+	}
+	// Each part answers "maybe" for under 1% of absent keys.
+	if rate := float64(maybe) / n; rate > 0.03 {
+		t.Errorf("false positive rate %.3f", rate)
+	}
+	t.Logf("false positive rate %.4f", float64(maybe)/n)
+	if len(f.parts) != 2 {
+		t.Errorf("%d parts for %d keys", len(f.parts), n)
 	}
 }

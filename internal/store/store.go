@@ -199,9 +199,10 @@ func dsn(abs string, busy time.Duration) string {
 	return u.String() + "?" + q.Encode()
 }
 
-// ensureIndexes recreates the fingerprint index if a crash hit a bulk import between its
-// commit and the index rebuild (see bulkMinRows). Best effort: when another process holds
-// the write lock, the next Open tries again.
+// ensureIndexes recreates the fingerprint index when it is missing: earlier versions rebuilt
+// it after a bulk import's commit, so a crash in between left a database without it (bulk
+// imports now rebuild it inside their transaction, see bulkMinRows). Best effort: when another
+// process holds the write lock, the next Open tries again.
 func (d *DB) ensureIndexes(ctx context.Context) {
 	var n int
 	err := d.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = ?`, fpIndexName).Scan(&n)
