@@ -435,19 +435,22 @@ const (
 	actUpdate
 )
 
+// existingToken is a token of the directory named by the batch: first what identical compares
+// (lookupTokens), then, for a token that differs, its identity and state (lookupDetails).
 type existingToken struct {
-	id        int64
-	fp        []byte
-	hash      string
-	digits    int
-	period    int
-	maker     string
-	model     string
-	userID    sql.NullInt64
-	status    string
-	upnKey    string
-	serial    string
-	activated sql.NullInt64
+	fp     []byte
+	hash   string
+	digits int
+	period int
+	maker  string
+	model  string
+	upnKey string
+
+	detailed bool // the fields below are set
+	id       int64
+	serial   string
+	userID   sql.NullInt64
+	status   string
 }
 
 type importer struct {
@@ -603,22 +606,39 @@ func (im *importer) process() error {
 	if err != nil {
 		return fmt.Errorf("looking up serials: %w", err)
 	}
+	// Rows that differ from their token need its identity and state too, read separately:
+	// in a re-import every row is identical and those columns would only slow down the
+	// lookup of all of them.
+	var differ []string
 	for i := range im.batch {
 		p := &im.batch[i]
 		e, ok := existing[p.serialKey]
-		if !ok {
-			p.action = actInsert
-			continue
-		}
-		p.existing = e
 		switch {
-		case im.identical(p, &e):
+		case !ok:
+			p.action = actInsert
+		case im.identical(p, e):
 			im.res.Unchanged++
-		case im.opts.OnDuplicate == DuplicateSkip:
-			im.res.Skipped++
-		case im.opts.OnDuplicate == DuplicateUpdate:
-			p.action = actUpdate
+		case im.opts.OnDuplicate != DuplicateSkip:
+			differ = append(differ, p.serialKey)
 		default:
+			im.res.Skipped++
+		}
+	}
+	if len(differ) > 0 {
+		if err := im.lookupDetails(differ, existing); err != nil {
+			return fmt.Errorf("looking up serials: %w", err)
+		}
+		for i := range im.batch {
+			p := &im.batch[i]
+			e, ok := existing[p.serialKey]
+			if !ok || !e.detailed {
+				continue
+			}
+			p.existing = *e
+			if im.opts.OnDuplicate == DuplicateUpdate {
+				p.action = actUpdate
+				continue
+			}
 			im.problem(p, "serial number", CodeSerialExists,
 				fmt.Sprintf("token %s is already in the directory with different data", e.serial))
 		}
@@ -637,10 +657,11 @@ func (im *importer) identical(p *pendingRow, e *existingToken) bool {
 		p.Manufacturer == e.maker && p.Model == e.model && (p.upnKey == "" || p.upnKey == e.upnKey)
 }
 
-func (im *importer) lookupTokens() (map[string]existingToken, error) {
+// lookupTokens reads what identical compares of the batch's tokens that are in the directory,
+// by serial key.
+func (im *importer) lookupTokens() (map[string]*existingToken, error) {
 	s, err := im.stmt("lookup-tokens", importBatch, func(n int) string {
-		return `SELECT t.id, t.serial, t.serial_key, t.secret_fp, t.hash, t.digits, t.period, t.manufacturer, t.model,
-			t.user_id, t.status, COALESCE(u.upn_key, ''), t.activated_at
+		return `SELECT t.serial_key, t.secret_fp, t.hash, t.digits, t.period, t.manufacturer, t.model, COALESCE(u.upn_key, '')
 			FROM tokens t LEFT JOIN users u ON u.id = t.user_id WHERE t.serial_key IN (` + list(n) + `)`
 	})
 	if err != nil {
@@ -652,29 +673,65 @@ func (im *importer) lookupTokens() (map[string]existingToken, error) {
 			args = append(args, k)
 		}
 	}
-	out := map[string]existingToken{}
+	out := map[string]*existingToken{}
 	if len(args) == 0 {
 		return out, nil
 	}
-	for len(args) < importBatch {
-		args = append(args, nil) // NULL matches nothing: one prepared statement for every batch
-	}
-	im.args = args
-	rows, err := s.QueryContext(im.ctx, args...)
+	im.args = padNull(args)
+	rows, err := s.QueryContext(im.ctx, im.args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var e existingToken
+		e := &existingToken{}
 		var key string
-		if err := rows.Scan(&e.id, &e.serial, &key, &e.fp, &e.hash, &e.digits, &e.period, &e.maker, &e.model,
-			&e.userID, &e.status, &e.upnKey, &e.activated); err != nil {
+		if err := rows.Scan(&key, &e.fp, &e.hash, &e.digits, &e.period, &e.maker, &e.model, &e.upnKey); err != nil {
 			return nil, err
 		}
 		out[key] = e
 	}
 	return out, rows.Err()
+}
+
+// lookupDetails completes the tokens of keys in found with their identity and state.
+func (im *importer) lookupDetails(keys []string, found map[string]*existingToken) error {
+	s, err := im.stmt("lookup-details", importBatch, func(n int) string {
+		return `SELECT serial_key, id, serial, user_id, status FROM tokens WHERE serial_key IN (` + list(n) + `)`
+	})
+	if err != nil {
+		return err
+	}
+	args := im.args[:0]
+	for _, k := range keys {
+		args = append(args, k)
+	}
+	im.args = padNull(args)
+	rows, err := s.QueryContext(im.ctx, im.args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var key string
+		var d existingToken
+		if err := rows.Scan(&key, &d.id, &d.serial, &d.userID, &d.status); err != nil {
+			return err
+		}
+		if e := found[key]; e != nil {
+			e.id, e.serial, e.userID, e.status, e.detailed = d.id, d.serial, d.userID, d.status, true
+		}
+	}
+	return rows.Err()
+}
+
+// padNull fills args up to importBatch with NULLs, which match nothing, so that one prepared
+// IN (...) statement serves every batch.
+func padNull(args []any) []any {
+	for len(args) < importBatch {
+		args = append(args, nil)
+	}
+	return args
 }
 
 // resolveUsers sets userID on the rows to write, enforcing user.unknown and user.limit and
