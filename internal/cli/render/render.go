@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"io"
 	"strings"
 
@@ -107,4 +108,20 @@ func Table(w io.Writer, header []string, rows [][]string) error {
 		}
 	}
 	return nil
+}
+
+// KeyValues writes one "name  value" line per pair with the values aligned: the table form of
+// a single record (a summary, one token, one user).
+func KeyValues(w io.Writer, pairs [][2]string) error {
+	width := 0
+	for _, p := range pairs {
+		width = max(width, len(p[0]))
+	}
+	var b strings.Builder
+	for _, p := range pairs {
+		b.WriteString(strings.TrimRight(fmt.Sprintf("%-*s  %s", width, p[0], p[1]), " "))
+		b.WriteByte('\n')
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }

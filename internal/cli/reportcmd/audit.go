@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+	"github.com/mfactl/mfactl/internal/cli/view"
 	"github.com/mfactl/mfactl/internal/report"
 	"github.com/mfactl/mfactl/internal/store"
 )
@@ -81,7 +82,7 @@ func auditRun(ctx context.Context, opts *auditOptions) (err error) {
 			return []string{p.time(e.Time), e.Actor, e.Host, e.Command, e.Target, e.Result, e.Detail}
 		},
 		view: func(e store.AuditEvent) any {
-			return auditView{Time: rfc3339(e.Time), Actor: e.Actor, Host: e.Host, Command: e.Command,
+			return auditView{Time: view.RFC3339(e.Time), Actor: e.Actor, Host: e.Host, Command: e.Command,
 				Target: e.Target, Result: e.Result, Detail: e.Detail}
 		},
 	})

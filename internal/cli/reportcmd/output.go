@@ -58,18 +58,6 @@ func (p *printer) time(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-// rfc3339 is a time that is always set (an event's) in JSON: RFC 3339 UTC.
-func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-
-// jsonTime is a time in JSON: RFC 3339 UTC, or null for the zero time ("never").
-func jsonTime(t time.Time) *string {
-	if t.IsZero() {
-		return nil
-	}
-	s := t.UTC().Format(time.RFC3339)
-	return &s
-}
-
 // listing is a report of rows of type T.
 type listing[T any] struct {
 	columns []string                   // JSON keys and CSV header; the table header is their title case

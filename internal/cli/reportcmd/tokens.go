@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+	"github.com/mfactl/mfactl/internal/cli/view"
 	"github.com/mfactl/mfactl/internal/report"
 	"github.com/mfactl/mfactl/internal/store"
 )
@@ -152,8 +153,8 @@ func listUnused(ctx context.Context, r *report.Reporter, p *printer, unusedFor t
 		view: func(t store.Token) any {
 			return tokenView{SerialNumber: t.Serial, UPN: t.UPN, Status: string(t.Status), Manufacturer: t.Manufacturer,
 				Model: t.Model, TimeInterval: t.Period, Hash: t.Hash, Digits: t.Digits, Drift: t.Drift,
-				FailedAttempts: t.FailedAttempts, CreatedAt: jsonTime(t.CreatedAt), ActivatedAt: jsonTime(t.ActivatedAt),
-				LastUsedAt: jsonTime(t.LastUsedAt)}
+				FailedAttempts: t.FailedAttempts, CreatedAt: view.TimeJSON(t.CreatedAt), ActivatedAt: view.TimeJSON(t.ActivatedAt),
+				LastUsedAt: view.TimeJSON(t.LastUsedAt)}
 		},
 	})
 	return err

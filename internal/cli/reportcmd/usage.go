@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+	"github.com/mfactl/mfactl/internal/cli/view"
 	"github.com/mfactl/mfactl/internal/report"
 	"github.com/mfactl/mfactl/internal/store"
 )
@@ -152,7 +153,7 @@ func listEvents(ctx context.Context, r *report.Reporter, p *printer, q report.Us
 				e.Result, e.ResultCode, e.Reason, e.ServerName, e.ServerIP, e.ClientIP}
 		},
 		view: func(e store.AuthEvent) any {
-			return eventView{Time: rfc3339(e.Time), UPN: e.UPN, FirstName: e.FirstName, LastName: e.LastName,
+			return eventView{Time: view.RFC3339(e.Time), UPN: e.UPN, FirstName: e.FirstName, LastName: e.LastName,
 				Email: e.Email, Phone: e.Phone, DeviceToken: e.DeviceToken, Mode: e.Mode, Result: e.Result,
 				ResultCode: e.ResultCode, Reason: e.Reason, ServerName: e.ServerName, ServerIP: e.ServerIP, ClientIP: e.ClientIP}
 		},

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
 	"github.com/mfactl/mfactl/internal/cli/render"
+	"github.com/mfactl/mfactl/internal/cli/view"
 	"github.com/mfactl/mfactl/internal/iostreams"
 	"github.com/mfactl/mfactl/internal/store"
 )
@@ -23,12 +24,12 @@ func TestInventoryWriterMatchesTheRenderers(t *testing.T) {
 		{Serial: "B2", Status: store.StatusAvailable, Manufacturer: "Contoso", Model: "<b>&", Period: 60, Hash: "SHA1", Digits: 6, CreatedAt: created, ActivatedAt: created},
 	}
 	for _, n := range []int{0, 1, 2} {
-		views := []tokenView{}
+		views := []view.Token{}
 		var rows [][]string
 		for _, tk := range toks[:n] {
-			v := newTokenView(tk)
+			v := view.NewToken(tk)
 			views = append(views, v)
-			rows = append(rows, tokenRow(v, false))
+			rows = append(rows, v.Cells(view.TimeCells(false)))
 		}
 		var want bytes.Buffer
 		for _, format := range []string{cmdutil.FormatJSON, cmdutil.FormatCSV, cmdutil.FormatTable} {
@@ -37,16 +38,16 @@ func TestInventoryWriterMatchesTheRenderers(t *testing.T) {
 			case cmdutil.FormatJSON:
 				render.JSON(&want, views)
 			case cmdutil.FormatCSV:
-				render.CSV(&want, tokenHeader, rows)
+				render.CSV(&want, view.TokenHeader, rows)
 			default:
-				upper := make([]string, len(tokenHeader))
-				for i, h := range tokenHeader {
+				upper := make([]string, len(view.TokenHeader))
+				for i, h := range view.TokenHeader {
 					upper[i] = strings.ToUpper(h)
 				}
 				render.Table(&want, upper, rows)
 			}
 			var got bytes.Buffer
-			w := newInventoryWriter(&got, format, tokenHeader, false)
+			w := newInventoryWriter(&got, format, view.TokenHeader, false)
 			for i := range views {
 				if err := w.add(views[i], rows[i]); err != nil {
 					t.Fatal(err)
@@ -59,25 +60,6 @@ func TestInventoryWriterMatchesTheRenderers(t *testing.T) {
 				t.Errorf("%d tokens as %s:\n%s\nwant:\n%s", n, format, &got, &want)
 			}
 		}
-	}
-}
-
-func TestTimeCells(t *testing.T) {
-	if got := rfc3339OrNull(time.Time{}); got != nil {
-		t.Errorf("zero time = %q, want nil (JSON null)", *got)
-	}
-	s := rfc3339OrNull(time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("X", 3600)))
-	if s == nil || *s != "2026-01-02T02:04:05Z" {
-		t.Fatalf("got %v, want 2026-01-02T02:04:05Z", s)
-	}
-	if got := tokenTimeCell(nil, true); got != "" {
-		t.Errorf("never = %q, want empty", got)
-	}
-	if got := tokenTimeCell(s, false); got != *s {
-		t.Errorf("for programs %q, want RFC 3339", got)
-	}
-	if got, want := tokenTimeCell(s, true), time.Date(2026, 1, 2, 2, 4, 5, 0, time.UTC).Local().Format("2006-01-02 15:04"); got != want {
-		t.Errorf("for people %q, want %q", got, want)
 	}
 }
 

@@ -5,129 +5,34 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
-	"fmt"
 	"io"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
 	"github.com/mfactl/mfactl/internal/cli/render"
+	"github.com/mfactl/mfactl/internal/cli/view"
 	"github.com/mfactl/mfactl/internal/store"
 )
 
-// tokenView is a token in listings (SPEC section 10). The secret is not part of it: no output
-// format can carry it. Times are RFC 3339 UTC; null means never.
-type tokenView struct {
-	SerialNumber   string  `json:"serial_number"`
-	UPN            string  `json:"upn"`
-	Status         string  `json:"status"`
-	Manufacturer   string  `json:"manufacturer"`
-	Model          string  `json:"model"`
-	TimeInterval   int     `json:"time_interval"`
-	Hash           string  `json:"hash"`
-	Digits         int     `json:"digits"`
-	Drift          int     `json:"drift"`
-	FailedAttempts int     `json:"failed_attempts"`
-	CreatedAt      *string `json:"created_at"`
-	ActivatedAt    *string `json:"activated_at"`
-	LastUsedAt     *string `json:"last_used_at"`
-}
-
 // tokenDetailView is what `tokens show` adds to the listing view.
 type tokenDetailView struct {
-	tokenView
+	view.Token
 	DisabledReason string  `json:"disabled_reason"`
 	SourceFile     string  `json:"source_file"`
 	UpdatedAt      *string `json:"updated_at"`
 }
 
-func newTokenView(t store.Token) tokenView {
-	return tokenView{
-		SerialNumber:   t.Serial,
-		UPN:            t.UPN,
-		Status:         string(t.Status),
-		Manufacturer:   t.Manufacturer,
-		Model:          t.Model,
-		TimeInterval:   t.Period,
-		Hash:           t.Hash,
-		Digits:         t.Digits,
-		Drift:          t.Drift,
-		FailedAttempts: t.FailedAttempts,
-		CreatedAt:      rfc3339OrNull(t.CreatedAt),
-		ActivatedAt:    rfc3339OrNull(t.ActivatedAt),
-		LastUsedAt:     rfc3339OrNull(t.LastUsedAt),
-	}
-}
-
 func newTokenDetailView(t store.Token) tokenDetailView {
 	return tokenDetailView{
-		tokenView:      newTokenView(t),
+		Token:          view.NewToken(t),
 		DisabledReason: t.DisabledReason,
 		SourceFile:     t.SourceFile,
-		UpdatedAt:      rfc3339OrNull(t.UpdatedAt),
+		UpdatedAt:      view.TimeJSON(t.UpdatedAt),
 	}
 }
 
-// tokenHeader names the columns of the table and CSV listings, in the order of the JSON
-// fields. The columns the importer reads carry the importer's names (upn, serial number,
-// time interval, manufacturer, model), so a listing joined with the vendor's secrets can be
-// imported again; the secret key column is never written.
-var tokenHeader = []string{
-	"serial number", "upn", "status", "manufacturer", "model", "time interval", "hash", "digits", "drift",
-	"failed attempts", "created at", "activated at", "last used at",
-}
-
-// tokenRow is v as table or CSV cells; times use tokenTimeCell.
-func tokenRow(v tokenView, human bool) []string {
-	return []string{
-		v.SerialNumber, v.UPN, v.Status, v.Manufacturer, v.Model, strconv.Itoa(v.TimeInterval), v.Hash,
-		strconv.Itoa(v.Digits), strconv.Itoa(v.Drift), strconv.Itoa(v.FailedAttempts),
-		tokenTimeCell(v.CreatedAt, human), tokenTimeCell(v.ActivatedAt, human), tokenTimeCell(v.LastUsedAt, human),
-	}
-}
-
-// rfc3339OrNull is t in RFC 3339 UTC, or nil (JSON null) for the zero time ("never").
-func rfc3339OrNull(t time.Time) *string {
-	if t.IsZero() {
-		return nil
-	}
-	s := t.UTC().Format(time.RFC3339)
-	return &s
-}
-
-// tokenTimeCell formats a time for a table or CSV cell: empty for never, RFC 3339 UTC for programs
-// and files, and a shorter local time for a person at a terminal (human).
-func tokenTimeCell(s *string, human bool) string {
-	if s == nil {
-		return ""
-	}
-	if !human {
-		return *s
-	}
-	t, err := time.Parse(time.RFC3339, *s)
-	if err != nil {
-		return *s
-	}
-	return t.Local().Format("2006-01-02 15:04")
-}
-
-// writeKeyValues writes one "name  value" line per pair with the values aligned: the table form of
-// a single record (a summary, one token).
-func writeKeyValues(w io.Writer, pairs [][2]string) error {
-	width := 0
-	for _, p := range pairs {
-		width = max(width, len(p[0]))
-	}
-	var b strings.Builder
-	for _, p := range pairs {
-		line := fmt.Sprintf("%-*s  %s", width, p[0], p[1])
-		b.WriteString(strings.TrimRight(line, " "))
-		b.WriteByte('\n')
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
-}
+// writeKeyValues is render.KeyValues under the name import.go calls.
+func writeKeyValues(w io.Writer, pairs [][2]string) error { return render.KeyValues(w, pairs) }
 
 // inventoryWriter renders a listing row by row in one of the -o formats, so that JSON and CSV
 // stream in constant memory however large the directory. Tables need every row to align

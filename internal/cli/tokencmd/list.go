@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+	"github.com/mfactl/mfactl/internal/cli/view"
 	"github.com/mfactl/mfactl/internal/store"
 )
 
@@ -74,13 +75,13 @@ func listRun(ctx context.Context, opts *listOptions) error {
 		return err
 	}
 	human := opts.format == cmdutil.FormatTable && f.IO.IsStdoutTTY()
-	lw := newInventoryWriter(f.IO.Out, opts.format, tokenHeader, human)
+	lw := newInventoryWriter(f.IO.Out, opts.format, view.TokenHeader, human)
 	for t, err := range db.Tokens(ctx, opts.filter) {
 		if err != nil {
 			return fmt.Errorf("listing tokens: %w", err)
 		}
-		v := newTokenView(t)
-		if err := lw.add(v, tokenRow(v, human)); err != nil {
+		v := view.NewToken(t)
+		if err := lw.add(v, v.Cells(view.TimeCells(human))); err != nil {
 			return err
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
 	"github.com/mfactl/mfactl/internal/cli/render"
+	"github.com/mfactl/mfactl/internal/cli/view"
 )
 
 type showOptions struct {
@@ -50,8 +51,8 @@ func showRun(ctx context.Context, opts *showOptions) error {
 	}
 	v := newTokenDetailView(t)
 	human := opts.format == cmdutil.FormatTable && f.IO.IsStdoutTTY()
-	header := append(tokenHeader[:len(tokenHeader):len(tokenHeader)], "disabled reason", "source file", "updated at")
-	cells := append(tokenRow(v.tokenView, human), v.DisabledReason, v.SourceFile, tokenTimeCell(v.UpdatedAt, human))
+	header := append(view.TokenHeader[:len(view.TokenHeader):len(view.TokenHeader)], "disabled reason", "source file", "updated at")
+	cells := append(v.Token.Cells(view.TimeCells(human)), v.DisabledReason, v.SourceFile, view.TimeCell(v.UpdatedAt, human))
 	switch opts.format {
 	case cmdutil.FormatJSON:
 		return render.JSON(f.IO.Out, v)
@@ -62,5 +63,5 @@ func showRun(ctx context.Context, opts *showOptions) error {
 	for i := range header {
 		pairs[i] = [2]string{header[i], cells[i]}
 	}
-	return writeKeyValues(f.IO.Out, pairs)
+	return render.KeyValues(f.IO.Out, pairs)
 }

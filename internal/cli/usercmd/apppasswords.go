@@ -7,6 +7,7 @@ import (
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
 	"github.com/mfactl/mfactl/internal/cli/render"
+	"github.com/mfactl/mfactl/internal/cli/view"
 	"github.com/mfactl/mfactl/internal/store"
 )
 
@@ -47,11 +48,11 @@ type appPasswordView struct {
 var appPasswordHeader = []string{"id", "upn", "name", "created at"}
 
 func newAppPasswordView(p store.AppPassword) appPasswordView {
-	return appPasswordView{ID: p.ID, UPN: p.UPN, Name: p.Name, CreatedAt: userTimeJSON(p.CreatedAt)}
+	return appPasswordView{ID: p.ID, UPN: p.UPN, Name: p.Name, CreatedAt: view.TimeJSON(p.CreatedAt)}
 }
 
 func (v appPasswordView) cells(human bool) []string {
-	return []string{v.ID, v.UPN, v.Name, userTimeCell(v.CreatedAt, human)}
+	return []string{v.ID, v.UPN, v.Name, view.TimeCell(v.CreatedAt, human)}
 }
 
 // renderAppPasswords writes app passwords as a list in the format: [] in JSON when empty, the

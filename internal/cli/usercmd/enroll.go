@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+	"github.com/mfactl/mfactl/internal/cli/view"
 	"github.com/mfactl/mfactl/internal/users"
 )
 
@@ -115,10 +116,10 @@ func enrollAppRun(ctx context.Context, opts *enrollAppOptions) error {
 			qrErr = fmt.Errorf("the app was registered but writing the QR code %s failed (use the URI): %w", opts.qr, qrErr)
 		}
 	}
-	view := enrollView{ID: app.ID, UPN: app.UPN, Name: app.Name, Issuer: app.Issuer, URI: e.URI(), CreatedAt: userTimeJSON(app.CreatedAt)}
+	out := enrollView{ID: app.ID, UPN: app.UPN, Name: app.Name, Issuer: app.Issuer, URI: e.URI(), CreatedAt: view.TimeJSON(app.CreatedAt)}
 	human := opts.format == cmdutil.FormatTable && f.IO.IsStdoutTTY()
-	row := []string{view.ID, view.UPN, view.Name, view.Issuer, view.URI, userTimeCell(view.CreatedAt, human)}
-	if err := renderAs(f.IO.Out, opts.format, view, enrollHeader, [][]string{row}); err != nil {
+	row := []string{out.ID, out.UPN, out.Name, out.Issuer, out.URI, view.TimeCell(out.CreatedAt, human)}
+	if err := renderAs(f.IO.Out, opts.format, out, enrollHeader, [][]string{row}); err != nil {
 		return err
 	}
 	if !f.Quiet {

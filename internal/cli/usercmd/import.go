@@ -19,6 +19,7 @@ import (
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
 	"github.com/mfactl/mfactl/internal/cli/render"
+	"github.com/mfactl/mfactl/internal/cli/view"
 	"github.com/mfactl/mfactl/internal/store"
 	"github.com/mfactl/mfactl/internal/tokens"
 	"github.com/mfactl/mfactl/internal/users"
@@ -209,7 +210,7 @@ func userImportRun(ctx context.Context, cmd *cobra.Command, opts *userImportOpti
 			}
 		}
 		yesNo := map[bool]string{true: "yes", false: "no"}
-		if err := writeUserKeyValues(f.IO.Out, [][2]string{
+		if err := render.KeyValues(f.IO.Out, [][2]string{
 			{"file", sum.File},
 			{"rows", fmt.Sprint(sum.Rows)},
 			{"created", fmt.Sprint(sum.Created)},
@@ -259,7 +260,7 @@ var userColumns = []string{"upn", "display name", "email", "phone"}
 var listingOnly = map[string]bool{}
 
 func init() {
-	for _, c := range userHeader[len(userColumns):] {
+	for _, c := range view.UserHeader[len(userColumns):] {
 		listingOnly[foldHeader(c)] = true
 	}
 }

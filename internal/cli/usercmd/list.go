@@ -13,6 +13,7 @@ import (
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
 	"github.com/mfactl/mfactl/internal/cli/render"
+	"github.com/mfactl/mfactl/internal/cli/view"
 )
 
 type listOptions struct {
@@ -58,7 +59,7 @@ func listRun(ctx context.Context, opts *listOptions) error {
 		if err != nil {
 			return fmt.Errorf("listing users: %w", err)
 		}
-		if err := w.add(newUserView(u)); err != nil {
+		if err := w.add(view.NewUser(u)); err != nil {
 			return err
 		}
 	}
@@ -88,7 +89,7 @@ func newUserListWriter(w io.Writer, format string) *userListWriter {
 	return lw
 }
 
-func (lw *userListWriter) add(v userView) error {
+func (lw *userListWriter) add(v view.User) error {
 	defer func() { lw.n++ }()
 	switch lw.format {
 	case cmdutil.FormatJSON:
@@ -105,17 +106,17 @@ func (lw *userListWriter) add(v userView) error {
 		return err
 	case cmdutil.FormatCSV:
 		if lw.n == 0 {
-			if err := lw.csv.Write(userHeader); err != nil {
+			if err := lw.csv.Write(view.UserHeader); err != nil {
 				return err
 			}
 		}
-		cells := v.cells()
+		cells := v.Cells()
 		for i := range cells {
 			cells[i] = render.NeutraliseFormula(cells[i])
 		}
 		return lw.csv.Write(cells)
 	default:
-		lw.rows = append(lw.rows, v.cells())
+		lw.rows = append(lw.rows, v.Cells())
 		return nil
 	}
 }
@@ -130,7 +131,7 @@ func (lw *userListWriter) close() error {
 		}
 	case cmdutil.FormatCSV:
 		if lw.n == 0 {
-			if err := lw.csv.Write(userHeader); err != nil {
+			if err := lw.csv.Write(view.UserHeader); err != nil {
 				return err
 			}
 		}
@@ -139,7 +140,7 @@ func (lw *userListWriter) close() error {
 			return err
 		}
 	default:
-		if err := render.Table(lw.bw, userHeader, lw.rows); err != nil {
+		if err := render.Table(lw.bw, view.UserHeader, lw.rows); err != nil {
 			return err
 		}
 	}

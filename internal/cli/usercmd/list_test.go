@@ -6,22 +6,23 @@ import (
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
 	"github.com/mfactl/mfactl/internal/cli/render"
+	"github.com/mfactl/mfactl/internal/cli/view"
 )
 
 // The streaming writer prints byte for byte what the renderers print for the whole list.
 func TestUserListWriterMatchesTheRenderers(t *testing.T) {
-	users := []userView{
+	users := []view.User{
 		{UPN: "a@contoso.com", DisplayName: "A <&>", Phone: "+1 4255551234", State: "active", Methods: 2, TokensPending: 1},
 		{UPN: "b@contoso.com", Email: "=cmd@contoso.com", State: "blocked", MustRegister: true},
 	}
 	for n := 0; n <= len(users); n++ {
 		views := users[:n:n]
 		if views == nil {
-			views = []userView{}
+			views = []view.User{}
 		}
 		var rows [][]string
 		for _, v := range views {
-			rows = append(rows, v.cells())
+			rows = append(rows, v.Cells())
 		}
 		for _, format := range []string{cmdutil.FormatJSON, cmdutil.FormatCSV, cmdutil.FormatTable} {
 			var want, got bytes.Buffer
@@ -29,9 +30,9 @@ func TestUserListWriterMatchesTheRenderers(t *testing.T) {
 			case cmdutil.FormatJSON:
 				render.JSON(&want, views)
 			case cmdutil.FormatCSV:
-				render.CSV(&want, userHeader, rows)
+				render.CSV(&want, view.UserHeader, rows)
 			default:
-				render.Table(&want, userHeader, rows)
+				render.Table(&want, view.UserHeader, rows)
 			}
 			w := newUserListWriter(&got, format)
 			for _, v := range views {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
 	"github.com/mfactl/mfactl/internal/cli/render"
+	"github.com/mfactl/mfactl/internal/cli/view"
 	"github.com/mfactl/mfactl/internal/store"
 )
 
@@ -22,7 +23,7 @@ type showOptions struct {
 // userDetailView is what `users show` adds to the listing view: why the user is blocked,
 // whether their OATH methods are locked, times, and their hardware tokens.
 type userDetailView struct {
-	userView
+	view.User
 	BlockedReason string          `json:"blocked_reason"`
 	Locked        bool            `json:"locked"`
 	CreatedAt     *string         `json:"created_at"`
@@ -74,11 +75,11 @@ func showRun(ctx context.Context, opts *showOptions) error {
 		return fmt.Errorf("showing user %s: %w", u.UPN, err)
 	}
 	v := userDetailView{
-		userView:      newUserView(u),
+		User:          view.NewUser(u),
 		BlockedReason: u.BlockedReason,
 		Locked:        u.Locked,
-		CreatedAt:     userTimeJSON(u.CreatedAt),
-		UpdatedAt:     userTimeJSON(u.UpdatedAt),
+		CreatedAt:     view.TimeJSON(u.CreatedAt),
+		UpdatedAt:     view.TimeJSON(u.UpdatedAt),
 		Tokens:        make([]userTokenView, 0, len(toks)),
 	}
 	var tokenCells []string
@@ -87,9 +88,9 @@ func showRun(ctx context.Context, opts *showOptions) error {
 		tokenCells = append(tokenCells, fmt.Sprintf("%s (%s)", t.Serial, t.Status))
 	}
 	human := opts.format == cmdutil.FormatTable && f.IO.IsStdoutTTY()
-	header := append(userHeader[:len(userHeader):len(userHeader)], "blocked reason", "locked", "created at", "updated at", "tokens")
-	cells := append(v.cells(), v.BlockedReason, strconv.FormatBool(v.Locked),
-		userTimeCell(v.CreatedAt, human), userTimeCell(v.UpdatedAt, human), strings.Join(tokenCells, " "))
+	header := append(view.UserHeader[:len(view.UserHeader):len(view.UserHeader)], "blocked reason", "locked", "created at", "updated at", "tokens")
+	cells := append(v.User.Cells(), v.BlockedReason, strconv.FormatBool(v.Locked),
+		view.TimeCell(v.CreatedAt, human), view.TimeCell(v.UpdatedAt, human), strings.Join(tokenCells, " "))
 	switch opts.format {
 	case cmdutil.FormatJSON:
 		return render.JSON(f.IO.Out, v)
@@ -100,5 +101,5 @@ func showRun(ctx context.Context, opts *showOptions) error {
 	for i := range header {
 		pairs[i] = [2]string{header[i], cells[i]}
 	}
-	return writeUserKeyValues(f.IO.Out, pairs)
+	return render.KeyValues(f.IO.Out, pairs)
 }
