@@ -37,6 +37,10 @@ type Options struct {
 	// RequireUPN makes a token without a UPN an error (upn.empty). The Azure CSV needs one
 	// on every row; a directory import does not (the token is unassigned stock).
 	RequireUPN bool
+	// NoPipeline reads a CSV file on the caller's goroutine only. By default it is read on a
+	// goroutine of its own, a few hundred records ahead of the caller (pipeline.go); the
+	// records and their problems are the same either way.
+	NoPipeline bool
 }
 
 // File is an open token file being read record by record.
@@ -101,6 +105,10 @@ func Open(r io.Reader, opts Options) (*File, error) {
 		}
 		f.Problems = f.strictify(cr.HeaderProblems())
 		f.next = cr.Next
+		if !opts.NoPipeline {
+			pipe := newCSVPipe(cr)
+			f.next, f.close = pipe.next, pipe.close
+		}
 	case FormatPSKC:
 		if err := f.openPSKC(br); err != nil {
 			return nil, err
@@ -145,9 +153,10 @@ func (f *File) Next() (*tokens.Record, error) {
 	return rec, nil
 }
 
-// Close stops reading. It is needed only when a PSKC file is abandoned before Next has
-// returned io.EOF or an error (its reader decrypts ahead on background goroutines); it is
-// always safe to call.
+// Close stops reading. It is needed only when a file is abandoned before Next has returned
+// io.EOF or an error (both readers read ahead on background goroutines: a PSKC file is
+// decrypted ahead, a CSV file read a few batches ahead); it is always safe to call. Once it
+// returns, nothing reads from the reader given to Open any more.
 func (f *File) Close() error {
 	if f.close != nil {
 		return f.close()

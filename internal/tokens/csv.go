@@ -82,6 +82,7 @@ type CSVReader struct {
 	lastLine   int
 	reuse      bool
 	last       *recordAlloc // the record handed out last, when reuse is set
+	err        error        // what ReadBatch returned last, once it is an error
 }
 
 // NewCSVReader reads the header of an Azure OATH CSV from r. A UTF-8 byte-order mark is
@@ -468,10 +469,60 @@ func (r *CSVReader) Next() (*Record, error) {
 		if allBlank(fields) {
 			continue
 		}
-		rec, secretBuf := r.newRecord(first+r.lineOffset, fields)
+		var reuse *recordAlloc
+		if r.reuse {
+			if r.last == nil {
+				r.last = &recordAlloc{}
+			}
+			reuse = r.last
+		}
+		rec, secretBuf := newRecord(reuse, first+r.lineOffset, fields)
 		r.checkRow(rec, secretBuf)
 		return rec, nil
 	}
+}
+
+// Batch is room for records read together by CSVReader.ReadBatch, so that reading and
+// checking a file can run on two goroutines: one fills a batch while the other uses the
+// previous one. With CSVOptions.ReuseRecord the records live inside the batch and are
+// overwritten when it is filled again; otherwise every record is new and the caller's to keep.
+type Batch struct {
+	// Records are the records of the last ReadBatch, in file order.
+	Records []*Record
+	slots   []recordAlloc
+}
+
+// NewBatch returns a Batch of up to n records.
+func NewBatch(n int) *Batch {
+	return &Batch{Records: make([]*Record, 0, max(n, 1))}
+}
+
+// ReadBatch fills b with the next records, as many Next calls would return them, until b is
+// full or Next would return an error. The error is the one Next returned after the records
+// now in b (io.EOF at the end); once ReadBatch has returned an error, it returns it again.
+func (r *CSVReader) ReadBatch(b *Batch) error {
+	b.Records = b.Records[:0]
+	if r.reuse && len(b.slots) < cap(b.Records) {
+		b.slots = make([]recordAlloc, cap(b.Records))
+	}
+	if r.err != nil {
+		return r.err
+	}
+	// Next with the record to reuse taken from b instead of r.last.
+	saved := r.last
+	defer func() { r.last = saved }()
+	for len(b.Records) < cap(b.Records) {
+		if r.reuse {
+			r.last = &b.slots[len(b.Records)]
+		}
+		rec, err := r.Next()
+		if err != nil {
+			r.err = err
+			return err
+		}
+		b.Records = append(b.Records, rec)
+	}
+	return nil
 }
 
 // recordAlloc holds a Record with room for its fields and its secret, so that a row costs
@@ -482,20 +533,15 @@ type recordAlloc struct {
 	secret [32]byte
 }
 
-// newRecord returns the record and the room for its secret: a new one, or with ReuseRecord
-// the last one cleared (keeping the capacity of its problem list).
-func (r *CSVReader) newRecord(line int, fields []string) (*Record, []byte) {
-	var a *recordAlloc
-	if r.reuse && r.last != nil {
-		a = r.last
+// newRecord returns the record and the room for its secret: a new one, or a when it is not nil
+// (ReuseRecord), cleared but keeping the capacity of its problem list.
+func newRecord(a *recordAlloc, line int, fields []string) (*Record, []byte) {
+	if a != nil {
 		ps := a.rec.Problems[:0]
 		*a = recordAlloc{}
 		a.rec.Problems = ps
 	} else {
 		a = &recordAlloc{}
-		if r.reuse {
-			r.last = a
-		}
 	}
 	a.rec.Line = line
 	if len(fields) <= len(a.fields) {
