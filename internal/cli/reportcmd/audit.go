@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+	"github.com/mfactl/mfactl/internal/cli/render"
 	"github.com/mfactl/mfactl/internal/cli/view"
 	"github.com/mfactl/mfactl/internal/report"
 	"github.com/mfactl/mfactl/internal/store"
@@ -75,13 +76,13 @@ func auditRun(ctx context.Context, opts *auditOptions) (err error) {
 		}
 	}()
 	events := r.Audit(ctx, opts.window)
-	_, err = writeListing(p, listing[store.AuditEvent]{
-		columns: auditColumns,
-		rows:    func() iter.Seq2[store.AuditEvent, error] { return events },
-		cells: func(e store.AuditEvent) []string {
+	_, err = render.WriteListing(p.out, p.format, render.Listing[store.AuditEvent]{
+		Header: auditColumns,
+		Rows:   func() iter.Seq2[store.AuditEvent, error] { return events },
+		Cells: func(e store.AuditEvent) []string {
 			return []string{p.time(e.Time), e.Actor, e.Host, e.Command, e.Target, e.Result, e.Detail}
 		},
-		view: func(e store.AuditEvent) any {
+		View: func(e store.AuditEvent) any {
 			return auditView{Time: view.RFC3339(e.Time), Actor: e.Actor, Host: e.Host, Command: e.Command,
 				Target: e.Target, Result: e.Result, Detail: e.Detail}
 		},

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+	"github.com/mfactl/mfactl/internal/cli/render"
 	"github.com/mfactl/mfactl/internal/report"
 	"github.com/mfactl/mfactl/internal/store"
 )
@@ -80,19 +81,19 @@ func registrationRun(ctx context.Context, opts *registrationOptions) (err error)
 	// The totals are counted on the last pass over the users (a long table reads them twice).
 	var totals report.RegistrationTotals
 	users := r.Registration(ctx)
-	_, err = writeListing(p, listing[store.User]{
-		columns: registrationColumns,
-		rows: func() iter.Seq2[store.User, error] {
+	_, err = render.WriteListing(p.out, p.format, render.Listing[store.User]{
+		Header: registrationColumns,
+		Rows: func() iter.Seq2[store.User, error] {
 			totals = report.RegistrationTotals{}
 			return users
 		},
-		cells: func(u store.User) []string {
+		Cells: func(u store.User) []string {
 			totals.Add(u)
 			return []string{u.UPN, u.DisplayName, u.Email, u.Phone, string(u.State), u.BlockedReason,
 				strconv.FormatBool(u.MustRegister), strconv.Itoa(u.Methods), strconv.Itoa(u.TokensActivated),
 				strconv.Itoa(u.TokensPending), strconv.Itoa(u.AppPasswords)}
 		},
-		view: func(u store.User) any {
+		View: func(u store.User) any {
 			return registrationView{UPN: u.UPN, DisplayName: u.DisplayName, Email: u.Email, Phone: u.Phone,
 				State: string(u.State), BlockedReason: u.BlockedReason, MustRegister: u.MustRegister, Methods: u.Methods,
 				TokensActivated: u.TokensActivated, TokensPending: u.TokensPending, AppPasswords: u.AppPasswords}

@@ -11,6 +11,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/mfactl/mfactl/internal/auth"
+	"github.com/mfactl/mfactl/internal/cli/render"
 	"github.com/mfactl/mfactl/internal/store"
 )
 
@@ -120,12 +121,12 @@ ivan@contoso.com,Ivan,,,blocked,left the company,false,1,0,1,1
 // A registration table too long to keep in memory reads the users twice and still totals
 // them once.
 func TestRegistrationLongTable(t *testing.T) {
-	defer func(n int) { tableMemoryRows = n }(tableMemoryRows)
-	tableMemoryRows = 2
+	defer func(n int) { render.TableMemoryRows = n }(render.TableMemoryRows)
+	render.TableMemoryRows = 2
 	e := directoryEnv(t)
-	tableMemoryRows = 5000
+	render.TableMemoryRows = 5000
 	short := e.ok(t, "", "registration")
-	tableMemoryRows = 2
+	render.TableMemoryRows = 2
 	if long := e.ok(t, "", "registration"); long != short {
 		t.Errorf("two-pass table differs:\n%s\nfrom:\n%s", long, short)
 	}

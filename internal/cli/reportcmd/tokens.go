@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+	"github.com/mfactl/mfactl/internal/cli/render"
 	"github.com/mfactl/mfactl/internal/cli/view"
 	"github.com/mfactl/mfactl/internal/report"
 	"github.com/mfactl/mfactl/internal/store"
@@ -127,7 +128,7 @@ func tokensRun(ctx context.Context, opts *tokensOptions) (err error) {
 	}
 	if opts.format == cmdutil.FormatTable {
 		total.Manufacturer = "TOTAL"
-		return writeTable(p.out, inventoryColumns, append(cells, inventoryCells(total)), nil)
+		return render.TableWithSuffixes(p.out, inventoryColumns, append(cells, inventoryCells(total)), nil)
 	}
 	return p.writeRows(inventoryColumns, cells, views)
 }
@@ -142,15 +143,15 @@ func listUnused(ctx context.Context, r *report.Reporter, p *printer, unusedFor t
 	if err != nil {
 		return err
 	}
-	_, err = writeListing(p, listing[store.Token]{
-		columns: tokenColumns,
-		rows:    func() iter.Seq2[store.Token, error] { return tokens },
-		cells: func(t store.Token) []string {
+	_, err = render.WriteListing(p.out, p.format, render.Listing[store.Token]{
+		Header: tokenColumns,
+		Rows:   func() iter.Seq2[store.Token, error] { return tokens },
+		Cells: func(t store.Token) []string {
 			return []string{t.Serial, t.UPN, string(t.Status), t.Manufacturer, t.Model, strconv.Itoa(t.Period), t.Hash,
 				strconv.Itoa(t.Digits), strconv.Itoa(t.Drift), strconv.Itoa(t.FailedAttempts),
 				p.time(t.CreatedAt), p.time(t.ActivatedAt), p.time(t.LastUsedAt)}
 		},
-		view: func(t store.Token) any {
+		View: func(t store.Token) any {
 			return tokenView{SerialNumber: t.Serial, UPN: t.UPN, Status: string(t.Status), Manufacturer: t.Manufacturer,
 				Model: t.Model, TimeInterval: t.Period, Hash: t.Hash, Digits: t.Digits, Drift: t.Drift,
 				FailedAttempts: t.FailedAttempts, CreatedAt: view.TimeJSON(t.CreatedAt), ActivatedAt: view.TimeJSON(t.ActivatedAt),

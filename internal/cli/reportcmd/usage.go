@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+	"github.com/mfactl/mfactl/internal/cli/render"
 	"github.com/mfactl/mfactl/internal/cli/view"
 	"github.com/mfactl/mfactl/internal/report"
 	"github.com/mfactl/mfactl/internal/store"
@@ -145,14 +146,14 @@ func listEvents(ctx context.Context, r *report.Reporter, p *printer, q report.Us
 	if err != nil {
 		return err
 	}
-	_, err = writeListing(p, listing[store.AuthEvent]{
-		columns: eventColumns,
-		rows:    func() iter.Seq2[store.AuthEvent, error] { return events },
-		cells: func(e store.AuthEvent) []string {
+	_, err = render.WriteListing(p.out, p.format, render.Listing[store.AuthEvent]{
+		Header: eventColumns,
+		Rows:   func() iter.Seq2[store.AuthEvent, error] { return events },
+		Cells: func(e store.AuthEvent) []string {
 			return []string{p.time(e.Time), e.UPN, e.FirstName, e.LastName, e.Email, e.Phone, e.DeviceToken, e.Mode,
 				e.Result, e.ResultCode, e.Reason, e.ServerName, e.ServerIP, e.ClientIP}
 		},
-		view: func(e store.AuthEvent) any {
+		View: func(e store.AuthEvent) any {
 			return eventView{Time: view.RFC3339(e.Time), UPN: e.UPN, FirstName: e.FirstName, LastName: e.LastName,
 				Email: e.Email, Phone: e.Phone, DeviceToken: e.DeviceToken, Mode: e.Mode, Result: e.Result,
 				ResultCode: e.ResultCode, Reason: e.Reason, ServerName: e.ServerName, ServerIP: e.ServerIP, ClientIP: e.ClientIP}
@@ -187,14 +188,14 @@ func writeGroups(ctx context.Context, r *report.Reporter, p *printer, opts *usag
 			days = append(days, g)
 			rows = append(rows, cells(g))
 		}
-		return writeTable(p.out, columns, rows, dayBars(days, p.color))
+		return render.TableWithSuffixes(p.out, columns, rows, dayBars(days, p.color))
 	}
 	// Other groupings stream: there is one group per user for --by user.
-	_, err = writeListing(p, listing[report.Group]{
-		columns: columns,
-		rows:    func() iter.Seq2[report.Group, error] { return groups },
-		cells:   cells,
-		view:    func(g report.Group) any { return groupView(g) },
+	_, err = render.WriteListing(p.out, p.format, render.Listing[report.Group]{
+		Header: columns,
+		Rows:   func() iter.Seq2[report.Group, error] { return groups },
+		Cells:  cells,
+		View:   func(g report.Group) any { return groupView(g) },
 	})
 	return err
 }
@@ -249,7 +250,7 @@ func writeReasons(ctx context.Context, r *report.Reporter, p *printer, q report.
 	if err := p.out.WriteByte('\n'); err != nil {
 		return err
 	}
-	return writeTable(p.out, []string{"denial_reason", "denied"}, rows, nil)
+	return render.TableWithSuffixes(p.out, []string{"denial_reason", "denied"}, rows, nil)
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -47,13 +47,13 @@ func TestInventoryWriterMatchesTheRenderers(t *testing.T) {
 				render.Table(&want, upper, rows)
 			}
 			var got bytes.Buffer
-			w := newInventoryWriter(&got, format, view.TokenHeader, false)
+			w := render.NewStream(&got, format, view.TokenHeader)
 			for i := range views {
-				if err := w.add(views[i], rows[i]); err != nil {
+				if err := w.Add(views[i], rows[i]); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if err := w.close(); err != nil {
+			if err := w.Close(); err != nil {
 				t.Fatal(err)
 			}
 			if got.String() != want.String() {

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+	"github.com/mfactl/mfactl/internal/cli/render"
 	"github.com/mfactl/mfactl/internal/cli/view"
 	"github.com/mfactl/mfactl/internal/store"
 )
@@ -74,16 +75,16 @@ func listRun(ctx context.Context, opts *listOptions) error {
 	if err != nil {
 		return err
 	}
-	human := opts.format == cmdutil.FormatTable && f.IO.IsStdoutTTY()
-	lw := newInventoryWriter(f.IO.Out, opts.format, view.TokenHeader, human)
+	timeCell := view.TimeCells(opts.format == cmdutil.FormatTable && f.IO.IsStdoutTTY())
+	lw := render.NewStream(f.IO.Out, opts.format, view.TokenHeader)
 	for t, err := range db.Tokens(ctx, opts.filter) {
 		if err != nil {
 			return fmt.Errorf("listing tokens: %w", err)
 		}
 		v := view.NewToken(t)
-		if err := lw.add(v, v.Cells(view.TimeCells(human))); err != nil {
+		if err := lw.Add(v, v.Cells(timeCell)); err != nil {
 			return err
 		}
 	}
-	return lw.close()
+	return lw.Close()
 }

@@ -1,13 +1,8 @@
 package usercmd
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/csv"
-	"encoding/json"
 	"fmt"
-	"io"
 
 	"github.com/spf13/cobra"
 
@@ -54,95 +49,15 @@ func listRun(ctx context.Context, opts *listOptions) error {
 	if err != nil {
 		return err
 	}
-	w := newUserListWriter(f.IO.Out, opts.format)
+	w := render.NewStream(f.IO.Out, opts.format, view.UserHeader)
 	for u, err := range db.Users(ctx) {
 		if err != nil {
 			return fmt.Errorf("listing users: %w", err)
 		}
-		if err := w.add(view.NewUser(u)); err != nil {
+		v := view.NewUser(u)
+		if err := w.Add(v, v.Cells()); err != nil {
 			return err
 		}
 	}
-	return w.close()
-}
-
-// userListWriter writes users as they are read, so that JSON and CSV listings of a directory
-// with a million users stream in constant memory; a table needs every row to align its
-// columns and is written at the end. The output is byte for byte that of render.JSON,
-// render.CSV and render.Table for the whole list.
-type userListWriter struct {
-	format string
-	bw     *bufio.Writer
-	csv    *csv.Writer
-	enc    *json.Encoder
-	buf    bytes.Buffer
-	rows   [][]string
-	n      int
-}
-
-func newUserListWriter(w io.Writer, format string) *userListWriter {
-	lw := &userListWriter{format: format, bw: bufio.NewWriterSize(w, 64<<10)}
-	lw.enc = json.NewEncoder(&lw.buf)
-	lw.enc.SetIndent("  ", "  ")
-	lw.enc.SetEscapeHTML(false)
-	lw.csv = csv.NewWriter(lw.bw)
-	return lw
-}
-
-func (lw *userListWriter) add(v view.User) error {
-	defer func() { lw.n++ }()
-	switch lw.format {
-	case cmdutil.FormatJSON:
-		lw.buf.Reset()
-		if err := lw.enc.Encode(v); err != nil {
-			return err
-		}
-		if lw.n == 0 {
-			lw.bw.WriteString("[\n  ")
-		} else {
-			lw.bw.WriteString(",\n  ")
-		}
-		_, err := lw.bw.Write(bytes.TrimSuffix(lw.buf.Bytes(), []byte("\n")))
-		return err
-	case cmdutil.FormatCSV:
-		if lw.n == 0 {
-			if err := lw.csv.Write(view.UserHeader); err != nil {
-				return err
-			}
-		}
-		cells := v.Cells()
-		for i := range cells {
-			cells[i] = render.NeutraliseFormula(cells[i])
-		}
-		return lw.csv.Write(cells)
-	default:
-		lw.rows = append(lw.rows, v.Cells())
-		return nil
-	}
-}
-
-func (lw *userListWriter) close() error {
-	switch lw.format {
-	case cmdutil.FormatJSON:
-		if lw.n == 0 {
-			lw.bw.WriteString("[]\n")
-		} else {
-			lw.bw.WriteString("\n]\n")
-		}
-	case cmdutil.FormatCSV:
-		if lw.n == 0 {
-			if err := lw.csv.Write(view.UserHeader); err != nil {
-				return err
-			}
-		}
-		lw.csv.Flush()
-		if err := lw.csv.Error(); err != nil {
-			return err
-		}
-	default:
-		if err := render.Table(lw.bw, view.UserHeader, lw.rows); err != nil {
-			return err
-		}
-	}
-	return lw.bw.Flush()
+	return w.Close()
 }

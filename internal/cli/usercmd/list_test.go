@@ -34,13 +34,13 @@ func TestUserListWriterMatchesTheRenderers(t *testing.T) {
 			default:
 				render.Table(&want, view.UserHeader, rows)
 			}
-			w := newUserListWriter(&got, format)
+			w := render.NewStream(&got, format, view.UserHeader)
 			for _, v := range views {
-				if err := w.add(v); err != nil {
+				if err := w.Add(v, v.Cells()); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if err := w.close(); err != nil {
+			if err := w.Close(); err != nil {
 				t.Fatal(err)
 			}
 			if got.String() != want.String() {
