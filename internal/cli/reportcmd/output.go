@@ -45,6 +45,18 @@ func (p *printer) time(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
+// timeCell is time for a time of a view (view.TimeJSON): nil is never.
+func (p *printer) timeCell(s *string) string {
+	if s == nil {
+		return ""
+	}
+	t, err := time.Parse(time.RFC3339, *s)
+	if err != nil {
+		return *s
+	}
+	return p.time(t)
+}
+
 // writeRows writes rows already in memory in the printer's format (the token inventory, a
 // handful of rows); view is the JSON value.
 func (p *printer) writeRows(columns []string, rows [][]string, view any) error {

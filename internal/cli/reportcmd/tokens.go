@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"iter"
-	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -37,7 +36,8 @@ With --unused-for AGE, list instead the tokens handed out to users that have not
 at least AGE (30d, 12w, ...): last used before then, or never used at all, whether activated or
 still pending. The longest unused come first. Fields: those of tokens list (serial_number, upn,
 status, manufacturer, model, time_interval, hash, digits, drift, failed_attempts, created_at,
-activated_at, last_used_at); never-set times are null in JSON and empty in CSV and tables.`,
+activated_at, last_used_at), and the CSV and table columns are named as in tokens list
+("serial number", ...); never-set times are null in JSON and empty in CSV and tables.`,
 		Example: `  $ mfactl report tokens
   $ mfactl report tokens -o json
   $ mfactl report tokens --unused-for 90d -o csv > unused.csv`,
@@ -77,26 +77,6 @@ type inventoryView struct {
 
 var inventoryColumns = []string{"manufacturer", "model", "total", "available", "assigned", "activated",
 	"failed_activation", "disabled", "unassigned"}
-
-// tokenView is a token as in tokens list (SPEC section 10); never-set times are null.
-type tokenView struct {
-	SerialNumber   string  `json:"serial_number"`
-	UPN            string  `json:"upn"`
-	Status         string  `json:"status"`
-	Manufacturer   string  `json:"manufacturer"`
-	Model          string  `json:"model"`
-	TimeInterval   int     `json:"time_interval"`
-	Hash           string  `json:"hash"`
-	Digits         int     `json:"digits"`
-	Drift          int     `json:"drift"`
-	FailedAttempts int     `json:"failed_attempts"`
-	CreatedAt      *string `json:"created_at"`
-	ActivatedAt    *string `json:"activated_at"`
-	LastUsedAt     *string `json:"last_used_at"`
-}
-
-var tokenColumns = []string{"serial_number", "upn", "status", "manufacturer", "model", "time_interval", "hash",
-	"digits", "drift", "failed_attempts", "created_at", "activated_at", "last_used_at"}
 
 func tokensRun(ctx context.Context, opts *tokensOptions) (err error) {
 	db, err := opts.f.Store(ctx)
@@ -144,19 +124,10 @@ func listUnused(ctx context.Context, r *report.Reporter, p *printer, unusedFor t
 		return err
 	}
 	_, err = render.WriteListing(p.out, p.format, render.Listing[store.Token]{
-		Header: tokenColumns,
+		Header: view.TokenHeader,
 		Rows:   func() iter.Seq2[store.Token, error] { return tokens },
-		Cells: func(t store.Token) []string {
-			return []string{t.Serial, t.UPN, string(t.Status), t.Manufacturer, t.Model, strconv.Itoa(t.Period), t.Hash,
-				strconv.Itoa(t.Digits), strconv.Itoa(t.Drift), strconv.Itoa(t.FailedAttempts),
-				p.time(t.CreatedAt), p.time(t.ActivatedAt), p.time(t.LastUsedAt)}
-		},
-		View: func(t store.Token) any {
-			return tokenView{SerialNumber: t.Serial, UPN: t.UPN, Status: string(t.Status), Manufacturer: t.Manufacturer,
-				Model: t.Model, TimeInterval: t.Period, Hash: t.Hash, Digits: t.Digits, Drift: t.Drift,
-				FailedAttempts: t.FailedAttempts, CreatedAt: view.TimeJSON(t.CreatedAt), ActivatedAt: view.TimeJSON(t.ActivatedAt),
-				LastUsedAt: view.TimeJSON(t.LastUsedAt)}
-		},
+		Cells:  func(t store.Token) []string { return view.NewToken(t).Cells(p.timeCell) },
+		View:   func(t store.Token) any { return view.NewToken(t) },
 	})
 	return err
 }

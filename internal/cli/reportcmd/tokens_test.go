@@ -50,7 +50,7 @@ func TestUnusedTokens(t *testing.T) {
 	e := directoryEnv(t)
 	// The clock is 2026-11-22T12:00. SN1 was last used on 2026-11-10; SN2 and SN3 never.
 	wantOutput(t, "90d csv", e.ok(t, "csv", "tokens", "--unused-for", "90d"),
-		`serial_number,upn,status,manufacturer,model,time_interval,hash,digits,drift,failed_attempts,created_at,activated_at,last_used_at
+		`serial number,upn,status,manufacturer,model,time interval,hash,digits,drift,failed attempts,created at,activated at,last used at
 SN2,helga@contoso.com,assigned,Contoso,HardwareKey,30,SHA1,6,0,0,2026-11-22T12:00:00Z,,
 SN3,ivan@contoso.com,assigned,Contoso,HardwareKey,30,SHA1,6,0,0,2026-11-22T12:00:00Z,,
 `)
