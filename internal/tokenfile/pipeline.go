@@ -35,9 +35,10 @@ type csvPipe struct {
 	done sync.WaitGroup
 	once sync.Once
 
-	cur batchResult // the batch being handed out
-	i   int         // the next record of cur
-	err error       // the error that ended the stream, returned from then on
+	cur  batchResult // the batch being handed out
+	i    int         // the next record of cur
+	err  error       // the error that ended the stream, returned from then on
+	rows int         // records read up to the end of cur
 }
 
 func newCSVPipe(cr *tokens.CSVReader) *csvPipe {
@@ -92,7 +93,16 @@ func (p *csvPipe) next() (*tokens.Record, error) {
 			p.free <- p.cur.b
 		}
 		p.cur, p.i = <-p.full, 0
+		p.rows += len(p.cur.b.Records)
 	}
+}
+
+// progress reports how many records the reader has read, and the bytes it consumed for them.
+func (p *csvPipe) progress() (int, int64) {
+	if p.cur.b == nil {
+		return 0, 0
+	}
+	return p.rows, p.cur.b.InputOffset
 }
 
 var errClosed = errors.New("reading csv: the file was closed")

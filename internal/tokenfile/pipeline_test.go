@@ -47,15 +47,23 @@ func readSnapshots(t *testing.T, data []byte, opts Options) ([]tokens.Problem, [
 	}
 }
 
-// samePipelined reads data with and without the pipeline, with and without ReuseRecord, and
-// fails unless all four agree on every record and problem. It returns the records.
+// samePipelined reads data with and without the pipeline, with and without ReuseRecord, with
+// and without SizeHint, and fails unless all agree on every record and problem. It returns
+// the records.
 func samePipelined(t *testing.T, name string, data []byte, base Options) []snapshot {
 	t.Helper()
 	var want []snapshot
 	var wantFile []tokens.Problem
-	for i, mode := range []struct{ plain, reuse bool }{{true, false}, {false, false}, {true, true}, {false, true}} {
+	modes := []struct{ plain, reuse, sized bool }{
+		{true, false, false}, {false, false, false}, {true, true, false}, {false, true, false},
+		{true, true, true}, {false, true, true}, {false, false, true},
+	}
+	for i, mode := range modes {
 		opts := base
 		opts.NoPipeline, opts.CSV.ReuseRecord = mode.plain, mode.reuse
+		if mode.sized {
+			opts.SizeHint = int64(len(data))
+		}
 		fileProblems, recs, err := readSnapshots(t, data, opts)
 		if err != io.EOF {
 			t.Fatalf("%s (plain=%v reuse=%v): reading ended with %v, want io.EOF", name, mode.plain, mode.reuse, err)

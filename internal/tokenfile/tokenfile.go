@@ -41,6 +41,10 @@ type Options struct {
 	// goroutine of its own, a few hundred records ahead of the caller (pipeline.go); the
 	// records and their problems are the same either way.
 	NoPipeline bool
+	// SizeHint is the size of the file in bytes, 0 when unknown (a pipe). When it is known
+	// the cross-row tables are sized once for the number of rows it suggests, instead of
+	// growing step by step (less memory and time for large files).
+	SizeHint int64
 }
 
 // File is an open token file being read record by record.
@@ -63,7 +67,16 @@ type File struct {
 	checker *tokens.Checker
 	opts    Options
 	pkg     int // PSKC: the key package of the record Next is building
+
+	// Sizing the Checker's tables from SizeHint, once reserveAt records were read.
+	rows      int
+	reserveAt int
+	progress  func() (rows int, offset int64) // records read so far and their bytes
 }
+
+// reserveAfter is how many records show the average length of a row well enough to estimate
+// the number of rows from the file size.
+const reserveAfter = 512
 
 // InvalidError refuses a whole file after some of its records were returned: the caller
 // must discard them. Problems are the reasons, ready to report (codes such as
@@ -105,9 +118,13 @@ func Open(r io.Reader, opts Options) (*File, error) {
 		}
 		f.Problems = f.strictify(cr.HeaderProblems())
 		f.next = cr.Next
+		f.progress = func() (int, int64) { return f.rows, cr.InputOffset() }
 		if !opts.NoPipeline {
 			pipe := newCSVPipe(cr)
-			f.next, f.close = pipe.next, pipe.close
+			f.next, f.close, f.progress = pipe.next, pipe.close, pipe.progress
+		}
+		if opts.SizeHint > 0 {
+			f.reserveAt = reserveAfter
 		}
 	case FormatPSKC:
 		if err := f.openPSKC(br); err != nil {
@@ -136,6 +153,10 @@ func (f *File) Next() (*tokens.Record, error) {
 	if err != nil {
 		return nil, err
 	}
+	f.rows++
+	if f.rows == f.reserveAt {
+		f.reserve()
+	}
 	if f.opts.UPNs != nil {
 		f.applyUPNMap(rec)
 	}
@@ -151,6 +172,16 @@ func (f *File) Next() (*tokens.Record, error) {
 	f.fillPSKCLocation(rec)
 	rec.Problems = f.strictify(rec.Problems)
 	return rec, nil
+}
+
+// reserve sizes the Checker for the rows the file seems to hold: its size over the average
+// length of the rows read so far.
+func (f *File) reserve() {
+	rows, offset := f.progress()
+	if rows <= 0 || offset <= 0 || offset >= f.opts.SizeHint {
+		return
+	}
+	f.checker.Reserve(int(float64(rows) * float64(f.opts.SizeHint) / float64(offset)))
 }
 
 // Close stops reading. It is needed only when a file is abandoned before Next has returned

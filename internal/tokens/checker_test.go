@@ -1,7 +1,9 @@
 package tokens
 
 import (
+	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -91,5 +93,45 @@ func TestCheckerUnicodeCase(t *testing.T) {
 			got[0] != e(b.Line, ColSerial, CodeSerialDuplicate) || got[1] != e(u.Line, ColUPN, CodeUserLimit) {
 			t.Errorf("%q: problems %v", pair[0], got)
 		}
+	}
+}
+
+// After Reserve(n) the tables hold n distinct rows without growing, keep what they held
+// before, and the rules give the same answers.
+func TestCheckerReserve(t *testing.T) {
+	const n = 50_000
+	rec := func(i int) *Record {
+		return &Record{Line: i + 2, Token: Token{UPN: fmt.Sprintf("u%d@contoso.com", i%(n/2)),
+			Serial: fmt.Sprintf("S%d", i), Secret: []byte(fmt.Sprintf("secret-%d", i))}}
+	}
+	c := NewChecker(CheckerOptions{})
+	for i := range 100 {
+		c.Check(rec(i))
+	}
+	c.Reserve(n)
+	slots := func() (s int) {
+		for i := range tableShards {
+			s += len(c.t.serials[i].keys) + len(c.t.secrets[i].keys) + len(c.t.upns[i].words)
+		}
+		return s
+	}
+	before := slots()
+	if before < 3*n*100/tableMaxLoad {
+		t.Fatalf("%d slots after Reserve(%d), want at least %d", before, n, 3*n*100/tableMaxLoad)
+	}
+	r := rec(5) // a serial from before Reserve
+	c.Check(r)
+	if len(r.Problems) != 1 || r.Problems[0].Code != CodeSerialDuplicate || !strings.Contains(r.Problems[0].Message, "line 7") {
+		t.Fatalf("serial from before Reserve: %v, want serial.duplicate naming line 7", r.Problems)
+	}
+	for i := 100; i < n; i++ {
+		r := rec(i)
+		c.Check(r)
+		if len(r.Problems) != 0 {
+			t.Fatalf("row %d: %v", i, r.Problems)
+		}
+	}
+	if after := slots(); after != before {
+		t.Errorf("the tables grew from %d to %d slots after Reserve", before, after)
 	}
 }

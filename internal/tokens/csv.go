@@ -443,25 +443,8 @@ func (r *CSVReader) Next() (*Record, error) {
 		}
 		r.lim.reset()
 		fields, err := r.cr.Read()
-		if errors.Is(err, io.EOF) {
-			r.done = true
-			return nil, io.EOF
-		}
-		if errors.Is(err, errRecordTooLong) {
-			r.done = true
-			line := r.lastLine + 1
-			return &Record{Line: line, Problems: []Problem{errorAt(line, "", CodeCSVQuote,
-				"a row longer than 1 MiB (an unterminated quote?); reading stopped here")}}, nil
-		}
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			line := pe.StartLine + r.lineOffset
-			r.lastLine = pe.Line + r.lineOffset
-			return &Record{Line: line, Problems: []Problem{errorAt(line, "", CodeCSVQuote,
-				"row cannot be split into fields: "+quoteDefect(pe))}}, nil
-		}
 		if err != nil {
-			return nil, fmt.Errorf("reading csv: %w", err)
+			return r.readError(err)
 		}
 		first, _ := r.cr.FieldPos(0)
 		last, _ := r.cr.FieldPos(len(fields) - 1)
@@ -482,6 +465,30 @@ func (r *CSVReader) Next() (*Record, error) {
 	}
 }
 
+// readError turns an error of encoding/csv into a record with a csv.quote problem, io.EOF or
+// a read error. It is apart from Next so that the usual row pays nothing for it (a pointer
+// given to errors.As escapes to the heap).
+func (r *CSVReader) readError(err error) (*Record, error) {
+	if errors.Is(err, io.EOF) {
+		r.done = true
+		return nil, io.EOF
+	}
+	if errors.Is(err, errRecordTooLong) {
+		r.done = true
+		line := r.lastLine + 1
+		return &Record{Line: line, Problems: []Problem{errorAt(line, "", CodeCSVQuote,
+			"a row longer than 1 MiB (an unterminated quote?); reading stopped here")}}, nil
+	}
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		line := pe.StartLine + r.lineOffset
+		r.lastLine = pe.Line + r.lineOffset
+		return &Record{Line: line, Problems: []Problem{errorAt(line, "", CodeCSVQuote,
+			"row cannot be split into fields: "+quoteDefect(pe))}}, nil
+	}
+	return nil, fmt.Errorf("reading csv: %w", err)
+}
+
 // Batch is room for records read together by CSVReader.ReadBatch, so that reading and
 // checking a file can run on two goroutines: one fills a batch while the other uses the
 // previous one. With CSVOptions.ReuseRecord the records live inside the batch and are
@@ -489,7 +496,9 @@ func (r *CSVReader) Next() (*Record, error) {
 type Batch struct {
 	// Records are the records of the last ReadBatch, in file order.
 	Records []*Record
-	slots   []recordAlloc
+	// InputOffset is the reader's InputOffset after the last of Records.
+	InputOffset int64
+	slots       []recordAlloc
 }
 
 // NewBatch returns a Batch of up to n records.
@@ -518,12 +527,18 @@ func (r *CSVReader) ReadBatch(b *Batch) error {
 		rec, err := r.Next()
 		if err != nil {
 			r.err = err
+			b.InputOffset = r.InputOffset()
 			return err
 		}
 		b.Records = append(b.Records, rec)
 	}
+	b.InputOffset = r.InputOffset()
 	return nil
 }
+
+// InputOffset is how many bytes of text the reader has consumed, after a byte-order mark and
+// decoding from UTF-16 (for estimating the number of rows of a file from its size).
+func (r *CSVReader) InputOffset() int64 { return r.cr.InputOffset() }
 
 // recordAlloc holds a Record with room for its fields and its secret, so that a row costs
 // one allocation besides the string encoding/csv makes.

@@ -37,6 +37,9 @@ func fastrange(h uint64, n int) int {
 	return int(hi)
 }
 
+// slotsFor is the capacity that holds n keys below the maximum load.
+func slotsFor(n int) int { return n*100/tableMaxLoad + 1 }
+
 func nextCapacity(n, first int) int {
 	if n < first {
 		return first
@@ -84,8 +87,16 @@ func (t *lineTable) lookupOrInsert(h uint64, v uint32) (uint32, bool) {
 	}
 }
 
-func (t *lineTable) grow() {
-	size := nextCapacity(len(t.keys), max(t.first, tableMinSlots))
+func (t *lineTable) grow() { t.resize(nextCapacity(len(t.keys), max(t.first, tableMinSlots))) }
+
+// reserve makes room for n keys in all without growing.
+func (t *lineTable) reserve(n int) {
+	if size := slotsFor(n); size > len(t.keys) {
+		t.resize(size)
+	}
+}
+
+func (t *lineTable) resize(size int) {
 	keys, vals := make([]uint64, size), make([]uint32, size)
 	for j, h := range t.keys {
 		if h == 0 {
@@ -152,8 +163,16 @@ func (t *countTable) increment(h uint64, first func() int) int {
 	}
 }
 
-func (t *countTable) grow() {
-	size := nextCapacity(len(t.words), max(t.first, tableMinSlots))
+func (t *countTable) grow() { t.resize(nextCapacity(len(t.words), max(t.first, tableMinSlots))) }
+
+// reserve makes room for n keys in all without growing.
+func (t *countTable) reserve(n int) {
+	if size := slotsFor(n); size > len(t.words) {
+		t.resize(size)
+	}
+}
+
+func (t *countTable) resize(size int) {
 	words := make([]uint64, size)
 	for _, w := range t.words {
 		if w == 0 {
@@ -179,6 +198,20 @@ func (t *lineShards) lookupOrInsert(h uint64, v uint32) (uint32, bool) {
 	return t[shardOf(h)].lookupOrInsert(h, v)
 }
 
+// reserve makes room for n keys spread over the shards.
+func (t *lineShards) reserve(n int) {
+	for i := range t {
+		t[i].reserve(perShard(n))
+	}
+}
+
+// perShard is how many of n keys one shard must hold: its share and a margin of a few
+// standard deviations, since the hash spreads keys over shards at random.
+func perShard(n int) int {
+	share := n / tableShards
+	return share + 4*int(math.Sqrt(float64(share))) + 1
+}
+
 // countShards is a countTable split into tableShards shards.
 type countShards [tableShards]countTable
 
@@ -186,6 +219,12 @@ func (t *countShards) peek(h uint64) uint64 { return t[shardOf(h)].peek(h) }
 
 func (t *countShards) increment(h uint64, first func() int) int {
 	return t[shardOf(h)].increment(h, first)
+}
+
+func (t *countShards) reserve(n int) {
+	for i := range t {
+		t[i].reserve(perShard(n))
+	}
 }
 
 // checkerTables are the Checker's tables, in their own allocation so that a cleanup attached

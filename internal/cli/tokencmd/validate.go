@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 
@@ -130,7 +131,9 @@ func validateFile(opts *validateOptions, name string) *fileReport {
 		return fail("file.open", errors.Unwrap(err))
 	}
 	defer in.Close()
-	tf, err := tokenfile.Open(in, opts.read)
+	read := opts.read
+	read.SizeHint = sizeHint(in)
+	tf, err := tokenfile.Open(in, read)
 	if err != nil {
 		return fail("file.read", err)
 	}
@@ -170,6 +173,19 @@ func validateFile(opts *validateOptions, name string) *fileReport {
 		slices.SortStableFunc(fr.Problems, func(a, b tokens.Problem) int { return a.Line - b.Line })
 	}
 	return fr
+}
+
+// sizeHint is the size of a regular file, 0 for anything else (standard input).
+func sizeHint(in io.Reader) int64 {
+	f, ok := in.(*os.File)
+	if !ok {
+		return 0
+	}
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return 0
+	}
+	return fi.Size()
 }
 
 // decryptHint says how to give decryption material when a file needed some.
