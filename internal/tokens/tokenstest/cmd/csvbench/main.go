@@ -27,6 +27,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -87,10 +88,14 @@ func run(gen int, out string, seed int64, mode string, args []string) error {
 	switch mode {
 	case "baseline":
 		rows, err = baseline(f)
-	case "validate":
-		rows, problems, err = validate(f, false)
-	case "plain":
-		rows, problems, err = validate(f, true)
+	case "validate", "plain":
+		// As `tokens validate` does: the heap limit and the size hint.
+		debug.SetMemoryLimit(52 << 20)
+		var size int64
+		if fi, err := f.Stat(); err == nil {
+			size = fi.Size()
+		}
+		rows, problems, err = validate(f, size, mode == "plain")
 	case "read":
 		rows, problems, err = read(f)
 	default:
@@ -137,8 +142,8 @@ func baseline(r io.Reader) (int, error) {
 
 // validate reads the file with every rule as `tokens validate` does, on one goroutine when
 // plain is set.
-func validate(r io.Reader, plain bool) (rows, problems int, err error) {
-	tf, err := tokenfile.Open(r, tokenfile.Options{Format: tokenfile.FormatCSV, NoPipeline: plain,
+func validate(r io.Reader, size int64, plain bool) (rows, problems int, err error) {
+	tf, err := tokenfile.Open(r, tokenfile.Options{Format: tokenfile.FormatCSV, NoPipeline: plain, SizeHint: size,
 		CSV: tokens.CSVOptions{ReuseRecord: true}})
 	if err != nil {
 		return 0, 0, err
