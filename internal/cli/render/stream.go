@@ -186,11 +186,15 @@ func WriteListing[T any](w io.Writer, format string, l Listing[T]) (int, error) 
 			}
 			return n, err
 		}
+		// Each format needs only one of view and cells: build just that one.
 		var view any
-		if !table {
+		var cells []string
+		if format == formatJSON {
 			view = l.View(v)
+		} else {
+			cells = l.Cells(v)
 		}
-		if err := s.Add(view, l.Cells(v)); err != nil {
+		if err := s.Add(view, cells); err != nil {
 			return n, err
 		}
 		n++

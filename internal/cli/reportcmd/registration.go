@@ -4,12 +4,13 @@ import (
 	"context"
 	"fmt"
 	"iter"
-	"strconv"
+	"slices"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
 	"github.com/mfactl/mfactl/internal/cli/render"
+	"github.com/mfactl/mfactl/internal/cli/view"
 	"github.com/mfactl/mfactl/internal/report"
 	"github.com/mfactl/mfactl/internal/store"
 )
@@ -31,7 +32,7 @@ OATH method come first, then the others, each by UPN.
 
 Fields: upn, display_name, email, phone, state, blocked_reason, must_register, methods,
 tokens_activated, tokens_pending, app_passwords. JSON is an array of these objects and CSV has
-these columns; the table ends with a totals line (users, without any method, must register,
+these columns, named as in users list ("display name", ...); the table ends with a totals line (users, without any method, must register,
 blocked, and the sums of the counts).`,
 		Example: `  $ mfactl report registration
   $ mfactl report registration -o csv > registration.csv
@@ -48,23 +49,25 @@ blocked, and the sums of the counts).`,
 }
 
 // registrationView is one user of the registration report: the users listing of SPEC section 10
-// plus the reason of a block.
+// plus the reason of a block, after the state.
 type registrationView struct {
-	UPN             string `json:"upn"`
-	DisplayName     string `json:"display_name"`
-	Email           string `json:"email"`
-	Phone           string `json:"phone"`
-	State           string `json:"state"`
-	BlockedReason   string `json:"blocked_reason"`
-	MustRegister    bool   `json:"must_register"`
-	Methods         int    `json:"methods"`
-	TokensActivated int    `json:"tokens_activated"`
-	TokensPending   int    `json:"tokens_pending"`
-	AppPasswords    int    `json:"app_passwords"`
+	view.UserIdentity
+	BlockedReason string `json:"blocked_reason"`
+	view.UserMethods
 }
 
-var registrationColumns = []string{"upn", "display_name", "email", "phone", "state", "blocked_reason", "must_register",
-	"methods", "tokens_activated", "tokens_pending", "app_passwords"}
+func newRegistrationView(u store.User) registrationView {
+	v := view.NewUser(u)
+	return registrationView{UserIdentity: v.UserIdentity, BlockedReason: u.BlockedReason, UserMethods: v.UserMethods}
+}
+
+// cells is v as table or CSV cells, in the order of registrationHeader.
+func (v registrationView) cells() []string {
+	return append(append(v.UserIdentity.Cells(), v.BlockedReason), v.UserMethods.Cells()...)
+}
+
+// registrationHeader is the users listing's header with the block reason after the state.
+var registrationHeader = slices.Concat(view.UserIdentityHeader, []string{"blocked reason"}, view.UserMethodsHeader)
 
 func registrationRun(ctx context.Context, opts *registrationOptions) (err error) {
 	db, err := opts.f.Store(ctx)
@@ -82,22 +85,16 @@ func registrationRun(ctx context.Context, opts *registrationOptions) (err error)
 	var totals report.RegistrationTotals
 	users := r.Registration(ctx)
 	_, err = render.WriteListing(p.out, p.format, render.Listing[store.User]{
-		Header: registrationColumns,
+		Header: registrationHeader,
 		Rows: func() iter.Seq2[store.User, error] {
 			totals = report.RegistrationTotals{}
 			return users
 		},
 		Cells: func(u store.User) []string {
 			totals.Add(u)
-			return []string{u.UPN, u.DisplayName, u.Email, u.Phone, string(u.State), u.BlockedReason,
-				strconv.FormatBool(u.MustRegister), strconv.Itoa(u.Methods), strconv.Itoa(u.TokensActivated),
-				strconv.Itoa(u.TokensPending), strconv.Itoa(u.AppPasswords)}
+			return newRegistrationView(u).cells()
 		},
-		View: func(u store.User) any {
-			return registrationView{UPN: u.UPN, DisplayName: u.DisplayName, Email: u.Email, Phone: u.Phone,
-				State: string(u.State), BlockedReason: u.BlockedReason, MustRegister: u.MustRegister, Methods: u.Methods,
-				TokensActivated: u.TokensActivated, TokensPending: u.TokensPending, AppPasswords: u.AppPasswords}
-		},
+		View: func(u store.User) any { return newRegistrationView(u) },
 	})
 	if err != nil {
 		return fmt.Errorf("reporting registration: %w", err)

@@ -96,7 +96,7 @@ ivan@contoso.com   Ivan                                               blocked  l
 Total: 4 users, 2 without any method, 1 must register, 1 blocked; 4 methods, 1 tokens activated, 2 pending, 1 app password
 `)
 	wantOutput(t, "csv", e.ok(t, "csv", "registration"),
-		`upn,display_name,email,phone,state,blocked_reason,must_register,methods,tokens_activated,tokens_pending,app_passwords
+		`upn,display name,email,phone,state,blocked reason,must register,methods,tokens activated,tokens pending,app passwords
 '=evil@contoso.com,'@evil,,,active,,false,0,0,0,0
 adele@contoso.com,Adele Vance,,,active,,true,0,0,0,0
 helga@contoso.com,Helga Lindqvist,helga@contoso.com,'+1 4255550100,active,,false,3,1,1,0

@@ -12,8 +12,14 @@ import (
 // The streaming writer prints byte for byte what the renderers print for the whole list.
 func TestUserListWriterMatchesTheRenderers(t *testing.T) {
 	users := []view.User{
-		{UPN: "a@contoso.com", DisplayName: "A <&>", Phone: "+1 4255551234", State: "active", Methods: 2, TokensPending: 1},
-		{UPN: "b@contoso.com", Email: "=cmd@contoso.com", State: "blocked", MustRegister: true},
+		{
+			UserIdentity: view.UserIdentity{UPN: "a@contoso.com", DisplayName: "A <&>", Phone: "+1 4255551234", State: "active"},
+			UserMethods:  view.UserMethods{Methods: 2, TokensPending: 1},
+		},
+		{
+			UserIdentity: view.UserIdentity{UPN: "b@contoso.com", Email: "=cmd@contoso.com", State: "blocked"},
+			UserMethods:  view.UserMethods{MustRegister: true},
+		},
 	}
 	for n := 0; n <= len(users); n++ {
 		views := users[:n:n]
