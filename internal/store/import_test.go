@@ -796,3 +796,47 @@ func TestKeyFilter(t *testing.T) {
 		t.Errorf("%d parts for %d keys", len(f.parts), n)
 	}
 }
+
+// TestImportMixedRows checks what each row of a multi-row statement stores when the rows
+// differ in every column, with and without an owner.
+func TestImportMixedRows(t *testing.T) {
+	ctx := context.Background()
+	d := openTest(t, "", Options{})
+	var rows []ImportRow
+	for i := range 7 { // statements of 4, 2 and 1 rows (chunks)
+		r := genRow(i, 0)
+		if i%2 == 0 {
+			r.UPN = fmt.Sprintf("u%d@contoso.com", i)
+		}
+		if i < 6 {
+			r.Hash = []string{"SHA1", "SHA256", "SHA512"}[i%3]
+			r.Digits = 6 + 2*(i%2)
+			r.Period = 30 * (1 + i%2)
+			r.Manufacturer = fmt.Sprintf("M%d", i)
+			r.Model = fmt.Sprintf("X%d", i)
+			r.SourceFile = fmt.Sprintf("f%d.csv", i)
+		}
+		rows = append(rows, r)
+	}
+	if res, err := d.ImportTokens(ctx, rowsOf(rows), ImportOptions{}); err != nil || res.Imported != 7 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	for _, r := range rows {
+		tok, err := d.GetToken(ctx, r.Serial)
+		if err != nil {
+			t.Fatal(err)
+		}
+		status := StatusAvailable
+		if r.UPN != "" {
+			status = StatusAssigned
+		}
+		got := fmt.Sprint(tok.UPN, tok.Hash, tok.Digits, tok.Period, tok.Manufacturer, tok.Model, tok.SourceFile, tok.Status)
+		want := fmt.Sprint(r.UPN, r.Hash, r.Digits, r.Period, r.Manufacturer, r.Model, r.SourceFile, status)
+		if got != want {
+			t.Errorf("%s: stored %s, want %s", r.Serial, got, want)
+		}
+	}
+	if res, err := d.ImportTokens(ctx, rowsOf(rows), ImportOptions{}); err != nil || res.Unchanged != 7 {
+		t.Errorf("re-import: %+v %v", res, err)
+	}
+}
