@@ -125,7 +125,7 @@ func activateRun(ctx context.Context, cmd *cobra.Command, opts *activateOptions)
 func activateOne(ctx context.Context, cmd *cobra.Command, f *cmdutil.Factory, svc *auth.Service, serial, code string, opts auth.ActivateOptions) (auth.Result, error) {
 	r, err := svc.Activate(ctx, serial, code, opts)
 	if err != nil {
-		err = auditTokenChange(ctx, f, cmd, serial, "", err)
+		err = f.AuditChange(ctx, cmd, serial, "", err)
 		var nf *store.NotFoundError
 		switch {
 		case errors.As(err, &nf) && nf.Kind == "user":

@@ -48,20 +48,20 @@ func assignRun(ctx context.Context, cmd *cobra.Command, opts *assignOptions) err
 	}
 	previous, err := db.AssignToken(ctx, opts.serial, opts.upn, opts.force, 0)
 	if err == nil && previous != "" && store.Key(previous) == store.Key(opts.upn) {
-		changeNote(f, "token %s is already assigned to %s", opts.serial, previous)
+		f.Note("token %s is already assigned to %s", opts.serial, previous)
 		return nil
 	}
 	detail := "assigned to " + opts.upn
 	if previous != "" {
 		detail = fmt.Sprintf("moved from %s to %s (--force)", previous, opts.upn)
 	}
-	if err := auditTokenChange(ctx, f, cmd, opts.serial, detail, err); err != nil {
+	if err := f.AuditChange(ctx, cmd, opts.serial, detail, err); err != nil {
 		return assignError(opts, err)
 	}
 	if previous != "" {
-		changeNote(f, "moved token %s from %s to %s", opts.serial, previous, opts.upn)
+		f.Note("moved token %s from %s to %s", opts.serial, previous, opts.upn)
 	} else {
-		changeNote(f, "assigned token %s to %s", opts.serial, opts.upn)
+		f.Note("assigned token %s to %s", opts.serial, opts.upn)
 	}
 	return nil
 }

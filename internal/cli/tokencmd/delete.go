@@ -45,7 +45,7 @@ func deleteRun(ctx context.Context, cmd *cobra.Command, opts *deleteOptions) err
 		what = fmt.Sprintf("%d tokens (%s)", len(opts.serials), strings.Join(opts.serials, ", "))
 		question = fmt.Sprintf("Delete %s and their secrets from the directory?", what)
 	}
-	ok, err := confirmChange(f, opts.yes, question, "delete tokens")
+	ok, err := f.Confirm(question, opts.yes, "delete tokens")
 	if err != nil {
 		return err
 	}
@@ -59,13 +59,13 @@ func deleteRun(ctx context.Context, cmd *cobra.Command, opts *deleteOptions) err
 	err = db.DeleteTokens(ctx, opts.serials...)
 	if err != nil {
 		// All or nothing: the error names the token that was not found.
-		return auditTokenChange(ctx, f, cmd, strings.Join(opts.serials, " "), "", fmt.Errorf("deleting tokens: %w; nothing was deleted", err))
+		return f.AuditChange(ctx, cmd, strings.Join(opts.serials, " "), "", fmt.Errorf("deleting tokens: %w; nothing was deleted", err))
 	}
 	for _, s := range opts.serials {
-		if err := auditTokenChange(ctx, f, cmd, s, "deleted", nil); err != nil {
+		if err := f.AuditChange(ctx, cmd, s, "deleted", nil); err != nil {
 			return err
 		}
 	}
-	changeNote(f, "deleted %s", what)
+	f.Note("deleted %s", what)
 	return nil
 }

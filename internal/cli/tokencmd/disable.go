@@ -40,9 +40,9 @@ func disableRun(ctx context.Context, cmd *cobra.Command, opts *disableOptions) e
 		return err
 	}
 	err = db.DisableToken(ctx, opts.serial, opts.reason)
-	if err := auditTokenChange(ctx, f, cmd, opts.serial, "reason: "+opts.reason, err); err != nil {
+	if err := f.AuditChange(ctx, cmd, opts.serial, "reason: "+opts.reason, err); err != nil {
 		return fmt.Errorf("disabling token %s: %w", opts.serial, err)
 	}
-	changeNote(f, "disabled token %s", opts.serial)
+	f.Note("disabled token %s", opts.serial)
 	return nil
 }

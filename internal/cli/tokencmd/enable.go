@@ -43,16 +43,16 @@ func enableRun(ctx context.Context, cmd *cobra.Command, opts *enableOptions) err
 	}
 	t, err := db.GetToken(ctx, opts.serial)
 	if err == nil && t.Status != store.StatusDisabled && t.Status != store.StatusFailedActivation && !ownerLocked(ctx, db, t) {
-		changeNote(f, "token %s is not disabled (status %s)", t.Serial, t.Status)
+		f.Note("token %s is not disabled (status %s)", t.Serial, t.Status)
 		return nil
 	}
 	if err == nil {
 		err = db.EnableToken(ctx, opts.serial)
 	}
-	if err := auditTokenChange(ctx, f, cmd, opts.serial, "was "+string(t.Status), err); err != nil {
+	if err := f.AuditChange(ctx, cmd, opts.serial, "was "+string(t.Status), err); err != nil {
 		return fmt.Errorf("enabling token %s: %w", opts.serial, err)
 	}
-	changeNote(f, "enabled token %s", opts.serial)
+	f.Note("enabled token %s", opts.serial)
 	return nil
 }
 

@@ -39,12 +39,12 @@ func unassignRun(ctx context.Context, cmd *cobra.Command, opts *unassignOptions)
 	}
 	previous, err := db.UnassignToken(ctx, opts.serial)
 	if err == nil && previous == "" {
-		changeNote(f, "token %s is not assigned", opts.serial)
+		f.Note("token %s is not assigned", opts.serial)
 		return nil
 	}
-	if err := auditTokenChange(ctx, f, cmd, opts.serial, "unassigned from "+previous, err); err != nil {
+	if err := f.AuditChange(ctx, cmd, opts.serial, "unassigned from "+previous, err); err != nil {
 		return fmt.Errorf("unassigning token %s: %w", opts.serial, err)
 	}
-	changeNote(f, "unassigned token %s from %s", opts.serial, previous)
+	f.Note("unassigned token %s from %s", opts.serial, previous)
 	return nil
 }

@@ -67,9 +67,9 @@ func addRun(ctx context.Context, cmd *cobra.Command, opts *addOptions) error {
 		return err
 	}
 	_, err = db.AddUser(ctx, opts.user)
-	if err := auditUserChange(ctx, f, cmd, opts.user.UPN, "added", err); err != nil {
+	if err := f.AuditChange(ctx, cmd, opts.user.UPN, "added", err); err != nil {
 		return fmt.Errorf("adding user: %w", err)
 	}
-	userNote(f, "added user %s", opts.user.UPN)
+	f.Note("added user %s", opts.user.UPN)
 	return nil
 }

@@ -59,7 +59,7 @@ func appPasswordsRevokeRun(ctx context.Context, opts *appPasswordsRevokeOptions)
 	}
 	revoked, err := users.RevokeAppPasswords(ctx, db, opts.upn, opts.id)
 	if err != nil {
-		return regFail(ctx, f, opts.cmd, opts.upn, err)
+		return f.AuditChange(ctx, opts.cmd, opts.upn, "", err)
 	}
 	if err := renderAppPasswords(f, f.IO.Out, opts.format, revoked); err != nil {
 		return err
@@ -68,7 +68,7 @@ func appPasswordsRevokeRun(ctx context.Context, opts *appPasswordsRevokeOptions)
 		fmt.Fprintf(f.IO.ErrOut, "mfactl: user %s has no app passwords; nothing to revoke\n", opts.upn)
 	}
 	for _, p := range revoked {
-		if err := regAudit(ctx, f, opts.cmd, p.UPN, fmt.Sprintf("revoked app password %s (%s)", p.ID, p.Name)); err != nil {
+		if err := f.AuditChange(ctx, opts.cmd, p.UPN, fmt.Sprintf("revoked app password %s (%s)", p.ID, p.Name), nil); err != nil {
 			return err
 		}
 	}

@@ -60,7 +60,7 @@ func blockRun(ctx context.Context, opts *blockOptions) error {
 	}
 	u, changed, err := users.Block(ctx, db, opts.upn, opts.reason)
 	if err != nil {
-		return regFail(ctx, f, opts.cmd, opts.upn, err)
+		return f.AuditChange(ctx, opts.cmd, opts.upn, "", err)
 	}
 	if err := renderUserState(f, opts.format, u, changed); err != nil {
 		return err
@@ -75,7 +75,7 @@ func blockRun(ctx context.Context, opts *blockOptions) error {
 	if u.BlockedReason != "" {
 		detail += ": " + u.BlockedReason
 	}
-	return regAudit(ctx, f, opts.cmd, u.UPN, detail)
+	return f.AuditChange(ctx, opts.cmd, u.UPN, detail, nil)
 }
 
 // userStateView is what block and unblock print: the user's sign-in state after the change.

@@ -1,7 +1,6 @@
 package usercmd
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"strings"
@@ -43,8 +42,8 @@ otherwise --yes is required.`,
 
 func deleteRun(ctx context.Context, cmd *cobra.Command, opts *deleteOptions) error {
 	f := opts.f
-	if !opts.yes && !f.IO.IsStdinTTY() {
-		return cmdutil.Usagef("refusing to delete users without confirmation: pass --yes")
+	if err := f.CanConfirm(opts.yes, "delete users"); err != nil {
+		return err
 	}
 	db, err := f.Store(ctx)
 	if err != nil {
@@ -78,7 +77,7 @@ func deleteRun(ctx context.Context, cmd *cobra.Command, opts *deleteOptions) err
 		}
 		q := fmt.Sprintf("Delete %s (%d hardware tokens go back to stock, %d app passwords are deleted)?",
 			strings.Join(names, ", "), tokens, apps)
-		ok, err := confirmDeletion(f, q)
+		ok, err := f.Confirm(q, opts.yes, "delete users")
 		if err != nil {
 			return err
 		}
@@ -89,25 +88,10 @@ func deleteRun(ctx context.Context, cmd *cobra.Command, opts *deleteOptions) err
 	for _, u := range found {
 		err := db.DeleteUser(ctx, u.UPN)
 		detail := fmt.Sprintf("deleted; %d hardware tokens returned to stock, %d app passwords deleted", owned[store.Key(u.UPN)], u.AppPasswords)
-		if err := auditUserChange(ctx, f, cmd, u.UPN, detail, err); err != nil {
+		if err := f.AuditChange(ctx, cmd, u.UPN, detail, err); err != nil {
 			return fmt.Errorf("deleting user %s: %w", u.UPN, err)
 		}
-		userNote(f, "deleted user %s", u.UPN)
+		f.Note("deleted user %s", u.UPN)
 	}
 	return nil
-}
-
-// confirmDeletion asks question on stderr and reads the answer from stdin (a terminal).
-func confirmDeletion(f *cmdutil.Factory, question string) (bool, error) {
-	fmt.Fprintf(f.IO.ErrOut, "%s [y/N] ", question)
-	line, err := bufio.NewReader(f.IO.In).ReadString('\n')
-	if err != nil && line == "" {
-		fmt.Fprintln(f.IO.ErrOut)
-		return false, nil
-	}
-	switch strings.ToLower(strings.TrimSpace(line)) {
-	case "y", "yes":
-		return true, nil
-	}
-	return false, nil
 }

@@ -91,7 +91,7 @@ func enrollAppRun(ctx context.Context, opts *enrollAppOptions) error {
 	}
 	e, err := users.PrepareEnrollment(ctx, db, opts.upn, opts.enroll)
 	if err != nil {
-		return regFail(ctx, f, opts.cmd, opts.upn, err)
+		return f.AuditChange(ctx, opts.cmd, opts.upn, "", err)
 	}
 	// Write the QR code to a temporary file first: when that fails, nothing is registered;
 	// once the app is registered, a rename puts the file in place.
@@ -108,7 +108,7 @@ func enrollAppRun(ctx context.Context, opts *enrollAppOptions) error {
 	}
 	app, err := e.Register(ctx, db)
 	if err != nil {
-		return regFail(ctx, f, opts.cmd, opts.upn, err)
+		return f.AuditChange(ctx, opts.cmd, opts.upn, "", err)
 	}
 	var qrErr error
 	if qr != nil {
@@ -135,7 +135,7 @@ func enrollAppRun(ctx context.Context, opts *enrollAppOptions) error {
 	case qrErr != nil:
 		detail += ", QR code not written to " + opts.qr
 	}
-	if err := regAudit(ctx, f, opts.cmd, app.UPN, detail); err != nil {
+	if err := f.AuditChange(ctx, opts.cmd, app.UPN, detail, nil); err != nil {
 		return err
 	}
 	return qrErr

@@ -193,7 +193,7 @@ func userImportRun(ctx context.Context, cmd *cobra.Command, opts *userImportOpti
 		sum.Created, sum.Updated, sum.Unchanged, sum.Skipped = res.Created, res.Updated, res.Unchanged, res.Skipped
 		if !opts.dryRun {
 			detail := fmt.Sprintf("rows=%d created=%d updated=%d unchanged=%d skipped=%d", sum.Rows, res.Created, res.Updated, res.Unchanged, res.Skipped)
-			if err := auditUserChange(ctx, f, cmd, name, detail, nil); err != nil {
+			if err := f.AuditChange(ctx, cmd, name, detail, nil); err != nil {
 				return err
 			}
 		}

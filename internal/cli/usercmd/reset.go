@@ -70,8 +70,8 @@ confirmation; otherwise pass --yes.
 				if opts.from == "-" {
 					return cmdutil.Usagef("--from - reads the users from standard input, so mfactl cannot ask for confirmation: pass --yes")
 				}
-				if !f.IO.IsStdinTTY() {
-					return cmdutil.Usagef("refusing to reset MFA registrations without confirmation: pass --yes")
+				if err := f.CanConfirm(opts.yes, "reset MFA registrations"); err != nil {
+					return err
 				}
 			}
 			opts.cmd = cmd
@@ -202,7 +202,7 @@ func resetRun(ctx context.Context, opts *resetOptions) error {
 	res, err := users.Reset(ctx, db, upns, opts.dryRun)
 	if err != nil {
 		if !opts.dryRun {
-			return regFail(ctx, f, opts.cmd, targetList(upns), err)
+			return f.AuditChange(ctx, opts.cmd, targetList(upns), "", err)
 		}
 		return err
 	}
@@ -223,7 +223,7 @@ func resetRun(ctx context.Context, opts *resetOptions) error {
 		return nil
 	}
 	for _, v := range view.Users {
-		if err := regAudit(ctx, f, opts.cmd, v.UPN, v.detail()); err != nil {
+		if err := f.AuditChange(ctx, opts.cmd, v.UPN, v.detail(), nil); err != nil {
 			return err
 		}
 	}
@@ -273,27 +273,6 @@ func upnArg(s string) (string, error) {
 		return "", &cmdutil.UsageError{Err: err}
 	}
 	return upn, nil
-}
-
-// regAudit records a change that was made. The change is already committed, so a failure to
-// record it is reported as an error (exit 1) that says so.
-func regAudit(ctx context.Context, f *cmdutil.Factory, cmd *cobra.Command, target, detail string) error {
-	if err := f.Audit(context.WithoutCancel(ctx), cmd, target, "success", detail); err != nil {
-		return fmt.Errorf("the change was made but recording it in the audit log failed: %w", err)
-	}
-	return nil
-}
-
-// regFail records a change the directory refused (an unknown user or app password, a
-// conflict, the method limit) as a failure and returns err, as the other user verbs do
-// (auditUserChange). Errors of the machinery (a busy database, a cancelled run) are not
-// recorded, since recording would fail the same way. The detail is the error message, which
-// never carries secrets.
-func regFail(ctx context.Context, f *cmdutil.Factory, cmd *cobra.Command, target string, err error) error {
-	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrLimit) {
-		_ = f.Audit(context.WithoutCancel(ctx), cmd, target, "failure", err.Error())
-	}
-	return err
 }
 
 // targetList names the users of a bulk change in one audit target, bounded in length.

@@ -54,11 +54,11 @@ func unblockRun(ctx context.Context, opts *unblockOptions) error {
 	}
 	before, err := db.GetUser(ctx, opts.upn) // for the audit detail: what unblocking lifted
 	if err != nil {
-		return regFail(ctx, f, opts.cmd, opts.upn, err)
+		return f.AuditChange(ctx, opts.cmd, opts.upn, "", err)
 	}
 	u, changed, err := users.Unblock(ctx, db, opts.upn)
 	if err != nil {
-		return regFail(ctx, f, opts.cmd, opts.upn, err)
+		return f.AuditChange(ctx, opts.cmd, opts.upn, "", err)
 	}
 	if err := renderUserState(f, opts.format, u, changed); err != nil {
 		return err
@@ -69,7 +69,7 @@ func unblockRun(ctx context.Context, opts *unblockOptions) error {
 		}
 		return nil
 	}
-	return regAudit(ctx, f, opts.cmd, u.UPN, unblockDetail(before))
+	return f.AuditChange(ctx, opts.cmd, u.UPN, unblockDetail(before), nil)
 }
 
 // unblockDetail says what unblocking lifted, from the user's state before.
