@@ -125,3 +125,32 @@ func KeyValues(w io.Writer, pairs [][2]string) error {
 	_, err := io.WriteString(w, b.String())
 	return err
 }
+
+// Rows writes a result already in memory in format (an -o value): v as JSON, or the header
+// and rows as CSV or, for any other format, as a table.
+func Rows(w io.Writer, format string, v any, header []string, rows [][]string) error {
+	switch format {
+	case formatJSON:
+		return JSON(w, v)
+	case formatCSV:
+		return CSV(w, header, rows)
+	default:
+		return Table(w, header, rows)
+	}
+}
+
+// Record writes one record (a token, a user) in format: v as JSON, the header and cells as
+// CSV, or, for any other format, one aligned "name  value" line per column (KeyValues).
+func Record(w io.Writer, format string, v any, header, cells []string) error {
+	switch format {
+	case formatJSON:
+		return JSON(w, v)
+	case formatCSV:
+		return CSV(w, header, [][]string{cells})
+	}
+	pairs := make([][2]string, len(header))
+	for i := range header {
+		pairs[i] = [2]string{header[i], cells[i]}
+	}
+	return KeyValues(w, pairs)
+}

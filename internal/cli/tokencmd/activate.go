@@ -185,14 +185,7 @@ func (v activationView) cells() []string {
 
 func writeActivation(f *cmdutil.Factory, format string, r auth.Result) error {
 	v := newActivationView(r)
-	switch format {
-	case cmdutil.FormatJSON:
-		return render.JSON(f.IO.Out, v)
-	case cmdutil.FormatCSV:
-		return render.CSV(f.IO.Out, activationHeader, [][]string{v.cells()})
-	default:
-		return render.Table(f.IO.Out, activationHeader, [][]string{v.cells()})
-	}
+	return render.Rows(f.IO.Out, format, v, activationHeader, [][]string{v.cells()})
 }
 
 // bulkRowView is one row of a bulk activation.

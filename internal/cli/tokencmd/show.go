@@ -53,15 +53,5 @@ func showRun(ctx context.Context, opts *showOptions) error {
 	human := opts.format == cmdutil.FormatTable && f.IO.IsStdoutTTY()
 	header := append(view.TokenHeader[:len(view.TokenHeader):len(view.TokenHeader)], "disabled reason", "source file", "updated at")
 	cells := append(v.Token.Cells(view.TimeCells(human)), v.DisabledReason, v.SourceFile, view.TimeCell(v.UpdatedAt, human))
-	switch opts.format {
-	case cmdutil.FormatJSON:
-		return render.JSON(f.IO.Out, v)
-	case cmdutil.FormatCSV:
-		return render.CSV(f.IO.Out, header, [][]string{cells})
-	}
-	pairs := make([][2]string, len(header))
-	for i := range header {
-		pairs[i] = [2]string{header[i], cells[i]}
-	}
-	return render.KeyValues(f.IO.Out, pairs)
+	return render.Record(f.IO.Out, opts.format, v, header, cells)
 }

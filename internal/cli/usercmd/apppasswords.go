@@ -66,18 +66,5 @@ func renderAppPasswords(f *cmdutil.Factory, w io.Writer, format string, ps []sto
 		views = append(views, v)
 		rows = append(rows, v.cells(human))
 	}
-	return renderAs(w, format, views, appPasswordHeader, rows)
-}
-
-// renderAs writes view as JSON, or header and rows as a table or CSV: the one switch behind
-// every registration verb's -o flag.
-func renderAs(w io.Writer, format string, view any, header []string, rows [][]string) error {
-	switch format {
-	case cmdutil.FormatJSON:
-		return render.JSON(w, view)
-	case cmdutil.FormatCSV:
-		return render.CSV(w, header, rows)
-	default:
-		return render.Table(w, header, rows)
-	}
+	return render.Rows(w, format, views, appPasswordHeader, rows)
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+	"github.com/mfactl/mfactl/internal/cli/render"
 	"github.com/mfactl/mfactl/internal/cli/view"
 	"github.com/mfactl/mfactl/internal/users"
 )
@@ -74,7 +75,7 @@ func appPasswordsCreateRun(ctx context.Context, opts *appPasswordsCreateOptions)
 	out := createdAppPasswordView{ID: v.ID, UPN: v.UPN, Name: v.Name, Password: created.Password, CreatedAt: v.CreatedAt}
 	human := opts.format == cmdutil.FormatTable && f.IO.IsStdoutTTY()
 	row := []string{out.ID, out.UPN, out.Name, out.Password, view.TimeCell(out.CreatedAt, human)}
-	if err := renderAs(f.IO.Out, opts.format, out, []string{"id", "upn", "name", "password", "created at"}, [][]string{row}); err != nil {
+	if err := render.Rows(f.IO.Out, opts.format, out, []string{"id", "upn", "name", "password", "created at"}, [][]string{row}); err != nil {
 		return err
 	}
 	if !f.Quiet {

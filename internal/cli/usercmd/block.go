@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+	"github.com/mfactl/mfactl/internal/cli/render"
 	"github.com/mfactl/mfactl/internal/store"
 	"github.com/mfactl/mfactl/internal/users"
 )
@@ -94,5 +95,5 @@ func renderUserState(f *cmdutil.Factory, format string, u store.User, changed bo
 	v := userStateView{UPN: u.UPN, State: string(u.State), BlockedReason: u.BlockedReason,
 		FailedAttempts: u.FailedAttempts, Locked: u.Locked, Changed: changed}
 	row := []string{v.UPN, v.State, v.BlockedReason, strconv.Itoa(v.FailedAttempts), strconv.FormatBool(v.Locked), strconv.FormatBool(v.Changed)}
-	return renderAs(f.IO.Out, format, v, userStateHeader, [][]string{row})
+	return render.Rows(f.IO.Out, format, v, userStateHeader, [][]string{row})
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+	"github.com/mfactl/mfactl/internal/cli/render"
 	"github.com/mfactl/mfactl/internal/cli/view"
 	"github.com/mfactl/mfactl/internal/users"
 )
@@ -119,7 +120,7 @@ func enrollAppRun(ctx context.Context, opts *enrollAppOptions) error {
 	out := enrollView{ID: app.ID, UPN: app.UPN, Name: app.Name, Issuer: app.Issuer, URI: e.URI(), CreatedAt: view.TimeJSON(app.CreatedAt)}
 	human := opts.format == cmdutil.FormatTable && f.IO.IsStdoutTTY()
 	row := []string{out.ID, out.UPN, out.Name, out.Issuer, out.URI, view.TimeCell(out.CreatedAt, human)}
-	if err := renderAs(f.IO.Out, opts.format, out, enrollHeader, [][]string{row}); err != nil {
+	if err := render.Rows(f.IO.Out, opts.format, out, enrollHeader, [][]string{row}); err != nil {
 		return err
 	}
 	if !f.Quiet {

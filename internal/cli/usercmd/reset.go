@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+	"github.com/mfactl/mfactl/internal/cli/render"
 	"github.com/mfactl/mfactl/internal/store"
 	"github.com/mfactl/mfactl/internal/users"
 )
@@ -213,7 +214,7 @@ func resetRun(ctx context.Context, opts *resetOptions) error {
 		view.Users = append(view.Users, v)
 		rows = append(rows, v.cells())
 	}
-	if err := renderAs(f.IO.Out, opts.format, view, resetHeader, rows); err != nil {
+	if err := render.Rows(f.IO.Out, opts.format, view, resetHeader, rows); err != nil {
 		return err
 	}
 	if opts.dryRun {

@@ -91,15 +91,5 @@ func showRun(ctx context.Context, opts *showOptions) error {
 	header := append(view.UserHeader[:len(view.UserHeader):len(view.UserHeader)], "blocked reason", "locked", "created at", "updated at", "tokens")
 	cells := append(v.User.Cells(), v.BlockedReason, strconv.FormatBool(v.Locked),
 		view.TimeCell(v.CreatedAt, human), view.TimeCell(v.UpdatedAt, human), strings.Join(tokenCells, " "))
-	switch opts.format {
-	case cmdutil.FormatJSON:
-		return render.JSON(f.IO.Out, v)
-	case cmdutil.FormatCSV:
-		return render.CSV(f.IO.Out, header, [][]string{cells})
-	}
-	pairs := make([][2]string, len(header))
-	for i := range header {
-		pairs[i] = [2]string{header[i], cells[i]}
-	}
-	return render.KeyValues(f.IO.Out, pairs)
+	return render.Record(f.IO.Out, opts.format, v, header, cells)
 }
