@@ -63,32 +63,23 @@ type auditView struct {
 
 var auditColumns = []string{"time", "actor", "host", "command", "target", "result", "detail"}
 
-func auditRun(ctx context.Context, opts *auditOptions) (err error) {
-	db, err := opts.f.Store(ctx)
-	if err != nil {
-		return err
-	}
-	r := report.New(db, opts.f.Now)
-	p := newPrinter(opts.f, opts.format)
-	defer func() {
-		if ferr := p.flush(); err == nil {
-			err = ferr
+func auditRun(ctx context.Context, opts *auditOptions) error {
+	return runReport(ctx, opts.f, opts.format, func(r *report.Reporter, p *printer) (err error) {
+		events := r.Audit(ctx, opts.window)
+		_, err = render.WriteListing(p.out, p.format, render.Listing[store.AuditEvent]{
+			Header: auditColumns,
+			Rows:   func() iter.Seq2[store.AuditEvent, error] { return events },
+			Cells: func(e store.AuditEvent) []string {
+				return []string{p.time(e.Time), e.Actor, e.Host, e.Command, e.Target, e.Result, e.Detail}
+			},
+			View: func(e store.AuditEvent) any {
+				return auditView{Time: view.RFC3339(e.Time), Actor: e.Actor, Host: e.Host, Command: e.Command,
+					Target: e.Target, Result: e.Result, Detail: e.Detail}
+			},
+		})
+		if err != nil {
+			return fmt.Errorf("reporting the audit trail: %w", err)
 		}
-	}()
-	events := r.Audit(ctx, opts.window)
-	_, err = render.WriteListing(p.out, p.format, render.Listing[store.AuditEvent]{
-		Header: auditColumns,
-		Rows:   func() iter.Seq2[store.AuditEvent, error] { return events },
-		Cells: func(e store.AuditEvent) []string {
-			return []string{p.time(e.Time), e.Actor, e.Host, e.Command, e.Target, e.Result, e.Detail}
-		},
-		View: func(e store.AuditEvent) any {
-			return auditView{Time: view.RFC3339(e.Time), Actor: e.Actor, Host: e.Host, Command: e.Command,
-				Target: e.Target, Result: e.Result, Detail: e.Detail}
-		},
+		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("reporting the audit trail: %w", err)
-	}
-	return nil
 }

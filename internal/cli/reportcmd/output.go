@@ -2,10 +2,12 @@ package reportcmd
 
 import (
 	"bufio"
+	"context"
 	"time"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
 	"github.com/mfactl/mfactl/internal/cli/render"
+	"github.com/mfactl/mfactl/internal/report"
 )
 
 // Reports can be long (millions of auth events), so listings are written as the rows come
@@ -27,6 +29,22 @@ func newPrinter(f *cmdutil.Factory, format string) *printer {
 		tty:    f.IO.IsStdoutTTY(),
 		color:  f.IO.ColorEnabled(),
 	}
+}
+
+// runReport opens the directory and a printer for -o format and runs write, then flushes
+// what it printed, also after an error so that the rows already read are not lost.
+func runReport(ctx context.Context, f *cmdutil.Factory, format string, write func(*report.Reporter, *printer) error) (err error) {
+	db, err := f.Store(ctx)
+	if err != nil {
+		return err
+	}
+	p := newPrinter(f, format)
+	defer func() {
+		if ferr := p.flush(); err == nil {
+			err = ferr
+		}
+	}()
+	return write(report.New(db, f.Now), p)
 }
 
 // flush writes what is buffered; call it once at the end, also after an error so that the

@@ -69,44 +69,35 @@ func (v registrationView) cells() []string {
 // registrationHeader is the users listing's header with the block reason after the state.
 var registrationHeader = slices.Concat(view.UserIdentityHeader, []string{"blocked reason"}, view.UserMethodsHeader)
 
-func registrationRun(ctx context.Context, opts *registrationOptions) (err error) {
-	db, err := opts.f.Store(ctx)
-	if err != nil {
-		return err
-	}
-	r := report.New(db, opts.f.Now)
-	p := newPrinter(opts.f, opts.format)
-	defer func() {
-		if ferr := p.flush(); err == nil {
-			err = ferr
+func registrationRun(ctx context.Context, opts *registrationOptions) error {
+	return runReport(ctx, opts.f, opts.format, func(r *report.Reporter, p *printer) (err error) {
+		// The totals are counted on the last pass over the users (a long table reads them twice).
+		var totals report.RegistrationTotals
+		users := r.Registration(ctx)
+		_, err = render.WriteListing(p.out, p.format, render.Listing[store.User]{
+			Header: registrationHeader,
+			Rows: func() iter.Seq2[store.User, error] {
+				totals = report.RegistrationTotals{}
+				return users
+			},
+			Cells: func(u store.User) []string {
+				totals.Add(u)
+				return newRegistrationView(u).cells()
+			},
+			View: func(u store.User) any { return newRegistrationView(u) },
+		})
+		if err != nil {
+			return fmt.Errorf("reporting registration: %w", err)
 		}
-	}()
-	// The totals are counted on the last pass over the users (a long table reads them twice).
-	var totals report.RegistrationTotals
-	users := r.Registration(ctx)
-	_, err = render.WriteListing(p.out, p.format, render.Listing[store.User]{
-		Header: registrationHeader,
-		Rows: func() iter.Seq2[store.User, error] {
-			totals = report.RegistrationTotals{}
-			return users
-		},
-		Cells: func(u store.User) []string {
-			totals.Add(u)
-			return newRegistrationView(u).cells()
-		},
-		View: func(u store.User) any { return newRegistrationView(u) },
+		if opts.format != cmdutil.FormatTable {
+			return nil
+		}
+		t := totals
+		_, err = fmt.Fprintf(p.out, "\nTotal: %s, %d without any method, %d must register, %d blocked; %s, %d tokens activated, %d pending, %s\n",
+			plural(t.Users, "user"), t.NoMethod, t.MustRegister, t.Blocked, plural(t.Methods, "method"),
+			t.TokensActivated, t.TokensPending, plural(t.AppPasswords, "app password"))
+		return err
 	})
-	if err != nil {
-		return fmt.Errorf("reporting registration: %w", err)
-	}
-	if opts.format != cmdutil.FormatTable {
-		return nil
-	}
-	t := totals
-	_, err = fmt.Fprintf(p.out, "\nTotal: %s, %d without any method, %d must register, %d blocked; %s, %d tokens activated, %d pending, %s\n",
-		plural(t.Users, "user"), t.NoMethod, t.MustRegister, t.Blocked, plural(t.Methods, "method"),
-		t.TokensActivated, t.TokensPending, plural(t.AppPasswords, "app password"))
-	return err
 }
 
 func plural(n int64, word string) string {

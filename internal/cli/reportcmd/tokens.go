@@ -78,39 +78,30 @@ type inventoryView struct {
 var inventoryColumns = []string{"manufacturer", "model", "total", "available", "assigned", "activated",
 	"failed_activation", "disabled", "unassigned"}
 
-func tokensRun(ctx context.Context, opts *tokensOptions) (err error) {
-	db, err := opts.f.Store(ctx)
-	if err != nil {
-		return err
-	}
-	r := report.New(db, opts.f.Now)
-	p := newPrinter(opts.f, opts.format)
-	defer func() {
-		if ferr := p.flush(); err == nil {
-			err = ferr
+func tokensRun(ctx context.Context, opts *tokensOptions) error {
+	return runReport(ctx, opts.f, opts.format, func(r *report.Reporter, p *printer) (err error) {
+		if opts.unusedFor > 0 {
+			if err := listUnused(ctx, r, p, opts.unusedFor); err != nil {
+				return fmt.Errorf("reporting unused tokens: %w", usageError(err))
+			}
+			return nil
 		}
-	}()
-	if opts.unusedFor > 0 {
-		if err := listUnused(ctx, r, p, opts.unusedFor); err != nil {
-			return fmt.Errorf("reporting unused tokens: %w", usageError(err))
+		rows, total, err := r.Inventory(ctx)
+		if err != nil {
+			return fmt.Errorf("reporting the token inventory: %w", err)
 		}
-		return nil
-	}
-	rows, total, err := r.Inventory(ctx)
-	if err != nil {
-		return fmt.Errorf("reporting the token inventory: %w", err)
-	}
-	views := make([]inventoryView, len(rows))
-	cells := make([][]string, 0, len(rows)+1)
-	for i, x := range rows {
-		views[i] = inventoryView(x)
-		cells = append(cells, inventoryCells(x))
-	}
-	if opts.format == cmdutil.FormatTable {
-		total.Manufacturer = "TOTAL"
-		return render.TableWithSuffixes(p.out, inventoryColumns, append(cells, inventoryCells(total)), nil)
-	}
-	return p.writeRows(inventoryColumns, cells, views)
+		views := make([]inventoryView, len(rows))
+		cells := make([][]string, 0, len(rows)+1)
+		for i, x := range rows {
+			views[i] = inventoryView(x)
+			cells = append(cells, inventoryCells(x))
+		}
+		if opts.format == cmdutil.FormatTable {
+			total.Manufacturer = "TOTAL"
+			return render.TableWithSuffixes(p.out, inventoryColumns, append(cells, inventoryCells(total)), nil)
+		}
+		return p.writeRows(inventoryColumns, cells, views)
+	})
 }
 
 func inventoryCells(x store.InventoryRow) []string {

@@ -114,31 +114,22 @@ type groupView struct {
 
 var groupColumns = []string{"group", "success", "denied", "total"}
 
-func usageRun(ctx context.Context, opts *usageOptions) (err error) {
-	db, err := opts.f.Store(ctx)
-	if err != nil {
-		return err
-	}
-	r := report.New(db, opts.f.Now)
-	p := newPrinter(opts.f, opts.format)
-	defer func() {
-		if ferr := p.flush(); err == nil {
-			err = ferr
+func usageRun(ctx context.Context, opts *usageOptions) error {
+	return runReport(ctx, opts.f, opts.format, func(r *report.Reporter, p *printer) (err error) {
+		if opts.by == "" {
+			err = listEvents(ctx, r, p, opts.query)
+		} else {
+			err = writeGroups(ctx, r, p, opts)
 		}
-	}()
-	if opts.by == "" {
-		err = listEvents(ctx, r, p, opts.query)
-	} else {
-		err = writeGroups(ctx, r, p, opts)
-	}
-	if err != nil {
-		return fmt.Errorf("reporting usage: %w", usageError(err))
-	}
-	// The denial reasons, for people reading a table; --by result already shows them.
-	if opts.format == cmdutil.FormatTable && opts.by != report.ByResult {
-		return writeReasons(ctx, r, p, opts.query)
-	}
-	return nil
+		if err != nil {
+			return fmt.Errorf("reporting usage: %w", usageError(err))
+		}
+		// The denial reasons, for people reading a table; --by result already shows them.
+		if opts.format == cmdutil.FormatTable && opts.by != report.ByResult {
+			return writeReasons(ctx, r, p, opts.query)
+		}
+		return nil
+	})
 }
 
 func listEvents(ctx context.Context, r *report.Reporter, p *printer, q report.UsageQuery) error {
