@@ -39,7 +39,8 @@ type RegistrationReset struct {
 
 // ResetRegistrations requires the users to register their MFA methods again, in one
 // transaction for all of them: each user's hardware tokens are unassigned (status available,
-// or disabled when they were; drift, last step, failures and activation cleared), their
+// or disabled when they were; drift, failures and activation cleared; the last used time step
+// is kept, so a code seen before the reset cannot activate the token again), their
 // authenticator-app registrations are deleted and must_register is set. App passwords, the
 // user's state and a lockout stay as they are. An unknown UPN is a NotFoundError and changes
 // nothing. With dryRun the transaction is rolled back, so the result is exactly what a real
@@ -119,7 +120,7 @@ var resetQueries = [...]string{
 	resetApps:   `SELECT ` + authAppColumns + ` WHERE m.user_id = ? ORDER BY m.created_at, m.id`,
 	resetUnassign: `UPDATE tokens SET user_id = NULL,
 		status = CASE WHEN status = 'disabled' THEN 'disabled' ELSE 'available' END,
-		drift = 0, last_step = 0, failed_attempts = 0, activated_at = NULL, updated_at = ? WHERE user_id = ?`,
+		drift = 0, failed_attempts = 0, activated_at = NULL, updated_at = ? WHERE user_id = ?`,
 	// The time is unused; it keeps one argument list for all three changes.
 	resetDeleteApps:   `DELETE FROM auth_methods WHERE ? IS NOT NULL AND user_id = ?`,
 	resetMustRegister: `UPDATE users SET must_register = 1, updated_at = ? WHERE id = ?`,

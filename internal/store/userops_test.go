@@ -124,7 +124,7 @@ func TestResetRegistrations(t *testing.T) {
 	}
 	updated := clock.t.Unix()
 	for serial, row := range map[string]string{
-		"SN00000000": "-,available,,0,0,0,-",
+		"SN00000000": "-,available,,0,999,0,-", // last_step stays: codes used before the reset stay used
 		"SN00000001": "-,available,,0,0,0,-",
 		"SN00000002": "-,disabled,lost,0,0,0,-", // a lost token must not become usable stock
 		"SN00000003": "-,available,,0,0,0,-",

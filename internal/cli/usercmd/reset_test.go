@@ -268,7 +268,7 @@ bob@contoso.com  SN0003                             0                   true
 		"Reset MFA registration of 2 users? [y/N] ")
 	if want := `Ada@contoso.com must_register=true methods=0 app_passwords=1
 bob@contoso.com must_register=true methods=0 app_passwords=0
-SN0001 "" available drift=0 last_step=0 activated=false
+SN0001 "" available drift=0 last_step=1000 activated=false
 SN0002 "" disabled drift=0 last_step=0 activated=false
 SN0003 "" available drift=0 last_step=0 activated=false
 SN0009 "" available drift=0 last_step=0 activated=false
