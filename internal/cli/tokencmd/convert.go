@@ -190,7 +190,7 @@ func refusalError(name string, res *tokenfile.ConvertResult) error {
 	err := fmt.Errorf("%s: the file is refused [%s]; nothing written", name, code)
 	switch code {
 	case "pskc.key-required", "pskc.mac-missing":
-		return cmdutil.WithHint(err, decryptHint([]*fileReport{{Problems: res.Problems}}))
+		return cmdutil.WithHint(err, decryptHint(code))
 	case "pskc.wrong-key":
 		return cmdutil.WithHint(err, "check that the key or password is the one the vendor sent for this file")
 	}

@@ -1,17 +1,17 @@
 package tokencmd
 
 import (
+	"bufio"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
-	"github.com/mfactl/mfactl/internal/cli/render"
 	"github.com/mfactl/mfactl/internal/tokenfile"
 	"github.com/mfactl/mfactl/internal/tokens"
 )
@@ -77,12 +77,10 @@ type fileReport struct {
 	Valid    bool             `json:"valid"`
 	Errors   int              `json:"errors"`
 	Warnings int              `json:"warnings"`
-	Problems []tokens.Problem `json:"problems"`
-}
+	Problems []tokens.Problem `json:"problems"` // written from log
 
-type validateReport struct {
-	Files []*fileReport `json:"files"`
-	Valid bool          `json:"valid"`
+	log  problemLog // every problem, in memory or spilled to a temporary file
+	hint string     // how to give decryption material, when a problem says it is needed
 }
 
 // validateMemory is the soft heap limit of validate: the cross-row checker's tables for a
@@ -95,27 +93,35 @@ const validateMemory = 52 << 20
 func validateRun(opts *validateOptions) error {
 	cmdutil.SetMemoryBudget(validateMemory)
 	out := opts.f.IO.Out
-	report := validateReport{Files: []*fileReport{}, Valid: true}
+	valid, hint := true, ""
+	js := &jsonReport{w: out}
 	for _, name := range opts.files {
 		fr := validateFile(opts, name)
-		report.Files = append(report.Files, fr)
-		report.Valid = report.Valid && fr.Valid
+		valid = valid && fr.Valid
+		hint = cmp.Or(hint, fr.hint)
+		var err error
 		switch opts.format {
 		case cmdutil.FormatText:
-			writeText(out, fr)
+			err = writeText(out, fr)
 		case cmdutil.FormatGitHub:
-			writeGitHub(out, fr)
+			err = writeGitHub(out, fr)
+		case cmdutil.FormatJSON:
+			err = js.file(fr)
 		}
-	}
-	if opts.format == cmdutil.FormatJSON {
-		if err := render.JSON(out, report); err != nil {
+		fr.log.close()
+		if err != nil {
 			return err
 		}
 	}
-	if hint := decryptHint(report.Files); hint != "" && !opts.f.Quiet {
+	if opts.format == cmdutil.FormatJSON {
+		if err := js.end(valid); err != nil {
+			return err
+		}
+	}
+	if hint != "" && !opts.f.Quiet {
 		fmt.Fprintf(opts.f.IO.ErrOut, "mfactl: hint: %s\n", hint)
 	}
-	if !report.Valid {
+	if !valid {
 		return cmdutil.ErrSilent
 	}
 	return nil
@@ -124,7 +130,7 @@ func validateRun(opts *validateOptions) error {
 // validateFile reads one file to the end and gathers its problems. A file that cannot be read
 // is reported as a problem of that file, so the other files are still checked.
 func validateFile(opts *validateOptions, name string) *fileReport {
-	fr := &fileReport{File: displayName(name), Format: opts.read.Format, Valid: true, Problems: []tokens.Problem{}}
+	fr := &fileReport{File: displayName(name), Format: opts.read.Format, Valid: true}
 	fail := func(code string, err error) *fileReport {
 		fr.add(tokens.Problem{Severity: tokens.SeverityError, Code: code, Message: err.Error()})
 		return fr
@@ -173,7 +179,8 @@ func validateFile(opts *validateOptions, name string) *fileReport {
 		fr.add(p)
 	}
 	if tf.Format == tokenfile.FormatPSKC {
-		slices.SortStableFunc(fr.Problems, func(a, b tokens.Problem) int { return a.Line - b.Line })
+		// A PSKC reader finds some problems of the file's header only at its end.
+		fr.log.sortByLine()
 	}
 	return fr
 }
@@ -191,23 +198,20 @@ func sizeHint(in io.Reader) int64 {
 	return fi.Size()
 }
 
-// decryptHint says how to give decryption material when a file needed some.
-func decryptHint(files []*fileReport) string {
-	for _, fr := range files {
-		for _, p := range fr.Problems {
-			switch p.Code {
-			case "pskc.key-required":
-				return "give the key with --pskc-key-file FILE or " + envPSKCKey + ", or the password with --pskc-password-file FILE or " + envPSKCPassword
-			case "pskc.mac-missing":
-				return "--allow-missing-mac accepts encrypted values without a MAC, if you trust how the file reached you"
-			}
-		}
+// decryptHint says how to give decryption material when a problem with code says it is needed.
+func decryptHint(code string) string {
+	switch code {
+	case "pskc.key-required":
+		return "give the key with --pskc-key-file FILE or " + envPSKCKey + ", or the password with --pskc-password-file FILE or " + envPSKCPassword
+	case "pskc.mac-missing":
+		return "--allow-missing-mac accepts encrypted values without a MAC, if you trust how the file reached you"
 	}
 	return ""
 }
 
 func (fr *fileReport) add(p tokens.Problem) {
-	fr.Problems = append(fr.Problems, p)
+	fr.log.add(p)
+	fr.hint = cmp.Or(fr.hint, decryptHint(p.Code))
 	if p.IsError() {
 		fr.Errors++
 	} else {
@@ -220,16 +224,22 @@ func (fr *fileReport) add(p tokens.Problem) {
 //
 //	tokens.csv:2: error: secret key: looks like hex, not Base32 [secret.hex]
 //	tokens.csv: invalid: 1 row, 1 error, 0 warnings
-func writeText(w io.Writer, fr *fileReport) {
-	for _, p := range fr.Problems {
-		fmt.Fprintln(w, diagnostic(fr.File, p))
+func writeText(w io.Writer, fr *fileReport) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	err := fr.log.each(func(p tokens.Problem) error {
+		_, err := fmt.Fprintln(bw, diagnostic(fr.File, p))
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	verdict := "valid"
 	if !fr.Valid {
 		verdict = "invalid"
 	}
-	fmt.Fprintf(w, "%s: %s: %s, %s, %s\n", fr.File, verdict,
+	fmt.Fprintf(bw, "%s: %s: %s, %s, %s\n", fr.File, verdict,
 		plural(fr.Rows, "row"), plural(fr.Errors, "error"), plural(fr.Warnings, "warning"))
+	return bw.Flush()
 }
 
 // diagnostic formats one problem like a compiler diagnostic, naming the PSKC key package:
@@ -260,14 +270,20 @@ func problemText(p tokens.Problem) string {
 }
 
 // writeGitHub prints GitHub Actions workflow commands, which turn into annotations on the file.
-func writeGitHub(w io.Writer, fr *fileReport) {
-	for _, p := range fr.Problems {
+func writeGitHub(w io.Writer, fr *fileReport) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	err := fr.log.each(func(p tokens.Problem) error {
 		props := "file=" + escapeProperty(fr.File)
 		if p.Line > 0 {
 			props += fmt.Sprintf(",line=%d", p.Line)
 		}
-		fmt.Fprintf(w, "::%s %s::%s\n", p.Severity, props, escapeData(p.Code+": "+problemText(p)))
+		_, err := fmt.Fprintf(bw, "::%s %s::%s\n", p.Severity, props, escapeData(p.Code+": "+problemText(p)))
+		return err
+	})
+	if err != nil {
+		return err
 	}
+	return bw.Flush()
 }
 
 var (
