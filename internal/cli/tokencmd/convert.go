@@ -2,6 +2,7 @@ package tokencmd
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -204,25 +205,79 @@ type outputSink interface {
 	Abort()
 }
 
-// stdoutSink holds the CSV in memory: a file refused at its last key must not have printed
-// anything, and standard output cannot be taken back.
+// stdoutHoldInMemory is how much converted CSV stdoutSink holds in memory before it moves it to
+// a temporary file (about 10,000 rows), so memory does not grow with the file.
+const stdoutHoldInMemory = 1 << 20
+
+// stdoutSink holds the CSV until the run succeeds: a file refused at its last key must not
+// have printed anything, and standard output cannot be taken back. Up to stdoutHoldInMemory it
+// is held in memory, past that in a temporary file readable only by the owner (it holds
+// secrets, like --out's), removed when the run ends.
 type stdoutSink struct {
-	w   io.Writer
-	buf bytes.Buffer
+	w     io.Writer
+	limit int // 0 means stdoutHoldInMemory
+	buf   bytes.Buffer
+	spill *os.File
+	err   error
 }
 
-func (s *stdoutSink) Write(p []byte) (int, error) { return s.buf.Write(p) }
+func (s *stdoutSink) Write(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	if s.spill == nil && s.buf.Len()+len(p) <= cmp.Or(s.limit, stdoutHoldInMemory) {
+		return s.buf.Write(p)
+	}
+	if s.spill == nil {
+		// os.CreateTemp creates the file with mode 0600.
+		if s.spill, s.err = os.CreateTemp("", "mfactl-convert-*.csv"); s.err != nil {
+			s.err = fmt.Errorf("holding the csv in a temporary file: %w", s.err)
+			return 0, s.err
+		}
+		_, s.err = s.buf.WriteTo(s.spill)
+		s.wipe()
+	}
+	if s.err == nil {
+		_, s.err = s.spill.Write(p)
+	}
+	if s.err != nil {
+		s.err = fmt.Errorf("holding the csv in a temporary file: %w", s.err)
+		return 0, s.err
+	}
+	return len(p), nil
+}
 
 func (s *stdoutSink) Commit() error {
-	_, err := s.buf.WriteTo(s.w)
-	clear(s.buf.Bytes()[:s.buf.Cap()])
-	if err != nil {
+	defer s.Abort()
+	if s.err != nil {
+		return s.err
+	}
+	if s.spill == nil {
+		if _, err := s.buf.WriteTo(s.w); err != nil {
+			return fmt.Errorf("writing the csv: %w", err)
+		}
+		return nil
+	}
+	if _, err := s.spill.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("writing the csv: %w", err)
+	}
+	if _, err := io.Copy(s.w, s.spill); err != nil {
 		return fmt.Errorf("writing the csv: %w", err)
 	}
 	return nil
 }
 
+// Abort forgets the CSV: the memory is wiped and the temporary file removed.
 func (s *stdoutSink) Abort() {
+	s.wipe()
+	if s.spill != nil {
+		s.spill.Close()
+		os.Remove(s.spill.Name())
+		s.spill = nil
+	}
+}
+
+func (s *stdoutSink) wipe() {
 	clear(s.buf.Bytes()[:s.buf.Cap()])
 	s.buf.Reset()
 }
