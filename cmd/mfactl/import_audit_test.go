@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -45,19 +46,34 @@ func TestImportAudit(t *testing.T) {
 	dir := t.TempDir()
 	csvFile := filepath.Join(examplesDir(), "tokens.csv")
 	bad := filepath.Join(examplesDir(), "azure-doc-example.csv")
+	// Two good rows around two that break the file rules: the audit counts the file's rows and
+	// its rejections, not only the rows that reached the store.
+	mixed := filepath.Join(t.TempDir(), "mixed.csv")
+	if err := os.WriteFile(mixed, []byte("upn,serial number,secret key,time interval,manufacturer,model\n"+
+		"m1@contoso.com,MIX1,JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP,30,V,M\n"+
+		"m2@contoso.com,MIX2,1234567890abcdef1234567890abcdef,30,V,M\n"+
+		"m3@contoso.com,MIX3,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ,45,V,M\n"+
+		"m4@contoso.com,MIX4,KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU,30,V,M\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, args := range [][]string{
 		{"tokens", "import", "--dry-run", csvFile},
 		{"tokens", "import", csvFile},
 		{"tokens", "import", csvFile},
 		{"tokens", "import", bad},
+		{"tokens", "import", mixed},
+		{"tokens", "import", "--skip-invalid", mixed},
 	} {
 		inProcess(t, dir, "", args...)
 	}
 	checkAudit(t, auditLog(t, dir), []string{
 		"tokens import|" + csvFile + "|success|rows=15 imported=15 unchanged=0 updated=0 skipped=0 rejected=0 users_created=15",
 		"tokens import|" + csvFile + "|success|rows=15 imported=0 unchanged=15 updated=0 skipped=0 rejected=0 users_created=0",
-		"tokens import|" + bad + "|failure|rows=0 imported=0 unchanged=0 updated=0 skipped=0 rejected=0 users_created=0; " +
+		"tokens import|" + bad + "|failure|rows=1 imported=0 unchanged=0 updated=0 skipped=0 rejected=1 users_created=0; " +
 			"the token file has rows with errors (the first on line 2)",
+		"tokens import|" + mixed + "|failure|rows=4 imported=0 unchanged=0 updated=0 skipped=0 rejected=2 users_created=0; " +
+			"the token file has rows with errors (the first on line 3)",
+		"tokens import|" + mixed + "|success|rows=4 imported=2 unchanged=0 updated=0 skipped=0 rejected=2 users_created=2",
 	})
 }
 

@@ -77,6 +77,11 @@ type ImportOptions struct {
 	// empty. A rejected, failed or cancelled import records it with Result "failure" instead.
 	// A dry run records nothing.
 	Audit *AuditEvent
+	// SourceCounts, when set, says how many rows the source read in all and how many of them it
+	// rejected itself (by the file rules) and so never yielded. The audit summary counts them,
+	// so that it describes the file rather than the rows that reached the store. It is called
+	// once the source is done.
+	SourceCounts func() (rows, rejected int)
 }
 
 // RowProblem is a row that cannot be imported because of the directory's state.
@@ -195,13 +200,24 @@ func (d *DB) ImportTokens(ctx context.Context, src iter.Seq2[ImportRow, error], 
 	a := *opts.Audit
 	a.Result = "failure"
 	if a.Detail == "" {
-		a.Detail = importSummary(&res) + "; " + err.Error()
+		a.Detail = importSummary(res, opts, false) + "; " + err.Error()
 	}
 	_ = insertAudit(context.WithoutCancel(ctx), d.sql, a, d.now())
 	return res, mapErr(err)
 }
 
-func importSummary(r *ImportResult) string {
+// importSummary is the audit detail of an import. An import that did not commit wrote nothing,
+// so it counts no token imported or updated and no user created, whatever the store had
+// prepared before it gave up.
+func importSummary(r ImportResult, opts ImportOptions, committed bool) string {
+	if opts.SourceCounts != nil {
+		rows, rejected := opts.SourceCounts()
+		r.Rows = rows
+		r.Rejected += rejected
+	}
+	if !committed {
+		r.Imported, r.Updated, r.UsersCreated = 0, 0, 0
+	}
 	return fmt.Sprintf("rows=%d imported=%d unchanged=%d updated=%d skipped=%d rejected=%d users_created=%d",
 		r.Rows, r.Imported, r.Unchanged, r.Updated, r.Skipped, r.Rejected, r.UsersCreated)
 }
@@ -259,7 +275,7 @@ func (d *DB) importTx(ctx context.Context, conn *sql.Conn, sealer *secrets.Seale
 		a := *opts.Audit
 		a.Result = "success"
 		if a.Detail == "" {
-			a.Detail = importSummary(res)
+			a.Detail = importSummary(*res, opts, true)
 		}
 		if err := insertAudit(ctx, tx, a, d.now()); err != nil {
 			return err

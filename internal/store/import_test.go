@@ -840,3 +840,46 @@ func TestImportMixedRows(t *testing.T) {
 		t.Errorf("re-import: %+v %v", res, err)
 	}
 }
+
+// TestImportAuditRejected: a rejected import wrote nothing, so its audit event counts no token
+// imported and no user created even though the store had prepared them; rows the source
+// rejected itself (SourceCounts) are counted with the store's.
+func TestImportAuditRejected(t *testing.T) {
+	ctx := context.Background()
+	d := openTest(t, "", Options{})
+	if _, err := d.ImportTokens(ctx, genSource(0, 1, 1), ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	changed := genRows(0, 3, 3)
+	changed[0].Model = "other model" // serial.exists under DuplicateFail
+	audit := &AuditEvent{Actor: "ada", Host: "h1", Command: "tokens import", Target: "tokens.csv"}
+	_, err := d.ImportTokens(ctx, rowsOf(changed), ImportOptions{
+		Audit:        audit,
+		SourceCounts: func() (int, int) { return 5, 2 },
+	})
+	if !errors.Is(err, ErrRejected) {
+		t.Fatalf("import: %v, want ErrRejected", err)
+	}
+	if _, err := d.ImportTokens(ctx, genSource(1, 3, 3), ImportOptions{
+		Audit:        audit,
+		SkipInvalid:  true,
+		SourceCounts: func() (int, int) { return 4, 1 },
+	}); err != nil {
+		t.Fatal(err)
+	}
+	events, err := d.ListAudit(ctx, AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range events {
+		got = append(got, e.Result+"|"+e.Detail)
+	}
+	want := []string{
+		"failure|rows=5 imported=0 unchanged=0 updated=0 skipped=0 rejected=3 users_created=0; import rejected: 1 rows cannot be imported; nothing was written",
+		"success|rows=4 imported=2 unchanged=0 updated=0 skipped=0 rejected=1 users_created=2",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("audit details:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -155,12 +155,13 @@ type tokenImport struct {
 	source string // the file as recorded in the tokens' source_file
 	tf     *tokenfile.File
 
-	rows         int
-	fileRejected int  // rows with errors by the file rules
+	rows         int  // guarded by mu (read by the store for its audit event)
+	fileRejected int  // rows with errors by the file rules; guarded by mu
 	firstBad     int  // line of the first of them
 	headerBad    bool // the file is unusable from the start (CSV header, PSKC container)
 	refused      bool // the file was refused as a whole while reading (a PSKC MAC failure)
 	doomed       bool // a file error without --skip-invalid: nothing will be written
+	eof          bool // the file was read to its end
 	seen         int  // file problems already booked from tf.Problems
 
 	// The store may run the row source (records) on a goroutine of its own while it calls
@@ -251,6 +252,7 @@ func importRun(ctx context.Context, cmd *cobra.Command, opts *importOptions) err
 		DryRun:               opts.dryRun,
 		Progress:             t.onStoreProgress,
 		OnProblem:            t.onStoreProblem,
+		SourceCounts:         t.counts,
 		// Recorded in the import's own transaction: the event exists exactly when the tokens do
 		// (and as a failure when the import was refused or interrupted).
 		Audit: &store.AuditEvent{
@@ -334,6 +336,12 @@ func (t *tokenImport) records(ctx context.Context) iter.Seq2[store.ImportRow, er
 			if !valid {
 				if !t.opts.skipInvalid {
 					t.doomed = true
+					// Read the rest first, so that the failure recorded in the audit log
+					// counts the rows of the whole file.
+					if err := t.drain(ctx); err != nil {
+						yield(store.ImportRow{}, err)
+						return
+					}
 					yield(store.ImportRow{}, &errFileInvalid{line: rec.Line})
 					return
 				}
@@ -372,6 +380,7 @@ func (t *tokenImport) next(ctx context.Context) (rec *tokens.Record, valid bool,
 		}
 		t.mu.Unlock()
 		t.seen = len(t.tf.Problems)
+		t.eof = true
 		return nil, false, io.EOF
 	}
 	var invalid *tokenfile.InvalidError
@@ -387,16 +396,18 @@ func (t *tokenImport) next(ctx context.Context) (rec *tokens.Record, valid bool,
 	if err != nil {
 		return nil, false, fmt.Errorf("reading %s: %w", t.name, err)
 	}
-	t.rows++
 	valid = true
 	t.mu.Lock()
+	t.rows++
 	for _, p := range rec.Problems {
 		t.fileProblems.add(p)
 		valid = valid && !p.IsError()
 	}
-	t.mu.Unlock()
 	if !valid {
 		t.fileRejected++
+	}
+	t.mu.Unlock()
+	if !valid {
 		if t.firstBad == 0 {
 			t.firstBad = rec.Line
 		}
@@ -409,7 +420,7 @@ func (t *tokenImport) next(ctx context.Context) (rec *tokens.Record, valid bool,
 
 // drain reads the rest of the file after the import was abandoned, for its problems.
 func (t *tokenImport) drain(ctx context.Context) error {
-	for !t.refused && !t.headerBad {
+	for !t.refused && !t.headerBad && !t.eof {
 		_, _, err := t.next(ctx)
 		if err == io.EOF || errors.Is(err, errRefused) {
 			return nil
@@ -419,6 +430,13 @@ func (t *tokenImport) drain(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// counts is the store's SourceCounts: the rows read and those rejected by the file rules.
+func (t *tokenImport) counts() (rows, rejected int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.rows, t.fileRejected
 }
 
 // onStoreProgress is called by the store after each batch with the rows it has processed.
