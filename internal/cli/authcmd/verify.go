@@ -3,6 +3,7 @@ package authcmd
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -10,6 +11,7 @@ import (
 	"github.com/mfactl/mfactl/internal/auth"
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
 	"github.com/mfactl/mfactl/internal/cli/render"
+	"github.com/mfactl/mfactl/internal/users"
 )
 
 type verifyOptions struct {
@@ -55,7 +57,15 @@ Exits 0 when verified and 1 when denied. -o json prints {"time", "upn", "device_
 			if opts.clientIP, err = cmdutil.ParseClientIP(opts.clientIP); err != nil {
 				return err
 			}
-			opts.upn = args[0]
+			// The UPN is written to the auth log even when unknown: no control characters,
+			// which would forge lines in its reports.
+			opts.upn = strings.TrimSpace(args[0])
+			if opts.upn == "" {
+				return cmdutil.Usagef("empty UPN")
+			}
+			if err := users.CheckText("UPN", opts.upn); err != nil {
+				return &cmdutil.UsageError{Err: err}
+			}
 			if len(args) == 2 {
 				if opts.appPassword {
 					return cmdutil.Usagef("--app-password reads the password from standard input; give no CODE")

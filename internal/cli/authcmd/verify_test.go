@@ -193,3 +193,29 @@ func TestVerifyAppPassword(t *testing.T) {
 		"time,upn,device token,mode,result,result code,reason\n2026-03-01T12:01:00Z,bob@contoso.com,,app-password,denied,FAILED_NO_METHOD,no app password\n",
 		"App password for bob@contoso.com: ")
 }
+
+// The UPN is written to the auth log even when unknown: one with a control character (a
+// newline forges a line in the log's reports) is a usage error and records nothing; spaces
+// around it are dropped.
+func TestVerifyRefusesControlCharactersInUPN(t *testing.T) {
+	e := newEnv(t)
+	for _, upn := range []string{"ada@contoso.com\nforged", "ada\x1b[2J@contoso.com", "nobody\t@contoso.com"} {
+		e.run("", false, "auth", "verify", upn, e.code(0)).check(t, 2, "",
+			"mfactl: error: UPN contains a control character\nRun 'mfactl auth verify --help' for usage.\n")
+		e.run("password\n", false, "auth", "verify", upn, "--app-password").check(t, 2, "",
+			"mfactl: error: UPN contains a control character\nRun 'mfactl auth verify --help' for usage.\n")
+	}
+	e.run("", false, "auth", "verify", " ", e.code(0)).check(t, 2, "",
+		"mfactl: error: empty UPN\nRun 'mfactl auth verify --help' for usage.\n")
+	db := e.db()
+	defer db.Close()
+	evs, err := db.ListAuthEvents(context.Background(), store.AuthEventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 1 || evs[0].ResultCode != "SUCCESS_OATH_TOKEN_ACTIVATED" {
+		t.Fatalf("auth events: %+v", evs)
+	}
+	e.run("", false, "auth", "verify", " ada@contoso.com ", e.code(-2), "-o", "csv").check(t, 0,
+		"time,upn,device token,mode,result,result code,reason\n2026-03-01T12:01:00Z,ada@contoso.com,TOK0,oath-hardware,success,SUCCESS_OATH_CODE_VERIFIED,\n", "")
+}

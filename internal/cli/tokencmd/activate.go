@@ -18,6 +18,7 @@ import (
 	"github.com/mfactl/mfactl/internal/cli/render"
 	"github.com/mfactl/mfactl/internal/store"
 	"github.com/mfactl/mfactl/internal/tokens"
+	"github.com/mfactl/mfactl/internal/users"
 )
 
 type activateOptions struct {
@@ -69,6 +70,11 @@ each result also has its "line".`,
 			if opts.activate.ClientIP, err = cmdutil.ParseClientIP(clientIP); err != nil {
 				return err
 			}
+			if cmd.Flags().Changed("user") {
+				if opts.activate.AssignTo, err = textArg("--user", opts.activate.AssignTo, false); err != nil {
+					return err
+				}
+			}
 			if opts.from != "" {
 				if len(args) > 0 {
 					return cmdutil.Usagef("--from reads serial numbers and codes from the file; give no SERIAL or CODE")
@@ -81,7 +87,9 @@ each result also has its "line".`,
 			if err := cmdutil.RangeArgs(1, 2)(cmd, args); err != nil {
 				return err
 			}
-			opts.serial = args[0]
+			if opts.serial, err = textArg("serial number", args[0], false); err != nil {
+				return err
+			}
 			if len(args) == 2 {
 				opts.codeArg, opts.hasCode = args[1], true
 			}
@@ -350,6 +358,13 @@ func readBulkRows(in io.Reader, name string) ([]bulkRow, error) {
 		}
 		if row.code == "" {
 			return nil, fmt.Errorf("%s:%d: code: empty", name, line)
+		}
+		// Serials and UPNs end up in the auth and audit logs: no control characters there.
+		if err := users.CheckText("serial number", row.serial); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
+		}
+		if err := users.CheckText("upn", row.upn); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
 		}
 		rows = append(rows, row)
 	}

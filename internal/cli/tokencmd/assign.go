@@ -32,7 +32,13 @@ methods; a disabled token cannot be assigned. Assigning a token to its owner cha
   $ mfactl tokens assign --force GALT2100400 alex.wilber@contoso.com`,
 		Args: cmdutil.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.serial, opts.upn = args[0], args[1]
+			var err error
+			if opts.serial, err = textArg("serial number", args[0], false); err != nil {
+				return err
+			}
+			if opts.upn, err = textArg("UPN", args[1], false); err != nil {
+				return err
+			}
 			return assignRun(cmd.Context(), cmd, opts)
 		},
 	}

@@ -25,7 +25,13 @@ func newDisableCmd(f *cmdutil.Factory) *cobra.Command {
 		Example: `  $ mfactl tokens disable GALT2100400 --reason "reported lost"`,
 		Args:    cmdutil.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.serial = args[0]
+			var err error
+			if opts.serial, err = textArg("serial number", args[0], false); err != nil {
+				return err
+			}
+			if opts.reason, err = textArg("--reason", opts.reason, true); err != nil {
+				return err
+			}
 			return disableRun(cmd.Context(), cmd, opts)
 		},
 	}

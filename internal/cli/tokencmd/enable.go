@@ -28,7 +28,10 @@ It also lifts its owner's lockout after 10 failed verifications (as users unbloc
 		Example: `  $ mfactl tokens enable GALT2100400`,
 		Args:    cmdutil.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.serial = args[0]
+			var err error
+			if opts.serial, err = textArg("serial number", args[0], false); err != nil {
+				return err
+			}
 			return enableRun(cmd.Context(), cmd, opts)
 		},
 	}

@@ -24,7 +24,10 @@ status becomes available (a disabled token stays disabled). A token without owne
 		Example: `  $ mfactl tokens unassign GALT2100400`,
 		Args:    cmdutil.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.serial = args[0]
+			var err error
+			if opts.serial, err = textArg("serial number", args[0], false); err != nil {
+				return err
+			}
 			return unassignRun(cmd.Context(), cmd, opts)
 		},
 	}
