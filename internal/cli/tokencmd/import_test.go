@@ -235,3 +235,22 @@ func (c cancelOnWrite) Write(p []byte) (int, error) {
 	time.Sleep(time.Millisecond)
 	return c.w.Write(p)
 }
+
+// TestProgressStatus: the rate and the time left count from the start of the import, not from
+// when the bar appeared (which once showed the bytes read before as read in an instant).
+func TestProgressStatus(t *testing.T) {
+	for _, tc := range []struct {
+		read, size int64
+		elapsed    time.Duration
+		want       string
+	}{
+		{0, 100, 0, "importing"},
+		{50_000_000, 200_000_000, 5 * time.Second, "importing 10 MB/s, about 15s left"},
+		{199_000_000, 200_000_000, 20 * time.Second, "importing 10 MB/s, almost done"},
+		{30_000_000, -1, 3 * time.Second, "importing 30 MB, 10 MB/s"},
+	} {
+		if got := progressStatus(tc.read, tc.size, tc.elapsed); got != tc.want {
+			t.Errorf("progressStatus(%d, %d, %v) = %q, want %q", tc.read, tc.size, tc.elapsed, got, tc.want)
+		}
+	}
+}
