@@ -74,15 +74,28 @@ func textPtr(el *etree.Element) *string {
 	return &s
 }
 
-// attr returns the first present attribute among names (matched by local name, so a
-// prefix is ignored) and whether it was found.
+// attr returns the first present attribute among names and whether it was found. PSKC
+// attributes are unqualified (RFC 6030's schema), so an unprefixed attribute is taken first;
+// a prefixed one only when its prefix is the element's own (<pskc:Key pskc:Id=...>, a
+// sloppy writer's spelling). An attribute in another namespace (a vendor's v:Id, xml:lang)
+// is a different attribute and never stands in for a PSKC one.
 func attr(el *etree.Element, names ...string) (string, bool) {
 	if el == nil {
 		return "", false
 	}
 	for _, n := range names {
 		for _, a := range el.Attr {
-			if a.Key == n && a.Space != "xmlns" {
+			if a.Key == n && a.Space == "" {
+				return a.Value, true
+			}
+		}
+	}
+	if el.Space == "" {
+		return "", false
+	}
+	for _, n := range names {
+		for _, a := range el.Attr {
+			if a.Key == n && a.Space == el.Space {
 				return a.Value, true
 			}
 		}

@@ -78,8 +78,8 @@ func parsePackage(el *etree.Element, num, line int, ctx *cryptoCtx, opts *Option
 			}
 			break
 		}
-		if i == 0 && res.serial == "" && k.KeyID != nil {
-			res.serial = *k.KeyID
+		if i == 0 && res.serial == "" {
+			res.serial = k.SerialOrID()
 		}
 		res.keys = append(res.keys, k)
 	}

@@ -115,12 +115,15 @@ type Key struct {
 }
 
 // SerialOrID is the serial used for display and import: SerialNo, else the Key Id, else "".
+// Surrounding whitespace is not part of it: SerialNo text is trimmed as it is read, and
+// the Key Id (kept as written in KeyID) is trimmed here, so Id=" 0123 " imports, maps
+// (--upn-map) and is compared as the serial 0123.
 func (k *Key) SerialOrID() string {
 	if k.Serial != nil && *k.Serial != "" {
 		return *k.Serial
 	}
 	if k.KeyID != nil {
-		return *k.KeyID
+		return trimXML(*k.KeyID)
 	}
 	return ""
 }

@@ -1,0 +1,88 @@
+package pskc
+
+import (
+	"strings"
+	"testing"
+)
+
+// Regressions found by a differential audit against python-pskc with files shaped like
+// other vendors' output (not in the conformance corpus).
+
+// vendorDoc wraps key packages in an RFC 6030 container.
+func vendorDoc(packages string) string {
+	return `<?xml version="1.0" encoding="UTF-8"?>
+<pskc:KeyContainer xmlns:pskc="urn:ietf:params:xml:ns:keyprov:pskc" Version="1.0">
+` + packages + `
+</pskc:KeyContainer>
+`
+}
+
+func readOne(t *testing.T, doc string) *Key {
+	t.Helper()
+	keys, _, err := readAll(strings.NewReader(doc), Options{Now: judged})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 1 {
+		t.Fatalf("got %d keys, want 1", len(keys))
+	}
+	return keys[0]
+}
+
+// An attribute in a vendor's namespace is not the PSKC attribute of the same local name:
+// v:Id must not replace Id (it would become the serial), nor v:Algorithm the algorithm.
+func TestForeignNamespaceAttributesIgnored(t *testing.T) {
+	k := readOne(t, vendorDoc(`<pskc:KeyPackage>
+  <pskc:Key xmlns:v="urn:vendor:ext" v:Id="batch-7" v:Algorithm="urn:vendor:hotp" Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:totp" Id="TOK123">
+   <pskc:AlgorithmParameters><pskc:ResponseFormat v:Length="8" Length="6"/></pskc:AlgorithmParameters>
+   <pskc:Data><pskc:Secret><pskc:PlainValue>Fll+zlGSCO/cwg2OUH+esdsRqko=</pskc:PlainValue></pskc:Secret></pskc:Data>
+  </pskc:Key>
+ </pskc:KeyPackage>`))
+	if k.KeyID == nil || *k.KeyID != "TOK123" || k.SerialOrID() != "TOK123" {
+		t.Errorf("key id %s, serial %q; want TOK123", show(k.KeyID), k.SerialOrID())
+	}
+	if k.Kind != KindTOTP || k.Digits == nil || *k.Digits != 6 {
+		t.Errorf("kind %s, digits %v; want totp, 6", k.Kind, showInt(k.Digits))
+	}
+
+	// With only the foreign attribute there is no Key Id at all.
+	k = readOne(t, vendorDoc(`<pskc:KeyPackage>
+  <pskc:Key xmlns:v="urn:vendor:ext" v:Id="batch-7" Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:totp">
+   <pskc:Data><pskc:Secret><pskc:PlainValue>Fll+zlGSCO/cwg2OUH+esdsRqko=</pskc:PlainValue></pskc:Secret></pskc:Data>
+  </pskc:Key>
+ </pskc:KeyPackage>`))
+	if k.KeyID != nil {
+		t.Errorf("key id %s from a foreign attribute, want none", show(k.KeyID))
+	}
+
+	// The element's own prefix is still accepted on an attribute (sloppy but unambiguous).
+	k = readOne(t, vendorDoc(`<pskc:KeyPackage>
+  <pskc:Key pskc:Id="P1" pskc:Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:totp">
+   <pskc:Data><pskc:Secret><pskc:PlainValue>Fll+zlGSCO/cwg2OUH+esdsRqko=</pskc:PlainValue></pskc:Secret></pskc:Data>
+  </pskc:Key>
+ </pskc:KeyPackage>`))
+	if k.KeyID == nil || *k.KeyID != "P1" || k.Kind != KindTOTP {
+		t.Errorf("key id %s, kind %s; want P1, totp", show(k.KeyID), k.Kind)
+	}
+}
+
+// A Key Id with surrounding whitespace is the serial without it, as SerialNo text is, so
+// the serial matches an --upn-map entry and duplicates are found; KeyID stays as written.
+func TestKeyIDSerialTrimmed(t *testing.T) {
+	pkg := `<pskc:KeyPackage>
+  <pskc:Key Id=" 0123456 " Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:totp">
+   <pskc:Data><pskc:Secret><pskc:PlainValue>Fll+zlGSCO/cwg2OUH+esdsRqko=</pskc:PlainValue></pskc:Secret></pskc:Data>
+  </pskc:Key>
+ </pskc:KeyPackage>`
+	k := readOne(t, vendorDoc(pkg))
+	if k.SerialOrID() != "0123456" || *k.KeyID != " 0123456 " {
+		t.Errorf("serial %q, key id %q; want 0123456 and the Id as written", k.SerialOrID(), *k.KeyID)
+	}
+	_, ws, err := readAll(strings.NewReader(vendorDoc(pkg+strings.Replace(pkg, `" 0123456 "`, `"0123456"`, 1))), Options{Now: judged})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if codes := warningCodes(ws); !strings.Contains(strings.Join(codes, ","), WarnDuplicateSerial) {
+		t.Errorf("warnings %v; want %s", codes, WarnDuplicateSerial)
+	}
+}
