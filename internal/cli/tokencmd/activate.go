@@ -48,7 +48,8 @@ standard input is a terminal. --user assigns the token to that user first, as 't
 would, so both happen in one step.
 
 --from FILE activates in bulk from a CSV file with a header naming the columns "serial number"
-and "code", and optionally "upn" (which assigns the token first); "-" reads standard input.
+and "code", and optionally "upn" (which assigns the token first), matched ignoring case, spaces,
+underscores and hyphens; "-" reads standard input.
 It prints one result per row and exits 3 when some rows failed, 1 when all did.
 
 Every attempt is recorded in the authentication log (docs/auth-events.md) and the audit log.
@@ -323,7 +324,7 @@ func readBulkRows(in io.Reader, name string) ([]bulkRow, error) {
 		if i == 0 {
 			h = strings.TrimPrefix(h, "\ufeff") // a byte-order mark from Excel
 		}
-		key := strings.ToLower(strings.TrimSpace(h))
+		key := bulkColumn(h)
 		switch key {
 		case "serial number", "code", "upn":
 			if _, dup := col[key]; dup {
@@ -368,6 +369,25 @@ func readBulkRows(in io.Reader, name string) ([]bulkRow, error) {
 		}
 		rows = append(rows, row)
 	}
+}
+
+// bulkColumn names a header cell of the --from file the way the token and user files are
+// matched: case, spaces, underscores and hyphens ignored ("Serial_Number", "serialnumber" and
+// "serial-number" are all the serial number column). Unknown names come back folded.
+func bulkColumn(h string) string {
+	var b strings.Builder
+	for _, c := range strings.ToLower(h) {
+		switch c {
+		case ' ', '\t', '_', '-':
+		default:
+			b.WriteRune(c)
+		}
+	}
+	k := b.String()
+	if k == "serialnumber" {
+		return "serial number"
+	}
+	return k
 }
 
 // bulkCSVError reports a CSV syntax error by line without the offending text.

@@ -1,0 +1,33 @@
+package tokencmd_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/mfactl/mfactl/internal/store"
+)
+
+// The --from header is matched like the token and user files' headers: case, spaces,
+// underscores and hyphens ignored, so a sheet exported with serial_number or Serial-Number
+// columns activates.
+func TestActivateBulkHeaderSpellings(t *testing.T) {
+	e := newActEnv(t)
+	for i, header := range []string{"serial_number,CODE", "Serial-Number,Code,U_P_N", "\ufeffSerialNumber, code "} {
+		serial := []string{"TOK0", "TOK2", "TOK1"}[i]
+		n := []int{0, 2, 1}[i]
+		row := serial + "," + actCode(t, n, 0)
+		if strings.Count(header, ",") == 2 {
+			row += ",bob@contoso.com"
+		}
+		path := e.file("codes.csv", header+"\n"+row+"\n")
+		r := e.run("", false, "tokens", "activate", "--from", path, "-o", "csv")
+		if r.code != 0 || !strings.Contains(r.out, ","+serial+",") || !strings.Contains(r.out, ",success,SUCCESS_OATH_TOKEN_ACTIVATED,") {
+			t.Fatalf("header %q: exit %d\n%s%s", header, r.code, r.out, r.errOut)
+		}
+		if tok := e.token(serial); tok.Status != store.StatusActivated {
+			t.Fatalf("header %q: %+v", header, tok)
+		}
+	}
+	path := e.file("codes.csv", "serial number,code,Serial_Number\n")
+	e.run("", false, "tokens", "activate", "--from", path).check(t, 1, "", "mfactl: error: "+path+":1: column serial number appears twice\n")
+}
