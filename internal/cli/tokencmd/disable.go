@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+	"github.com/mfactl/mfactl/internal/store"
 )
 
 type disableOptions struct {
@@ -21,7 +22,8 @@ func newDisableCmd(f *cmdutil.Factory) *cobra.Command {
 		Use:   "disable SERIAL",
 		Short: "Stop a token from being used",
 		Long: `Disable a token (lost, stolen, broken): it can be neither activated nor used to verify until
-"tokens enable". It keeps its owner. The reason is shown by "tokens show".`,
+"tokens enable". It keeps its owner. The reason is shown by "tokens show"; disabling a
+disabled token again keeps its reason unless --reason gives a new one.`,
 		Example: `  $ mfactl tokens disable GALT2100400 --reason "reported lost"`,
 		Args:    cmdutil.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -45,7 +47,17 @@ func disableRun(ctx context.Context, cmd *cobra.Command, opts *disableOptions) e
 	if err != nil {
 		return err
 	}
-	err = db.DisableToken(ctx, opts.serial, opts.reason)
+	// Disabling a disabled token keeps its reason (a lock after failed activations, "reported
+	// lost") unless --reason gives another: the default text must not overwrite it.
+	t, err := db.GetToken(ctx, opts.serial)
+	if err == nil && t.Status == store.StatusDisabled &&
+		(!cmd.Flags().Changed("reason") || opts.reason == t.DisabledReason) {
+		f.Note("token %s is already disabled (reason: %s)", t.Serial, t.DisabledReason)
+		return nil
+	}
+	if err == nil {
+		err = db.DisableToken(ctx, opts.serial, opts.reason)
+	}
 	if err := f.AuditChange(ctx, cmd, opts.serial, "reason: "+opts.reason, err); err != nil {
 		return fmt.Errorf("disabling token %s: %w", opts.serial, err)
 	}
