@@ -158,12 +158,9 @@ func writeGroups(ctx context.Context, r *report.Reporter, p *printer, opts *usag
 	if err != nil {
 		return err
 	}
+	// The table has the columns of CSV and JSON, "group" included, whatever --by is: a script
+	// that reads one format finds the same names in the others.
 	columns := groupColumns
-	if p.format == cmdutil.FormatTable {
-		// The table names the dimension instead of "group".
-		columns = slices.Clone(groupColumns)
-		columns[0] = map[report.GroupBy]string{report.ByDay: "day", report.ByUser: "upn", report.ByMethod: "mode", report.ByResult: "result_code"}[opts.by]
-	}
 	cells := func(g report.Group) []string {
 		return []string{g.Group, itoa(g.Success), itoa(g.Denied), itoa(g.Total)}
 	}

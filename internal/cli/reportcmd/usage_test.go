@@ -3,6 +3,8 @@ package reportcmd
 import (
 	"context"
 	"encoding/json"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -49,7 +51,7 @@ func usageEnv(t *testing.T) *testEnv {
 
 func TestUsageByDay(t *testing.T) {
 	e := usageEnv(t)
-	wantOutput(t, "table", e.ok(t, "", "usage", "--by", "day"), `DAY         SUCCESS  DENIED  TOTAL
+	wantOutput(t, "table", e.ok(t, "", "usage", "--by", "day"), `GROUP       SUCCESS  DENIED  TOTAL
 2026-11-20  1        2       3
 2026-11-21  1        1       2
 2026-11-22  1        0       1
@@ -97,7 +99,7 @@ func TestUsageByDayOnTerminal(t *testing.T) {
 		t.Fatal(r.err)
 	}
 	bar := func(ok, denied int) string { return strings.Repeat("█", ok) + strings.Repeat("░", denied) }
-	wantOutput(t, "tty table", r.stdout, `DAY         SUCCESS  DENIED  TOTAL
+	wantOutput(t, "tty table", r.stdout, `GROUP       SUCCESS  DENIED  TOTAL
 2026-11-20  1        2       3      `+bar(13, 27)+`
 2026-11-21  1        1       2      `+bar(13, 13)+`
 
@@ -122,7 +124,7 @@ helga@contoso.com,2,1,3
 ivan@contoso.com,1,1,2
 '=1+2@contoso.com,0,1,1
 `)
-	wantOutput(t, "by method", e.ok(t, "", "usage", "--by", "method", "--result", "denied"), `MODE           SUCCESS  DENIED  TOTAL
+	wantOutput(t, "by method", e.ok(t, "", "usage", "--by", "method", "--result", "denied"), `GROUP          SUCCESS  DENIED  TOTAL
 oath-hardware  0        2       2
 oath           0        1       1
 
@@ -132,7 +134,7 @@ FAILED_USER_BLOCKED         1
 FAILED_USER_UNKNOWN         1
 `)
 	// --by result: result codes are the groups, so the denial reasons need no second section.
-	wantOutput(t, "by result", e.ok(t, "", "usage", "--by", "result"), `RESULT CODE                 SUCCESS  DENIED  TOTAL
+	wantOutput(t, "by result", e.ok(t, "", "usage", "--by", "result"), `GROUP                       SUCCESS  DENIED  TOTAL
 SUCCESS_OATH_CODE_VERIFIED  3        0       3
 FAILED_OATH_CODE_DUPLICATE  0        1       1
 FAILED_USER_BLOCKED         0        1       1
@@ -198,7 +200,7 @@ func TestUsageEmptyWindow(t *testing.T) {
 	}
 	wantOutput(t, "csv", e.ok(t, "csv", "usage", "--since", "2027-01-01"), strings.Join(eventColumns, ",")+"\n")
 	wantOutput(t, "csv grouped", e.ok(t, "csv", "usage", "--by", "user", "--until", "2026-01-01"), "group,success,denied,total\n")
-	wantOutput(t, "table", e.ok(t, "", "usage", "--by", "day", "--since", "2027-01-01"), "DAY  SUCCESS  DENIED  TOTAL\n")
+	wantOutput(t, "table", e.ok(t, "", "usage", "--by", "day", "--since", "2027-01-01"), "GROUP  SUCCESS  DENIED  TOTAL\n")
 	wantOutput(t, "empty directory", newEnv(t).ok(t, "json", "usage", "--by", "day"), "[]\n")
 }
 
@@ -217,4 +219,22 @@ func TestUsageUsageErrors(t *testing.T) {
 		checkUsageError(t, e.run(t, false, "", tt.args...), tt.msg)
 	}
 	checkUsageError(t, e.run(t, false, "yaml", "usage"), `report usage: unknown output format "yaml" (want table, json, csv)`)
+}
+
+// Every report's table has the columns of its CSV, named alike (upper case, spaces for
+// underscores): --by day, user, method and result included, whose first column is "group".
+func TestTableColumnsAreCSVColumns(t *testing.T) {
+	e := usageEnv(t)
+	split := regexp.MustCompile(`\s{2,}`)
+	for _, args := range [][]string{
+		{"usage"}, {"usage", "--by", "day"}, {"usage", "--by", "user"}, {"usage", "--by", "method"},
+		{"usage", "--by", "result"}, {"registration"}, {"tokens"}, {"tokens", "--unused-for", "1d"}, {"audit"},
+	} {
+		csvHeader := strings.SplitN(e.ok(t, "csv", args...), "\n", 2)[0]
+		tableHeader := strings.SplitN(e.ok(t, "", args...), "\n", 2)[0]
+		want := strings.Split(strings.ToUpper(strings.ReplaceAll(csvHeader, "_", " ")), ",")
+		if got := split.Split(tableHeader, -1); !slices.Equal(got, want) {
+			t.Errorf("report %s: table columns %q, CSV columns %q", strings.Join(args, " "), got, want)
+		}
+	}
 }
