@@ -104,6 +104,23 @@ func mapErr(err error) error {
 	return err
 }
 
+// fileErr explains the driver errors that mean the database file itself is unusable.
+func fileErr(err error) error {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_NOTADB:
+		return fmt.Errorf("not an mfactl database (%w)", err)
+	case sqlite3.SQLITE_READONLY:
+		return fmt.Errorf("the file or its folder is read-only; mfactl needs to write both (SQLite keeps -wal and -shm files beside the database) (%w)", err)
+	case sqlite3.SQLITE_CANTOPEN:
+		return fmt.Errorf("cannot open the file; check that it is a file and its folder can be written (%w)", err)
+	}
+	return mapErr(err)
+}
+
 // isUniqueViolation reports whether err is a UNIQUE constraint failure.
 func isUniqueViolation(err error) bool {
 	var se *sqlite.Error

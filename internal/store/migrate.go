@@ -67,6 +67,10 @@ func (d *DB) migrate(ctx context.Context) error {
 	// Fast path: an up-to-date database needs only a read.
 	var current int
 	err = d.sql.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current)
+	if err != nil && !strings.Contains(err.Error(), "no such table") {
+		// Not a new database: one that cannot be read (not a database, a read-only directory).
+		return fileErr(err)
+	}
 	if err != nil {
 		_, err = d.sql.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 			version    INTEGER PRIMARY KEY,
@@ -74,7 +78,7 @@ func (d *DB) migrate(ctx context.Context) error {
 			applied_at INTEGER NOT NULL
 		)`)
 		if err != nil {
-			return fmt.Errorf("creating schema_migrations: %w", err)
+			return fmt.Errorf("creating schema_migrations: %w", fileErr(err))
 		}
 		current = 0
 	}

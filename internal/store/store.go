@@ -166,6 +166,9 @@ func createFile(path string) error {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		if errors.Is(err, fs.ErrExist) {
+			if st, err := os.Stat(path); err == nil && st.IsDir() {
+				return errors.New("it is a directory; --db and MFACTL_DB name the database file")
+			}
 			return nil
 		}
 		return err

@@ -226,3 +226,28 @@ func TestOpenPathWithSpecialCharacters(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestOpenNotADatabaseFile: --db naming a directory or a file that is not a database says so,
+// instead of a driver error about creating schema_migrations.
+func TestOpenNotADatabaseFile(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	text := filepath.Join(dir, "tokens.csv")
+	if err := os.WriteFile(text, []byte("upn,serial number,secret key,time interval,manufacturer,model\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ path, want string }{
+		{dir, "creating database " + dir + ": it is a directory; --db and MFACTL_DB name the database file"},
+		{text, "opening database " + text + ": not an mfactl database (file is not a database (26))"},
+	} {
+		d, err := Open(ctx, tc.path, Options{NoKey: true})
+		if err == nil {
+			d.Close()
+			t.Errorf("Open(%s): no error", tc.path)
+			continue
+		}
+		if err.Error() != tc.want {
+			t.Errorf("Open(%s): %v\nwant: %s", tc.path, err, tc.want)
+		}
+	}
+}
