@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/beevik/etree"
 	"golang.org/x/text/encoding"
@@ -388,6 +389,11 @@ func parseFragmentIn(a *treeArena, el []byte, line int) (*etree.Element, *Error)
 	}
 	doc := etree.NewDocument()
 	if err := doc.ReadFromBytes(el); err != nil || doc.Root() == nil {
+		if !utf8.Valid(el) {
+			// Most often a Latin-1 or Windows-1252 export without an XML declaration:
+			// say so rather than leave the administrator to hunt for a syntax error.
+			return nil, &Error{Class: ClassXML, Line: line, Msg: "the text is not UTF-8: a file in another encoding (ISO-8859-1, Windows-1252...) must name it in its XML declaration, e.g. <?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>"}
+		}
 		return nil, &Error{Class: ClassXML, Line: line, Msg: "not well-formed XML in this element"}
 	}
 	return doc.Root(), nil

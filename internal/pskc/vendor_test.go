@@ -86,3 +86,24 @@ func TestKeyIDSerialTrimmed(t *testing.T) {
 		t.Errorf("warnings %v; want %s", codes, WarnDuplicateSerial)
 	}
 }
+
+// A Latin-1 export without an XML declaration is not well-formed XML (undeclared files
+// are UTF-8), and is refused; the message says what is wrong instead of a bare syntax error.
+func TestUndeclaredLatin1Explained(t *testing.T) {
+	doc := vendorDoc(`<pskc:KeyPackage>
+  <pskc:DeviceInfo><pskc:Manufacturer>S` + "\xe9" + `curit` + "\xe9" + `</pskc:Manufacturer><pskc:SerialNo>L1</pskc:SerialNo></pskc:DeviceInfo>
+  <pskc:Key Id="L1" Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:totp">
+   <pskc:Data><pskc:Secret><pskc:PlainValue>Fll+zlGSCO/cwg2OUH+esdsRqko=</pskc:PlainValue></pskc:Secret></pskc:Data>
+  </pskc:Key>
+ </pskc:KeyPackage>`)
+	e := mustFail(t, []byte(doc), Options{Now: judged}, ClassXML)
+	if !strings.Contains(e.Msg, "not UTF-8") || !strings.Contains(e.Msg, "encoding=") || e.Package != 1 || e.Line != 3 {
+		t.Errorf("got %q (package %d, line %d); want a not-UTF-8 explanation for package 1, line 3", e.Msg, e.Package, e.Line)
+	}
+
+	// Declared, the same bytes read.
+	k := readOne(t, strings.Replace(doc, `encoding="UTF-8"`, `encoding="ISO-8859-1"`, 1))
+	if k.Manufacturer == nil || *k.Manufacturer != "Sécurité" {
+		t.Errorf("manufacturer %s, want Sécurité", show(k.Manufacturer))
+	}
+}
