@@ -198,7 +198,7 @@ func (d *DB) AssignToken(ctx context.Context, serial, upn string, force bool, ma
 			return nil
 		}
 		if t.Status == StatusDisabled {
-			return &ConflictError{Msg: fmt.Sprintf("token %s is disabled; enable it first", t.Serial)}
+			return &tokenDisabledError{serial: t.Serial}
 		}
 		if t.UPN != "" && !force {
 			return &ConflictError{Msg: fmt.Sprintf("token %s is already assigned to %s", t.Serial, t.UPN)}
@@ -215,6 +215,20 @@ func (d *DB) AssignToken(ctx context.Context, serial, upn string, force bool, ma
 		return err
 	})
 	return previous, err
+}
+
+// ErrTokenDisabled is matched (errors.Is) by the error of assigning a disabled token, which
+// --force does not override; it is also an ErrConflict.
+var ErrTokenDisabled = errors.New("token is disabled")
+
+type tokenDisabledError struct{ serial string }
+
+func (e *tokenDisabledError) Error() string {
+	return fmt.Sprintf("token %s is disabled; enable it first", e.serial)
+}
+
+func (e *tokenDisabledError) Is(target error) bool {
+	return target == ErrTokenDisabled || target == ErrConflict
 }
 
 // UnassignToken returns the token to stock: no owner, activation cleared, status available (a

@@ -139,6 +139,8 @@ func activateOne(ctx context.Context, cmd *cobra.Command, f *cmdutil.Factory, sv
 		switch {
 		case errors.As(err, &nf) && nf.Kind == "user":
 			return r, cmdutil.WithHint(err, fmt.Sprintf("add the user first: mfactl users add %s", opts.AssignTo))
+		case errors.Is(err, store.ErrTokenDisabled):
+			return r, err // --force would not help: the message says to enable it
 		case errors.Is(err, store.ErrConflict):
 			return r, cmdutil.WithHint(err, "unassign it first, or move it with mfactl tokens assign --force")
 		}

@@ -78,6 +78,8 @@ func assignError(opts *assignOptions, err error) error {
 	switch {
 	case errors.As(err, &nf) && nf.Kind == "user":
 		return cmdutil.WithHint(err, fmt.Sprintf("add the user first: mfactl users add %s", opts.upn))
+	case errors.Is(err, store.ErrTokenDisabled):
+		return err // --force would not help: the message says to enable it
 	case errors.Is(err, store.ErrConflict) && !opts.force:
 		return cmdutil.WithHint(err, "unassign it first, or pass --force to move it")
 	}
