@@ -3,11 +3,16 @@ package reportcmd
 import (
 	"bufio"
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
 	"time"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
 	"github.com/mfactl/mfactl/internal/cli/render"
 	"github.com/mfactl/mfactl/internal/report"
+	"github.com/mfactl/mfactl/internal/store"
 )
 
 // Reports can be long (millions of auth events), so listings are written as the rows come
@@ -34,10 +39,15 @@ func newPrinter(f *cmdutil.Factory, format string) *printer {
 // runReport opens the directory and a printer for -o format and runs write, then flushes
 // what it printed, also after an error so that the rows already read are not lost.
 func runReport(ctx context.Context, f *cmdutil.Factory, format string, write func(*report.Reporter, *printer) error) (err error) {
-	db, err := f.Store(ctx)
+	db, err := openDirectory(ctx, f)
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if cerr := db.Close(); err == nil {
+			err = cerr
+		}
+	}()
 	p := newPrinter(f, format)
 	defer func() {
 		if ferr := p.flush(); err == nil {
@@ -45,6 +55,35 @@ func runReport(ctx context.Context, f *cmdutil.Factory, format string, write fun
 		}
 	}()
 	return write(report.New(db, f.Now), p)
+}
+
+// openDirectory opens the directory database a report reads. Unlike the commands that change
+// the directory, a report neither creates the database nor reads or creates the master key:
+// reports hold no secrets, and a report over a mistyped --db must fail rather than show the
+// zeros of a new, empty directory (and leave a database and a key file behind).
+func openDirectory(ctx context.Context, f *cmdutil.Factory) (*store.DB, error) {
+	path := f.DBPath
+	if path == "" {
+		path = f.Getenv("MFACTL_DB")
+	}
+	if path == "" {
+		var err error
+		if path, err = store.DefaultPath(); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := os.Stat(path); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, cmdutil.WithHint(fmt.Errorf("no directory database at %s", path),
+				"pass the directory's database with --db or MFACTL_DB; 'mfactl tokens import' or 'mfactl users add' creates one")
+		}
+		return nil, fmt.Errorf("opening the directory: %w", err)
+	}
+	db, err := store.Open(ctx, path, store.Options{NoKey: true, Now: f.Now})
+	if err != nil {
+		return nil, fmt.Errorf("opening the directory: %w", err)
+	}
+	return db, nil
 }
 
 // flush writes what is buffered; call it once at the end, also after an error so that the
