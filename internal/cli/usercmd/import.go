@@ -348,6 +348,17 @@ func (r *userCSVReader) readHeader() error {
 	}
 	line, _ := r.cr.FieldPos(0)
 	r.width = len(fields)
+	if len(fields) == 1 {
+		if sep, ok := otherSeparator(fields[0], r.cr.Comma); ok {
+			name, flag := "'"+string(sep)+"'", "--delimiter '"+string(sep)+"'"
+			if sep == '\t' {
+				name, flag = "tab", "--delimiter tab"
+			}
+			r.header = append(r.header, userErr(line, "", tokens.CodeCSVDelimiter, fmt.Sprintf(
+				"the header is one field: the file seems to use %s as separator (Excel does in many locales); pass %s", name, flag)))
+			return nil
+		}
+	}
 	for i, name := range fields {
 		if !utf8.ValidString(name) {
 			r.header = append(r.header, userErr(line, "", tokens.CodeCSVEncoding, "the header is not valid UTF-8; save the file as UTF-8"))
@@ -377,6 +388,29 @@ func (r *userCSVReader) readHeader() error {
 		}
 	}
 	return nil
+}
+
+// otherSeparator finds the separator of a header read as one field: the one of ';', tab, ','
+// and '|' (other than delim) that splits it into the most known column names.
+func otherSeparator(field string, delim rune) (rune, bool) {
+	best, bestN := rune(0), 0
+	for _, sep := range []rune{';', '\t', ',', '|'} {
+		if sep == delim || !strings.ContainsRune(field, sep) {
+			continue
+		}
+		n := 0
+		for part := range strings.SplitSeq(field, string(sep)) {
+			for _, c := range userColumns {
+				if foldHeader(strings.Trim(part, `" `)) == foldHeader(c) {
+					n++
+				}
+			}
+		}
+		if n > bestN {
+			best, bestN = sep, n
+		}
+	}
+	return best, bestN > 0
 }
 
 // foldHeader folds a header name for matching: case, spaces, underscores and hyphens ignored.

@@ -97,3 +97,24 @@ func TestUsersFileRules(t *testing.T) {
 		t.Errorf("missing columns: %+v, want display name and phone named", header)
 	}
 }
+
+// TestUsersFileOtherSeparator: a header read as one field because the file uses another
+// separator names it and the flag, as tokens import does (csv.delimiter), instead of reporting
+// every column missing.
+func TestUsersFileOtherSeparator(t *testing.T) {
+	for _, tc := range []struct {
+		text string
+		want string
+	}{
+		{"UPN;Display Name;Email;Phone\r\nk@contoso.com;K;;\r\n",
+			"the header is one field: the file seems to use ';' as separator (Excel does in many locales); pass --delimiter ';'"},
+		{"upn\tdisplay name\temail\tphone\nk@contoso.com\tK\t\t\n",
+			"the header is one field: the file seems to use tab as separator (Excel does in many locales); pass --delimiter tab"},
+	} {
+		recs, header := readAll(t, []byte(tc.text), ',')
+		if len(recs) != 0 || len(header) != 1 || header[0].Code != tokens.CodeCSVDelimiter ||
+			header[0].Line != 1 || header[0].Message != tc.want {
+			t.Errorf("%q: records %+v, header problems %+v\nwant one csv.delimiter: %s", tc.text, recs, header, tc.want)
+		}
+	}
+}
