@@ -321,6 +321,15 @@ func readBulkRows(in io.Reader, name string) ([]bulkRow, error) {
 	if err != nil {
 		return nil, bulkCSVError(name, err)
 	}
+	if len(header) == 1 {
+		// Excel saves "CSV" with semicolons in many locales; say so rather than "column 1 is
+		// neither". The header holds no secret, but only the separator is named.
+		for _, sep := range []string{";", "\t"} {
+			if strings.Contains(header[0], sep) {
+				return nil, fmt.Errorf("%s:1: the file is separated by %q, not commas (Excel saves CSV so in many locales); save it as comma-separated CSV", name, sep)
+			}
+		}
+	}
 	col := map[string]int{}
 	for i, h := range header {
 		if i == 0 {

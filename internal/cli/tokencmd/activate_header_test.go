@@ -31,3 +31,20 @@ func TestActivateBulkHeaderSpellings(t *testing.T) {
 	path := e.file("codes.csv", "serial number,code,Serial_Number\n")
 	e.run("", false, "tokens", "activate", "--from", path).check(t, 1, "", "mfactl: error: "+path+":1: column serial number appears twice\n")
 }
+
+// A file saved by Excel with semicolons (or as tab-separated text) is named as such, not
+// reported as an unknown column.
+func TestActivateBulkOtherSeparator(t *testing.T) {
+	e := newActEnv(t)
+	for _, c := range []struct{ content, sep string }{
+		{"serial number;code\nTOK0;" + actCode(t, 0, 0) + "\n", `";"`},
+		{"Serial Number\tCode\tUPN\nTOK0\t" + actCode(t, 0, 0) + "\t\n", `"\t"`},
+	} {
+		path := e.file("codes.csv", c.content)
+		e.run("", false, "tokens", "activate", "--from", path).check(t, 1, "",
+			"mfactl: error: "+path+":1: the file is separated by "+c.sep+", not commas (Excel saves CSV so in many locales); save it as comma-separated CSV\n")
+	}
+	if tok := e.token("TOK0"); tok.Status != store.StatusAssigned {
+		t.Fatalf("TOK0 changed: %+v", tok)
+	}
+}
