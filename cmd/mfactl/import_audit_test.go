@@ -98,6 +98,7 @@ func TestInventoryAudit(t *testing.T) {
 		{"users", "add", "helga@contoso.com"},
 		{"users", "add", "helga@contoso.com"},
 		{"users", "delete", "--yes", "helga@contoso.com"},
+		{"users", "delete", "--yes", "nobody@contoso.com"},
 		{"tokens", "list"}, // reads are not audited
 	} {
 		inProcess(t, dir, "", args...)
@@ -117,6 +118,7 @@ func TestInventoryAudit(t *testing.T) {
 		"users add|helga@contoso.com|success|added",
 		"users add|helga@contoso.com|failure|user helga@contoso.com already exists",
 		"users delete|helga@contoso.com|success|deleted; 0 hardware tokens returned to stock, 0 app passwords deleted",
+		"users delete|nobody@contoso.com|failure|deleting users: user nobody@contoso.com not found; nothing was deleted",
 		"users import|<stdin>|success|rows=1 created=1 updated=0 unchanged=0 skipped=0",
 		"users import|<stdin>|failure|rows=1 rejected=1",
 	})

@@ -56,7 +56,9 @@ func deleteRun(ctx context.Context, cmd *cobra.Command, opts *deleteOptions) err
 	for _, upn := range opts.upns {
 		u, err := db.GetUser(ctx, upn)
 		if err != nil {
-			return fmt.Errorf("deleting users: %w; nothing was deleted", err)
+			// A refusal is audited, as tokens delete does: attempts matter to the reader.
+			err = fmt.Errorf("deleting users: %w; nothing was deleted", err)
+			return f.AuditChange(ctx, cmd, upn, "", err)
 		}
 		if _, dup := owned[store.Key(u.UPN)]; dup {
 			continue
