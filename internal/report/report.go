@@ -94,7 +94,8 @@ type Reason struct {
 
 // filter turns q into the store's filter. A user in the directory is matched both as typed and
 // as stored, since events record the UPN as stored while people type it in any case; events
-// of UPNs that are not (or no longer) in the directory match as typed.
+// of UPNs that are not (or no longer) in the directory keep the spelling of each attempt, so
+// they match in any letter case.
 func (r *Reporter) filter(ctx context.Context, q UsageQuery) (store.UsageFilter, error) {
 	switch q.Result {
 	case "", ResultSuccess, ResultDenied:
@@ -107,6 +108,7 @@ func (r *Reporter) filter(ctx context.Context, q UsageQuery) (store.UsageFilter,
 		u, err := r.store.GetUser(ctx, q.User)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
+			f.UPNs, f.UPNAnyCase = nil, q.User
 		case err != nil:
 			return store.UsageFilter{}, err
 		case u.UPN != q.User:

@@ -86,7 +86,8 @@ func TestGroups(t *testing.T) {
 		{"relative window", UsageQuery{Window: mustWindow(t, "7d", "5d")}, ByDay, []Group{{"2026-11-16", 1, 2, 3}}},
 		{"user in another letter case", UsageQuery{User: "helga@contoso.com"}, ByDay, []Group{{"2026-11-16", 1, 1, 2}, {"2026-11-18", 1, 2, 3}}},
 		{"unknown user as typed", UsageQuery{User: "nobody@contoso.com"}, ByMethod, []Group{{"oath", 0, 1, 1}}},
-		{"unknown user in another case matches nothing", UsageQuery{User: "Nobody@contoso.com"}, ByMethod, []Group{}},
+		{"unknown user in another letter case", UsageQuery{User: "NoBody@Contoso.COM"}, ByMethod, []Group{{"oath", 0, 1, 1}}},
+		{"unknown user is not a prefix", UsageQuery{User: "nobody@contoso.co"}, ByMethod, []Group{}},
 		{"result and mode", UsageQuery{Result: ResultDenied, Mode: "oath-hardware"}, ByUser, []Group{{"Helga@Contoso.com", 0, 3, 3}}},
 		{"future window", UsageQuery{Window: mustWindow(t, "2027-01-01", "")}, ByDay, []Group{}},
 	}

@@ -19,8 +19,12 @@ import (
 type UsageFilter struct {
 	Since, Until time.Time
 	UPNs         []string
-	Result       string
-	Mode         string
+	// UPNAnyCase matches the events of a UPN in any letter case (ASCII, as SQLite's NOCASE),
+	// for a UPN that is not in the directory: its events keep the spelling each attempt typed.
+	// No index serves it, so use UPNs for the users of the directory.
+	UPNAnyCase string
+	Result     string
+	Mode       string
 }
 
 // where returns the WHERE clause (starting with " WHERE") and its arguments.
@@ -40,6 +44,10 @@ func (f UsageFilter) where() (string, []any) {
 		for _, u := range f.UPNs {
 			args = append(args, u)
 		}
+	}
+	if f.UPNAnyCase != "" {
+		conds = append(conds, `upn = ? COLLATE NOCASE`)
+		args = append(args, f.UPNAnyCase)
 	}
 	if f.Result != "" {
 		conds = append(conds, `result = ?`)
