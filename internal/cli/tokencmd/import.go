@@ -463,7 +463,17 @@ func (t *tokenImport) onStoreProblem(rp store.RowProblem) {
 func (t *tokenImport) invalidFileError() error {
 	hint := "fix the rows and import again, or pass --skip-invalid to import the valid rows"
 	if t.refused {
-		return fmt.Errorf("%s: the file was refused as a whole; nothing was imported", t.name)
+		err := fmt.Errorf("%s: the file was refused as a whole; nothing was imported", t.name)
+		// Say how to give the key or password, as validate and convert do.
+		for _, p := range t.fileProblems.list() {
+			switch p.Code {
+			case "pskc.key-required", "pskc.mac-missing":
+				return cmdutil.WithHint(err, decryptHint(p.Code))
+			case "pskc.wrong-key":
+				return cmdutil.WithHint(err, "check that the key or password is the one the vendor sent for this file")
+			}
+		}
+		return err
 	}
 	if t.headerBad && t.tf.Format == tokenfile.FormatCSV {
 		return cmdutil.WithHint(fmt.Errorf("%s: the header is not usable; nothing was imported", t.name),
