@@ -165,6 +165,7 @@ func (p *pkgParser) parseKey(kel *etree.Element, k *Key, deviceUser *string) {
 	k.Kind = kindOf(k.Algorithm)
 	k.Issuer = textPtr(child(kel, "Issuer"))
 	k.User = textPtr(child(kel, "UserId"))
+	k.DeviceUser = deviceUser
 	if k.User == nil {
 		k.User = deviceUser
 	}

@@ -92,6 +92,9 @@ type Key struct {
 	Model        *string
 	Issuer       *string
 	User         *string // Key/UserId, else DeviceInfo/UserId
+	// DeviceUser is DeviceInfo/UserId, kept apart so a caller looking for a particular
+	// form of user (a UPN) can try it when Key/UserId is something else (a login, a DN).
+	DeviceUser *string
 
 	Algorithm string // URI as written ("" when absent)
 	Kind      string // KindTOTP, KindHOTP, KindOCRA or KindOther

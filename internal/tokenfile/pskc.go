@@ -133,10 +133,16 @@ func (s *pskcSource) record(k *pskc.Key) *tokens.Record {
 	if k.Hash != nil {
 		t.Hash = tokens.NormalizeHash(*k.Hash)
 	}
-	if k.User != nil {
-		// UserId is free text (a login name, an LDAP DN...): only a UPN is taken as the owner.
-		if u := strings.TrimSpace(*k.User); u != "" && len(tokens.CheckUPN(0, u)) == 0 {
-			t.UPN = u
+	// UserId is free text (a login name, an LDAP DN...): only a UPN is taken as the owner,
+	// from Key/UserId or else DeviceInfo/UserId, so a key naming a login does not hide the
+	// UPN its device names.
+	for _, u := range []*string{k.User, k.DeviceUser} {
+		if u == nil {
+			continue
+		}
+		if s := strings.TrimSpace(*u); s != "" && len(tokens.CheckUPN(0, s)) == 0 {
+			t.UPN = s
+			break
 		}
 	}
 	rec := &tokens.Record{Line: k.Line, Token: t}
