@@ -13,7 +13,10 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 		Use:   "report <command>",
 		Short: "Report on usage, registration, token stock and admin changes",
 		Long: `Print reports from the directory as tables, CSV or JSON (-o): the authentication log and its
-trends, who has registered which methods, the token inventory, and the audit trail of admin changes.`,
+trends, who has registered which methods, the token inventory, and the audit trail of admin changes.
+
+Reports change nothing. They read an existing directory (--db or MFACTL_DB; one that does not
+exist is an error, not an empty report) and need no key file, since no report holds a secret.`,
 		Args: cmdutil.NoArgs,
 		RunE: cmdutil.ShowHelp,
 	}
