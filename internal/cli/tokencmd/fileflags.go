@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"slices"
 	"strings"
@@ -216,8 +217,16 @@ func openInput(f *cmdutil.Factory, name string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening token file: %w", err)
 	}
+	// A directory opens; its reads fail deep in the CSV reader ("reading csv: read x: is a
+	// directory"). Say it here.
+	if st, err := file.Stat(); err == nil && st.IsDir() {
+		file.Close()
+		return nil, fmt.Errorf("opening token file: %w", &fs.PathError{Op: "open", Path: name, Err: errIsDir})
+	}
 	return file, nil
 }
+
+var errIsDir = errors.New("is a directory, not a file")
 
 // displayName is how a file is named in problems.
 func displayName(name string) string {

@@ -108,6 +108,9 @@ func userImportRun(ctx context.Context, cmd *cobra.Command, opts *userImportOpti
 			return fmt.Errorf("opening users file: %w", err)
 		}
 		defer file.Close()
+		if st, err := file.Stat(); err == nil && st.IsDir() {
+			return fmt.Errorf("opening users file: %s is a directory, not a file", opts.file)
+		}
 		in = file
 	}
 	ur, err := newUserCSVReader(in, opts.delimiter)
