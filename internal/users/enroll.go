@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base32"
 	"errors"
 	"fmt"
 	"image/png"
+	"strconv"
 	"strings"
 
 	"github.com/pquerna/otp"
-	"github.com/pquerna/otp/totp"
 
 	"github.com/mfactl/mfactl/internal/store"
 )
@@ -76,6 +77,10 @@ func PrepareEnrollment(ctx context.Context, st EnrollStore, upn string, opts Enr
 	if err := CheckText("issuer", opts.Issuer); err != nil {
 		return nil, err
 	}
+	if strings.Contains(opts.Issuer, ":") {
+		// The URI's label is issuer:account; apps split it at the first colon, encoded or not.
+		return nil, errors.New("issuer contains a colon, which authenticator apps take for the end of the issuer")
+	}
 	if opts.MaxMethods <= 0 {
 		opts.MaxMethods = store.DefaultMaxMethods
 	}
@@ -93,19 +98,37 @@ func PrepareEnrollment(ctx context.Context, st EnrollStore, upn string, opts Enr
 	if _, err := rand.Read(secret); err != nil {
 		return nil, fmt.Errorf("generating a secret: %w", err)
 	}
-	key, err := totp.Generate(totp.GenerateOpts{
-		Issuer:      opts.Issuer,
-		AccountName: u.UPN,
-		Period:      AppPeriod,
-		SecretSize:  AppSecretSize,
-		Secret:      secret,
-		Digits:      otp.DigitsSix,
-		Algorithm:   otp.AlgorithmSHA1,
-	})
+	// The URI is built here rather than by totp.Generate, which leaves "&", "=" and "+" of the
+	// issuer and UPN unescaped: "Contoso IT & Co" ended the issuer parameter at "&", and apps
+	// that decode "+" as a space showed o+x@contoso.com as "o x@contoso.com".
+	uri := "otpauth://totp/" + uriEscape(opts.Issuer, "") + ":" + uriEscape(u.UPN, "@") +
+		"?algorithm=" + AppHash + "&digits=" + strconv.Itoa(AppDigits) + "&issuer=" + uriEscape(opts.Issuer, "") +
+		"&period=" + strconv.Itoa(AppPeriod) + "&secret=" + base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(secret)
+	key, err := otp.NewKeyFromURL(uri)
 	if err != nil {
 		return nil, fmt.Errorf("generating the TOTP key: %w", err)
 	}
 	return &Enrollment{upn: u.UPN, opts: opts, secret: secret, key: key}, nil
+}
+
+// uriEscape percent-encodes every byte of s but the unreserved characters of RFC 3986 and
+// those in keep, so that no reader of the URI can take it for a delimiter or a space.
+func uriEscape(s, keep string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
+			c == '-', c == '.', c == '_', c == '~', strings.IndexByte(keep, c) >= 0:
+			b.WriteByte(c)
+		default:
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+		}
+	}
+	return b.String()
 }
 
 // DefaultIssuer is the issuer for a UPN: its domain, or FallbackIssuer when it has none.
@@ -117,7 +140,7 @@ func DefaultIssuer(upn string) string {
 }
 
 // URI returns the otpauth:// URI an authenticator app reads (it contains the secret).
-func (e *Enrollment) URI() string { return e.key.URL() }
+func (e *Enrollment) URI() string { return e.key.String() }
 
 // Issuer returns the issuer in the URI.
 func (e *Enrollment) Issuer() string { return e.opts.Issuer }

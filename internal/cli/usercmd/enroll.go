@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -58,6 +59,9 @@ UPN's domain.
 					return &cmdutil.UsageError{Err: err}
 				}
 			}
+			if strings.Contains(opts.enroll.Issuer, ":") {
+				return cmdutil.Usagef("--issuer: contains a colon, which authenticator apps take for the end of the issuer")
+			}
 			if cmd.Flags().Changed("qr") && (opts.qr == "" || opts.qr == "-") {
 				return cmdutil.Usagef("--qr: want a file name for the PNG (it is never written to standard output)")
 			}
@@ -67,7 +71,7 @@ UPN's domain.
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.enroll.Name, "name", "", "what the app is on, shown to admins (default \""+users.DefaultAppName+"\")")
-	fl.StringVar(&opts.enroll.Issuer, "issuer", "", "issuer shown in the user's app (default: the UPN's domain)")
+	fl.StringVar(&opts.enroll.Issuer, "issuer", "", "issuer shown in the user's app, without a colon (default: the UPN's domain)")
 	fl.StringVar(&opts.qr, "qr", "", "also write the URI as a QR code PNG to `file` (mode 0600)")
 	return cmd
 }
