@@ -352,9 +352,9 @@ func (t *tokenImport) records(ctx context.Context) iter.Seq2[store.ImportRow, er
 			}
 			tok := &rec.Token
 			ok := yield(store.ImportRow{
-				Line: rec.Line, Serial: tok.Serial, UPN: tok.UPN, Secret: tok.Secret,
+				Line: rec.Line, Serial: unneutralise(tok.Serial), UPN: unneutralise(tok.UPN), Secret: tok.Secret,
 				Period: tok.Period, Digits: tok.Digits, Hash: tok.Hash,
-				Manufacturer: tok.Manufacturer, Model: tok.Model, SourceFile: t.source,
+				Manufacturer: unneutralise(tok.Manufacturer), Model: unneutralise(tok.Model), SourceFile: t.source,
 			}, nil)
 			// The store keeps its own copy: the plain secret need not linger in this record.
 			clear(tok.Secret)
@@ -591,6 +591,17 @@ func formatProblem(file string, p tokens.Problem) string {
 		where += p.Column + ": "
 	}
 	return fmt.Sprintf("%s: %s: %s%s [%s]", loc, p.Severity, where, p.Message, p.Code)
+}
+
+// unneutralise undoes the formula neutralisation of mfactl's CSV listings
+// (render.NeutraliseFormula writes a model "-" or a manufacturer "=Vendor" as "'-" and
+// "'=Vendor"), so that "tokens list -o csv" with the secrets added imports as unchanged
+// rather than as tokens with other data.
+func unneutralise(s string) string {
+	if len(s) >= 2 && s[0] == '\'' && render.NeutraliseFormula(s[1:]) == s {
+		return s[1:]
+	}
+	return s
 }
 
 // inputSize is the size of a regular file, or -1 (standard input, a pipe).
