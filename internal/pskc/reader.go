@@ -79,7 +79,7 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := newScanner(src)
+	s := newScanner(&crReader{r: src})
 	kind, perr := s.skipMisc()
 	if perr != nil {
 		return nil, perr

@@ -1,8 +1,11 @@
 package pskc
 
 import (
+	"fmt"
+	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // Regressions found by a differential audit against python-pskc with files shaped like
@@ -105,5 +108,47 @@ func TestUndeclaredLatin1Explained(t *testing.T) {
 	k := readOne(t, strings.Replace(doc, `encoding="UTF-8"`, `encoding="ISO-8859-1"`, 1))
 	if k.Manufacturer == nil || *k.Manufacturer != "Sécurité" {
 		t.Errorf("manufacturer %s, want Sécurité", show(k.Manufacturer))
+	}
+}
+
+// Line ends are normalised as XML does (CR LF and a lone CR become LF), whatever the read
+// sizes, so a CR-only file has lines and a CR LF split across reads counts once.
+func TestCRReader(t *testing.T) {
+	for in, want := range map[string]string{
+		"a\r\nb\rc\n\rd\r": "a\nb\nc\n\nd\n",
+		"\r\n\r\n":         "\n\n",
+		"\r\r\n\n":         "\n\n\n",
+		"no line ends":     "no line ends",
+	} {
+		for _, r := range []func(string) io.Reader{
+			func(s string) io.Reader { return strings.NewReader(s) },
+			func(s string) io.Reader { return iotest.OneByteReader(strings.NewReader(s)) },
+			func(s string) io.Reader { return iotest.DataErrReader(iotest.HalfReader(strings.NewReader(s))) },
+		} {
+			got, err := io.ReadAll(&crReader{r: r(in)})
+			if err != nil || string(got) != want {
+				t.Errorf("%q: got %q, %v; want %q", in, got, err, want)
+			}
+		}
+	}
+}
+
+func TestCROnlyFileLines(t *testing.T) {
+	pkg := `<pskc:KeyPackage>
+  <pskc:DeviceInfo><pskc:SerialNo>M%d</pskc:SerialNo></pskc:DeviceInfo>
+  <pskc:Key Id="M%d" Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:totp">
+   <pskc:Data><pskc:Secret><pskc:PlainValue>Fll+zlGSCO/cwg2OUH+esdsRqko=</pskc:PlainValue></pskc:Secret></pskc:Data>
+  </pskc:Key>
+ </pskc:KeyPackage>
+`
+	doc := vendorDoc(fmt.Sprintf(pkg, 1, 1) + fmt.Sprintf(pkg, 2, 2))
+	for _, eol := range []string{"\n", "\r\n", "\r"} {
+		keys, _, err := readAll(strings.NewReader(strings.ReplaceAll(doc, "\n", eol)), Options{Now: judged})
+		if err != nil || len(keys) != 2 {
+			t.Fatalf("%q: %d keys, %v", eol, len(keys), err)
+		}
+		if keys[0].Line != 3 || keys[1].Line != 9 {
+			t.Errorf("%q: packages on lines %d and %d, want 3 and 9", eol, keys[0].Line, keys[1].Line)
+		}
 	}
 }
