@@ -285,6 +285,11 @@ func importRun(ctx context.Context, cmd *cobra.Command, opts *importOptions) err
 		result = cmdutil.WithHint(fmt.Errorf("%s: %s of %d cannot be imported into the directory; nothing was imported",
 			t.name, plural(res.Rejected, "row"), t.rows), rejectionHint(sum.Problems))
 	case ierr != nil:
+		if ctx.Err() != nil && !f.Quiet {
+			// Main reports only "interrupted"; the admin who pressed Ctrl-C wants to know
+			// what state the directory is in.
+			fmt.Fprintf(f.IO.ErrOut, "mfactl: import of %s interrupted; nothing was written to the directory\n", t.name)
+		}
 		return fmt.Errorf("importing %s: %w", t.name, ierr)
 	default:
 		sum.Rows = t.rows

@@ -195,7 +195,7 @@ func TestImportCancelled(t *testing.T) {
 	dir := t.TempDir()
 	src := writeTokens(t, dir, 3000)
 	ctx, cancel := context.WithCancel(context.Background())
-	ios, _, _, _ := iostreams.Test()
+	ios, _, _, errOut := iostreams.Test()
 	// Cancel from the progress callback, after the first batch was written.
 	old := importProgressDelay
 	importProgressDelay = 0
@@ -205,6 +205,9 @@ func TestImportCancelled(t *testing.T) {
 	err := runImport(t, ctx, ios, dir, false, src)
 	if !errors.Is(err, context.Canceled) || cmdutil.ExitCode(err) != cmdutil.ExitInterrupted {
 		t.Fatalf("err = %v (exit %d), want context.Canceled (exit 130)", err, cmdutil.ExitCode(err))
+	}
+	if want := "mfactl: import of " + src + " interrupted; nothing was written to the directory\n"; !strings.HasSuffix(errOut.String(), want) {
+		t.Errorf("stderr ends %q, want %q", errOut.String()[max(0, errOut.Len()-200):], want)
 	}
 	db, err := store.Open(context.Background(), filepath.Join(dir, "mfactl.db"), store.Options{})
 	if err != nil {
