@@ -15,7 +15,10 @@ import (
 	"context"
 	"errors"
 	"iter"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/mfactl/mfactl/internal/store"
 )
@@ -242,4 +245,70 @@ func (r *Reporter) UnusedTokens(ctx context.Context, unusedFor time.Duration) (i
 // again runs the query again.
 func (r *Reporter) Audit(ctx context.Context, w Window) iter.Seq2[store.AuditEvent, error] {
 	return r.store.AuditEvents(ctx, store.AuditFilter{Since: w.Since, Until: w.Until})
+}
+
+// Results of audit events.
+const (
+	AuditSuccess = "success"
+	AuditFailure = "failure"
+)
+
+// AuditQuery selects the events of the audit report; zero fields match everything.
+type AuditQuery struct {
+	Window
+	// User selects the changes concerning a UPN, in any letter case: those whose target it is
+	// (users add, block, reset, ...) and those whose detail names it (tokens assign, activate,
+	// unassign, ...).
+	User   string
+	Result string // "", AuditSuccess or AuditFailure
+}
+
+// AuditTrail returns the audit events of q in time order. The user and result filters apply
+// as the events are read: admin changes are few next to auth events. Calling the returned
+// function again runs the query again.
+func (r *Reporter) AuditTrail(ctx context.Context, q AuditQuery) (iter.Seq2[store.AuditEvent, error], error) {
+	switch q.Result {
+	case "", AuditSuccess, AuditFailure:
+	default:
+		return nil, invalid("--result", "%q is not success or failure", q.Result)
+	}
+	events := r.Audit(ctx, q.Window)
+	return func(yield func(store.AuditEvent, error) bool) {
+		for e, err := range events {
+			if err == nil && (q.Result != "" && e.Result != q.Result || q.User != "" && !concerns(e, q.User)) {
+				continue
+			}
+			if !yield(e, err) || err != nil {
+				return
+			}
+		}
+	}, nil
+}
+
+// concerns reports whether the audit event e is about the user upn: its target is the UPN, or
+// its detail names it as a whole word ("assigned to helga@contoso.com"), in any letter case.
+func concerns(e store.AuditEvent, upn string) bool {
+	if strings.EqualFold(e.Target, upn) {
+		return true
+	}
+	detail, want := strings.ToLower(e.Detail), strings.ToLower(upn)
+	for i := 0; ; {
+		j := strings.Index(detail[i:], want)
+		if j < 0 {
+			return false
+		}
+		start, end := i+j, i+j+len(want)
+		before, _ := utf8.DecodeLastRuneInString(detail[:start])
+		after, _ := utf8.DecodeRuneInString(detail[end:])
+		if (start == 0 || !upnRune(before)) && (end == len(detail) || !upnRune(after)) {
+			return true
+		}
+		i = start + 1
+	}
+}
+
+// upnRune reports whether r can be part of a UPN, so that a match of helga@contoso.com inside
+// olga.helga@contoso.com.au is not taken for it.
+func upnRune(r rune) bool {
+	return !unicode.IsSpace(r) && !strings.ContainsRune(`,;:()[]<>"`, r)
 }

@@ -52,3 +52,41 @@ func TestAudit(t *testing.T) {
 	checkUsageError(t, e.run(t, false, "", "audit", "--until", "tomorrow"),
 		`--until: "tomorrow" is neither an RFC 3339 date or time (2026-11-01, 2026-11-01T08:00:00Z) nor an age like 30d or 12h`)
 }
+
+func TestAuditFilters(t *testing.T) {
+	e := auditEnv(t)
+	if err := e.db.AddAudit(context.Background(), store.AuditEvent{Time: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC),
+		Actor: "helpdesk", Host: "admin01", Command: "users block", Target: "Helga@Contoso.com", Result: "success",
+		Detail: "blocked: on leave"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.AddAudit(context.Background(), store.AuditEvent{Time: time.Date(2026, 11, 21, 11, 0, 0, 0, time.UTC),
+		Actor: "helpdesk", Host: "admin01", Command: "tokens assign", Target: "SN9", Result: "success",
+		Detail: "assigned to olga.helga@contoso.com.au"}); err != nil {
+		t.Fatal(err)
+	}
+	// --user: the target in any letter case, or the UPN named as a whole in the detail (not
+	// inside another UPN).
+	wantOutput(t, "user", e.ok(t, "csv", "audit", "--user", "HELGA@contoso.com"), `time,actor,host,command,target,result,detail
+2026-11-21T09:00:00Z,helpdesk,admin01,tokens assign,SN1,success,assigned to helga@contoso.com
+2026-11-21T10:00:00Z,helpdesk,admin01,users block,Helga@Contoso.com,success,blocked: on leave
+`)
+	wantOutput(t, "user and window", e.ok(t, "csv", "audit", "--user", "helga@contoso.com", "--since", "2026-11-21T09:30:00Z"),
+		`time,actor,host,command,target,result,detail
+2026-11-21T10:00:00Z,helpdesk,admin01,users block,Helga@Contoso.com,success,blocked: on leave
+`)
+	wantOutput(t, "result", e.ok(t, "json", "audit", "--result", "failure"), `[
+  {
+    "time": "2026-11-22T08:00:00Z",
+    "actor": "=cmd",
+    "host": "admin01",
+    "command": "users block",
+    "target": "+ivan@contoso.com",
+    "result": "failure",
+    "detail": "@SUM(A1)"
+  }
+]
+`)
+	wantOutput(t, "no match", e.ok(t, "json", "audit", "--user", "ivan@contoso.com", "--result", "success"), "[]\n")
+	checkUsageError(t, e.run(t, false, "", "audit", "--result", "denied"), `--result: "denied" is not success or failure`)
+}
