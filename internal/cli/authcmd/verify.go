@@ -83,17 +83,17 @@ Exits 0 when verified and 1 when denied. -o json prints {"time", "upn", "device_
 
 func verifyRun(ctx context.Context, opts *verifyOptions) error {
 	f := opts.f
+	// The directory first: no code is asked for when there is nothing to check it against.
+	db, err := f.ExistingStore(ctx)
+	if err != nil {
+		return err
+	}
 	var secret string
-	var err error
 	if opts.appPassword {
 		secret, err = f.ReadSecret("-", true, fmt.Sprintf("App password for %s: ", opts.upn), "app password")
 	} else {
 		secret, err = f.ReadSecret(opts.codeArg, opts.hasCode, fmt.Sprintf("Code for %s: ", opts.upn), "code")
 	}
-	if err != nil {
-		return err
-	}
-	db, err := f.Store(ctx)
 	if err != nil {
 		return err
 	}

@@ -107,11 +107,12 @@ each result also has its "line".`,
 
 func activateRun(ctx context.Context, cmd *cobra.Command, opts *activateOptions) error {
 	f := opts.f
-	code, err := f.ReadSecret(opts.codeArg, opts.hasCode, fmt.Sprintf("Code shown on token %s: ", opts.serial), "code")
+	// The directory first: no code is asked for when there is nothing to check it against.
+	db, err := f.ExistingStore(ctx)
 	if err != nil {
 		return err
 	}
-	db, err := f.Store(ctx)
+	code, err := f.ReadSecret(opts.codeArg, opts.hasCode, fmt.Sprintf("Code shown on token %s: ", opts.serial), "code")
 	if err != nil {
 		return err
 	}
@@ -243,7 +244,7 @@ func activateFileRun(ctx context.Context, cmd *cobra.Command, opts *activateOpti
 	if len(rows) == 0 {
 		return fmt.Errorf("%s: no rows to activate", name)
 	}
-	db, err := f.Store(ctx)
+	db, err := f.ExistingStore(ctx)
 	if err != nil {
 		return err
 	}

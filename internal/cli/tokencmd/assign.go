@@ -48,7 +48,7 @@ methods; a disabled token cannot be assigned. Assigning a token to its owner cha
 
 func assignRun(ctx context.Context, cmd *cobra.Command, opts *assignOptions) error {
 	f := opts.f
-	db, err := f.Store(ctx)
+	db, err := f.ExistingStore(ctx)
 	if err != nil {
 		return err
 	}

@@ -43,7 +43,7 @@ disabled token again keeps its reason unless --reason gives a new one.`,
 
 func disableRun(ctx context.Context, cmd *cobra.Command, opts *disableOptions) error {
 	f := opts.f
-	db, err := f.Store(ctx)
+	db, err := f.ExistingStore(ctx)
 	if err != nil {
 		return err
 	}

@@ -40,7 +40,7 @@ It also lifts its owner's lockout after 10 failed verifications (as users unbloc
 
 func enableRun(ctx context.Context, cmd *cobra.Command, opts *enableOptions) error {
 	f := opts.f
-	db, err := f.Store(ctx)
+	db, err := f.ExistingStore(ctx)
 	if err != nil {
 		return err
 	}

@@ -63,7 +63,7 @@ type createdAppPasswordView struct {
 
 func appPasswordsCreateRun(ctx context.Context, opts *appPasswordsCreateOptions) error {
 	f := opts.f
-	db, err := f.Store(ctx)
+	db, err := f.ExistingStore(ctx)
 	if err != nil {
 		return err
 	}

@@ -53,7 +53,7 @@ listed on standard output; a user without app passwords is not an error.`,
 
 func appPasswordsRevokeRun(ctx context.Context, opts *appPasswordsRevokeOptions) error {
 	f := opts.f
-	db, err := f.Store(ctx)
+	db, err := f.ExistingStore(ctx)
 	if err != nil {
 		return err
 	}

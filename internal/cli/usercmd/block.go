@@ -55,7 +55,7 @@ Prints the user's state; -o json prints {"upn", "state", "blocked_reason", "fail
 
 func blockRun(ctx context.Context, opts *blockOptions) error {
 	f := opts.f
-	db, err := f.Store(ctx)
+	db, err := f.ExistingStore(ctx)
 	if err != nil {
 		return err
 	}

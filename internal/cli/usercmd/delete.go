@@ -45,7 +45,7 @@ func deleteRun(ctx context.Context, cmd *cobra.Command, opts *deleteOptions) err
 	if err := f.CanConfirm(opts.yes, "delete users"); err != nil {
 		return err
 	}
-	db, err := f.Store(ctx)
+	db, err := f.ExistingStore(ctx)
 	if err != nil {
 		return err
 	}

@@ -90,7 +90,7 @@ var enrollHeader = []string{"id", "upn", "name", "issuer", "uri", "created at"}
 
 func enrollAppRun(ctx context.Context, opts *enrollAppOptions) error {
 	f := opts.f
-	db, err := f.Store(ctx)
+	db, err := f.ExistingStore(ctx)
 	if err != nil {
 		return err
 	}

@@ -178,7 +178,7 @@ func resetRun(ctx context.Context, opts *resetOptions) error {
 	if len(upns) == 0 {
 		return fmt.Errorf("%s lists no users", opts.from)
 	}
-	db, err := f.Store(ctx)
+	db, err := f.ExistingStore(ctx)
 	if err != nil {
 		return err
 	}

@@ -62,7 +62,7 @@ locked after failed verifications, and their hardware tokens with their status.`
 
 func showRun(ctx context.Context, opts *showOptions) error {
 	f := opts.f
-	db, err := f.Store(ctx)
+	db, err := f.ExistingStore(ctx)
 	if err != nil {
 		return err
 	}

@@ -48,7 +48,7 @@ Prints the user's state; -o json prints {"upn", "state", "blocked_reason", "fail
 
 func unblockRun(ctx context.Context, opts *unblockOptions) error {
 	f := opts.f
-	db, err := f.Store(ctx)
+	db, err := f.ExistingStore(ctx)
 	if err != nil {
 		return err
 	}
