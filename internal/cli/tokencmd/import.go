@@ -8,6 +8,7 @@ import (
 	"iter"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -566,9 +567,20 @@ func (t *tokenImport) report(sum importSummary) error {
 	}
 	if t.rej != nil && t.rej.committed {
 		fmt.Fprintf(f.IO.ErrOut, "mfactl: wrote %s to %s\n", plural(t.rej.written, "rejected row"), t.rej.path)
-		if t.rej.unwritable > 0 {
-			fmt.Fprintf(f.IO.ErrOut, "mfactl: warning: %s could not be split into fields and are not in %s\n",
-				plural(t.rej.unwritable, "rejected row"), t.rej.path)
+		if n := t.rej.unwritable; n > 0 {
+			// Name the lines: those rows must be fixed in the input itself.
+			lines := make([]string, len(t.rej.lost))
+			for i, l := range t.rej.lost {
+				lines[i] = fmt.Sprint(l)
+			}
+			more := ""
+			if n > len(lines) {
+				more = ", ..."
+			}
+			isAre := map[bool]string{true: "is", false: "are"}[n == 1]
+			fmt.Fprintf(f.IO.ErrOut, "mfactl: warning: %s could not be split into fields and %s not in %s; fix %s in %s (%s %s%s)\n",
+				plural(n, "rejected row"), isAre, t.rej.path, map[bool]string{true: "it", false: "them"}[n == 1],
+				t.name, map[bool]string{true: "line", false: "lines"}[n == 1], strings.Join(lines, ", "), more)
 		}
 	}
 	if sum.DryRun && !t.doomed {

@@ -60,8 +60,12 @@ type rejectedFile struct {
 	err       error // the first write error, reported by commit
 
 	written    int
-	unwritable int // rows that could not be split into fields (csv.quote)
+	unwritable int   // rows that could not be split into fields (csv.quote)
+	lost       []int // the lines of the first of them, for the warning
 }
+
+// maxLostLines bounds the lines named in the warning about rows left out of the file.
+const maxLostLines = 10
 
 type rejectedRow struct {
 	line     int
@@ -154,6 +158,9 @@ func (r *rejectedFile) settle(processed int) {
 		}
 		if row.fields == nil {
 			r.unwritable++
+			if len(r.lost) < maxLostLines {
+				r.lost = append(r.lost, row.line)
+			}
 			continue
 		}
 		if err := r.w.Write(row.fields); err != nil {
