@@ -29,6 +29,15 @@ type userDetailView struct {
 	CreatedAt     *string         `json:"created_at"`
 	UpdatedAt     *string         `json:"updated_at"`
 	Tokens        []userTokenView `json:"tokens"`
+	AuthApps      []userAppView   `json:"authenticator_apps"`
+}
+
+type userAppView struct {
+	ID         string  `json:"id"`
+	Name       string  `json:"name"`
+	Issuer     string  `json:"issuer"`
+	CreatedAt  *string `json:"created_at"`
+	LastUsedAt *string `json:"last_used_at"`
 }
 
 type userTokenView struct {
@@ -44,7 +53,9 @@ func newShowCmd(f *cmdutil.Factory) *cobra.Command {
 		Use:   "show UPN",
 		Short: "Show one user",
 		Long: `Show a user: the fields of "users list", why they are blocked, whether their OATH methods are
-locked after failed verifications, and their hardware tokens with their status.`,
+locked after failed verifications, their hardware tokens with their status, and their
+authenticator apps (id and name; -o json adds the issuer and when each was enrolled and last
+used), so that every one of the "methods" is accounted for.`,
 		Example: `  $ mfactl users show adele.vance@contoso.com
   $ mfactl users show adele.vance@contoso.com -o json`,
 		Args: cmdutil.ExactArgs(1),
@@ -87,9 +98,20 @@ func showRun(ctx context.Context, opts *showOptions) error {
 		v.Tokens = append(v.Tokens, userTokenView{SerialNumber: t.Serial, Status: string(t.Status), Manufacturer: t.Manufacturer, Model: t.Model})
 		tokenCells = append(tokenCells, fmt.Sprintf("%s (%s)", t.Serial, t.Status))
 	}
+	apps, err := db.ListAuthApps(ctx, u.UPN)
+	if err != nil {
+		return fmt.Errorf("showing user %s: %w", u.UPN, err)
+	}
+	v.AuthApps = make([]userAppView, 0, len(apps))
+	var appCells []string
+	for _, a := range apps {
+		v.AuthApps = append(v.AuthApps, userAppView{ID: a.ID, Name: a.Name, Issuer: a.Issuer,
+			CreatedAt: view.TimeJSON(a.CreatedAt), LastUsedAt: view.TimeJSON(a.LastUsedAt)})
+		appCells = append(appCells, fmt.Sprintf("%s (%s)", a.ID, a.Name))
+	}
 	human := opts.format == cmdutil.FormatTable && f.IO.IsStdoutTTY()
-	header := append(view.UserHeader[:len(view.UserHeader):len(view.UserHeader)], "blocked reason", "locked", "created at", "updated at", "tokens")
+	header := append(view.UserHeader[:len(view.UserHeader):len(view.UserHeader)], "blocked reason", "locked", "created at", "updated at", "tokens", "authenticator apps")
 	cells := append(v.User.Cells(), v.BlockedReason, strconv.FormatBool(v.Locked),
-		view.TimeCell(v.CreatedAt, human), view.TimeCell(v.UpdatedAt, human), strings.Join(tokenCells, " "))
+		view.TimeCell(v.CreatedAt, human), view.TimeCell(v.UpdatedAt, human), strings.Join(tokenCells, " "), strings.Join(appCells, " "))
 	return render.Record(f.IO.Out, opts.format, v, header, cells)
 }
