@@ -146,6 +146,9 @@ type cryptoCtx struct {
 	// wrap, so a MAC that then fails means tampering rather than a wrong key.
 	macKeyConfirmed bool
 	asymmetric      bool
+	// keyForPassword says a key was given for a file that derives its key from a password:
+	// when it does not decrypt, the message says the password is what the file wants.
+	keyForPassword bool
 	// macs recycles HMAC states keyed with macKey (see mac); macKey never changes once the
 	// context is built.
 	macs sync.Pool
@@ -200,6 +203,7 @@ func (h *header) resolve(opts *Options) *cryptoCtx {
 		c.keyErr = newError(ClassAsymmetricUnsupported, "the file is encrypted to a public key (RSA key transport), which is not supported; ask the vendor for a pre-shared key or password")
 	case len(opts.Key) > 0:
 		c.key = opts.Key
+		c.keyForPassword = h.derivation
 	case len(opts.Password) > 0:
 		if !h.derivation {
 			c.keyErr = newError(ClassKeyRequired, "the file uses a pre-shared key, not a password")

@@ -41,9 +41,16 @@ func (p *pkgParser) warn(code, format string, args ...any) {
 func (p *pkgParser) fail(e *Error) {
 	if p.res.err == nil {
 		c := *e
+		if c.Class == ClassWrongKey && p.ctx != nil && p.ctx.keyForPassword {
+			c.Msg += keyForPasswordHint
+		}
 		p.res.err = &c
 	}
 }
+
+// keyForPasswordHint ends a wrong-key message when a key was given for a file protected
+// with a password: "wrong key or password" alone leaves the administrator trying other keys.
+const keyForPasswordHint = "; the file derives its key from a password (PBKDF2): give the password, not a key"
 
 func parsePackage(el *etree.Element, num, line int, ctx *cryptoCtx, opts *Options, now time.Time) *pkgResult {
 	res := &pkgResult{}

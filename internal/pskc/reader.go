@@ -515,6 +515,7 @@ func (rd *Reader) takePackage(j *job) {
 			// An earlier value verified with the same key, so the key is right and this
 			// value was altered.
 			e.Class = ClassMACMismatch
+			e.Msg = strings.TrimSuffix(e.Msg, keyForPasswordHint)
 			e.Msg = strings.Replace(e.Msg, "wrong key or password (the ValueMAC does not verify)", "the ValueMAC does not verify although earlier values did: the file was altered", 1)
 		}
 		rd.finish(e)

@@ -1,6 +1,7 @@
 package pskc
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"strings"
@@ -150,5 +151,29 @@ func TestCROnlyFileLines(t *testing.T) {
 		if keys[0].Line != 3 || keys[1].Line != 9 {
 			t.Errorf("%q: packages on lines %d and %d, want 3 and 9", eol, keys[0].Line, keys[1].Line)
 		}
+	}
+}
+
+// A key given for a file protected with a password says the file wants the password; a
+// wrong password (or a key for a pre-shared-key file) keeps the plain message.
+func TestKeyGivenForPasswordFile(t *testing.T) {
+	for _, cipher := range []string{"aes128-cbc", "kw-aes128"} {
+		doc := encode(t, genTOTP(2), &testEnc{cipher: cipher, password: "Tr0ub4dor&3", iterations: 100, mac: "hmac-sha1", macKey: testMAC})
+		e := mustFail(t, doc, Options{Key: testKey16}, ClassWrongKey)
+		if !strings.HasSuffix(e.Msg, keyForPasswordHint) {
+			t.Errorf("%s, key given: %q; want the password hint", cipher, e.Msg)
+		}
+		e = mustFail(t, doc, Options{Password: []byte("wrong")}, ClassWrongKey)
+		if strings.Contains(e.Msg, "PBKDF2") {
+			t.Errorf("%s, wrong password: %q; want no password hint", cipher, e.Msg)
+		}
+		if keys, _, err := readAll(bytes.NewReader(doc), Options{Password: []byte("Tr0ub4dor&3")}); err != nil || len(keys) != 2 {
+			t.Errorf("%s, right password: %d keys, %v", cipher, len(keys), err)
+		}
+	}
+	doc := encode(t, genTOTP(1), &testEnc{cipher: "aes128-cbc", key: testKey16, mac: "hmac-sha1", macKey: testMAC})
+	wrong := bytes.Repeat([]byte{7}, 16)
+	if e := mustFail(t, doc, Options{Key: wrong}, ClassWrongKey); strings.Contains(e.Msg, "PBKDF2") {
+		t.Errorf("wrong pre-shared key: %q; want no password hint", e.Msg)
 	}
 }
