@@ -207,22 +207,29 @@ func TestRegistrationTotalsAndInventory(t *testing.T) {
 		t.Errorf("total %+v, want %+v", total, want)
 	}
 
-	// S1 is assigned and never used: unused for any age; the cutoff is now minus the age.
-	clock := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
-	r = New(db, func() time.Time { return clock })
-	tokens, cutoff, err := r.UnusedTokens(ctx, 90*24*time.Hour)
-	if err != nil || !cutoff.Equal(clock.AddDate(0, 0, -90)) {
-		t.Fatalf("cutoff %v, %v", cutoff, err)
-	}
-	var serials []string
-	for tok, err := range tokens {
-		if err != nil {
-			t.Fatal(err)
+	// S1 was assigned at import and never activated: idle since then. 90 days later it is
+	// listed (the cutoff is the clock minus the age, inclusive), a day earlier not yet.
+	unused := func(clock time.Time) []string {
+		t.Helper()
+		r := New(db, func() time.Time { return clock })
+		tokens, cutoff, err := r.UnusedTokens(ctx, 90*24*time.Hour)
+		if err != nil || !cutoff.Equal(clock.AddDate(0, 0, -90)) {
+			t.Fatalf("cutoff %v, %v", cutoff, err)
 		}
-		serials = append(serials, tok.Serial)
+		serials := []string{}
+		for tok, err := range tokens {
+			if err != nil {
+				t.Fatal(err)
+			}
+			serials = append(serials, tok.Serial)
+		}
+		return serials
 	}
-	if !slices.Equal(serials, []string{"S1"}) {
-		t.Errorf("unused %q, want [S1]", serials)
+	if got := unused(now.AddDate(0, 0, 90)); !slices.Equal(got, []string{"S1"}) {
+		t.Errorf("unused after 90 days %q, want [S1]", got)
+	}
+	if got := unused(now.AddDate(0, 0, 89)); len(got) != 0 {
+		t.Errorf("unused after 89 days %q, want none", got)
 	}
 	if _, _, err := r.UnusedTokens(ctx, 0); !errors.Is(err, ErrInvalid) {
 		t.Errorf("zero age: %v", err)

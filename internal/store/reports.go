@@ -262,12 +262,14 @@ func (d *DB) TokenInventory(ctx context.Context) ([]InventoryRow, error) {
 	return out, mapErr(rows.Err())
 }
 
-// UnusedTokens iterates over the tokens that have an owner and have not been used since
-// cutoff: last used before it, or never used (activated or not). The longest unused come
-// first (never used first of all), then by serial.
+// UnusedTokens iterates over the tokens that have an owner and have been idle since before
+// cutoff. A token is idle since it was last used; one never used since it was activated; one
+// never activated since it last changed (typically when it was assigned). The longest idle
+// come first, then by serial.
 func (d *DB) UnusedTokens(ctx context.Context, cutoff time.Time) iter.Seq2[Token, error] {
-	q := `SELECT ` + tokenColumns + tokenFrom + ` WHERE t.user_id IS NOT NULL AND (t.last_used_at IS NULL OR t.last_used_at < ?)
-		ORDER BY COALESCE(t.last_used_at, 0), t.serial_key`
+	const idleSince = `COALESCE(t.last_used_at, t.activated_at, t.updated_at)`
+	q := `SELECT ` + tokenColumns + tokenFrom + ` WHERE t.user_id IS NOT NULL AND ` + idleSince + ` <= ?
+		ORDER BY ` + idleSince + `, t.serial_key`
 	return queryRows(ctx, d.sql, q, []any{unix(cutoff)}, scanToken)
 }
 

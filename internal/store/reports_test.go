@@ -314,7 +314,7 @@ func TestTokenInventoryAndUnused(t *testing.T) {
 	clock := &fixedClock{t: now}
 	d := openTest(t, "", Options{Now: clock.now})
 	ctx := context.Background()
-	rows := genRows(0, 8, 0)
+	rows := genRows(0, 9, 0)
 	rows[5].Manufacturer, rows[5].Model = "Fabrikam", "C200"
 	rows[6].Manufacturer, rows[6].Model = "Fabrikam", "C200"
 	rows[7].Manufacturer, rows[7].Model = "", ""
@@ -327,30 +327,32 @@ func TestTokenInventoryAndUnused(t *testing.T) {
 		}
 	}
 	cutoff := now.AddDate(0, 0, -90)
-	old, recent := unix(cutoff.Add(-time.Second)), unix(cutoff)
-	// SN00000000: activated, last used just before the cutoff       -> unused
-	// SN00000001: activated, last used exactly at the cutoff        -> used
-	// SN00000002: activated, never used                             -> unused
-	// SN00000003: assigned (pending), never used                    -> unused
-	// SN00000004: available stock                                   -> not handed out
+	old, recent := unix(cutoff.Add(-time.Second)), unix(cutoff.Add(time.Second))
+	// A token is idle since its last use, else its activation, else its last change.
+	// SN00000000: activated, last used just before the cutoff            -> unused
+	// SN00000001: activated long ago, last used just after the cutoff    -> used
+	// SN00000002: activated exactly at the cutoff, never used            -> unused (inclusive)
+	// SN00000003: assigned (pending) long ago, never activated           -> unused
+	// SN00000004: available stock                                        -> not handed out
 	// SN00000005: Fabrikam, disabled stock
-	// SN00000006: Fabrikam, failed activation, owner, never used    -> unused
+	// SN00000006: Fabrikam, failed activation just now, owner            -> used (being activated)
 	// SN00000007: no manufacturer, disabled with an owner, used long ago -> unused
+	// SN00000008: activated just now, never used                         -> used
 	setToken(t, d, "SN00000000", `user_id = 1, status = 'activated', activated_at = ?, last_used_at = ?`, old-1000, old)
 	setToken(t, d, "SN00000001", `user_id = 1, status = 'activated', activated_at = ?, last_used_at = ?`, old-1000, recent)
-	setToken(t, d, "SN00000002", `user_id = 2, status = 'activated', activated_at = ?`, unix(now))
-	setToken(t, d, "SN00000003", `user_id = 2, status = 'assigned'`)
+	setToken(t, d, "SN00000002", `user_id = 2, status = 'activated', activated_at = ?`, unix(cutoff))
+	setToken(t, d, "SN00000003", `user_id = 2, status = 'assigned', updated_at = ?`, old-2000)
 	setToken(t, d, "SN00000005", `status = 'disabled'`)
-	setToken(t, d, "SN00000006", `user_id = 2, status = 'failed_activation'`)
+	setToken(t, d, "SN00000006", `user_id = 2, status = 'failed_activation', updated_at = ?`, unix(now))
 	setToken(t, d, "SN00000007", `user_id = 1, status = 'disabled', last_used_at = ?`, old-5000)
-
+	setToken(t, d, "SN00000008", `user_id = 2, status = 'activated', activated_at = ?`, unix(now))
 	inv, err := d.TokenInventory(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []InventoryRow{
 		{Manufacturer: "", Model: "", Total: 1, Disabled: 1},
-		{Manufacturer: "Contoso", Model: "HardwareKey", Total: 5, Available: 1, Assigned: 1, Activated: 3, Unassigned: 1},
+		{Manufacturer: "Contoso", Model: "HardwareKey", Total: 6, Available: 1, Assigned: 1, Activated: 4, Unassigned: 1},
 		{Manufacturer: "Fabrikam", Model: "C200", Total: 2, FailedActivation: 1, Disabled: 1, Unassigned: 1},
 	}
 	if !reflect.DeepEqual(inv, want) {
@@ -364,12 +366,11 @@ func TestTokenInventoryAndUnused(t *testing.T) {
 		}
 		got = append(got, tok.Serial+" "+tok.UPN+" "+string(tok.Status))
 	}
-	wantUnused := []string{ // never used first (by serial), then the oldest use first
-		"SN00000002 ivan@contoso.com activated",
-		"SN00000003 ivan@contoso.com assigned",
-		"SN00000006 ivan@contoso.com failed_activation",
+	wantUnused := []string{ // the longest idle first
 		"SN00000007 helga@contoso.com disabled",
+		"SN00000003 ivan@contoso.com assigned",
 		"SN00000000 helga@contoso.com activated",
+		"SN00000002 ivan@contoso.com activated",
 	}
 	if !slices.Equal(got, wantUnused) {
 		t.Errorf("unused:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantUnused, "\n"))

@@ -32,9 +32,10 @@ unassigned stock ready to hand out; unassigned counts every token without an own
 plus disabled stock). Fields: manufacturer, model, total, available, assigned, activated,
 failed_activation, disabled, unassigned; the table ends with a TOTAL row.
 
-With --unused-for AGE, list instead the tokens handed out to users that have not been used for
-at least AGE (30d, 12w, ...): last used before then, or never used at all, whether activated or
-still pending. The longest unused come first. Fields: those of tokens list (serial_number, upn,
+With --unused-for AGE, list instead the tokens handed out to users that have been idle for at
+least AGE (30d, 12w, ...): last used before then; activated before then and never used since;
+or never activated and unchanged since then (assigned and left pending). The longest idle come
+first. Fields: those of tokens list (serial_number, upn,
 status, manufacturer, model, time_interval, hash, digits, drift, failed_attempts, created_at,
 activated_at, last_used_at), and the CSV and table columns are named as in tokens list
 ("serial number", ...); never-set times are null in JSON and empty in CSV and tables.`,

@@ -49,7 +49,8 @@ would, so both happen in one step.
 
 --from FILE activates in bulk from a CSV file with a header naming the columns "serial number"
 and "code", and optionally "upn" (which assigns the token first), matched ignoring case, spaces,
-underscores and hyphens; "-" reads standard input.
+underscores and hyphens; "-" reads standard input. The whole file is checked first: a code
+shorter than 6 digits (a spreadsheet dropped its leading zero) stops it before any activation.
 It prints one result per row and exits 3 when some rows failed, 1 when all did.
 
 Every attempt is recorded in the authentication log (docs/auth-events.md) and the audit log.
@@ -214,6 +215,9 @@ type bulkView struct {
 	Results   []bulkRowView `json:"results"`
 }
 
+// bulkCodeDigits is the length of every token's code: the token rules admit 6 digits only.
+const bulkCodeDigits = 6
+
 // bulkRow is a row of the --from file.
 type bulkRow struct {
 	line   int
@@ -371,6 +375,11 @@ func readBulkRows(in io.Reader, name string) ([]bulkRow, error) {
 		}
 		if row.code == "" {
 			return nil, fmt.Errorf("%s:%d: code: empty", name, line)
+		}
+		if n := len(row.code); n < bulkCodeDigits && strings.Trim(row.code, "0123456789") == "" {
+			// Excel reads 012345 as the number 12345: trying it would only count a failed
+			// activation against a token whose code was right.
+			return nil, fmt.Errorf("%s:%d: code: %d digits, want %d; a spreadsheet drops leading zeros unless the column is formatted as text", name, line, n, bulkCodeDigits)
 		}
 		// Serials and UPNs end up in the auth and audit logs: no control characters there.
 		if err := users.CheckText("serial number", row.serial); err != nil {

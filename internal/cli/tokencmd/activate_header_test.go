@@ -48,3 +48,17 @@ func TestActivateBulkOtherSeparator(t *testing.T) {
 		t.Fatalf("TOK0 changed: %+v", tok)
 	}
 }
+
+// A code that lost its leading zero in a spreadsheet (012345 saved as 12345) is reported before
+// anything is tried, instead of counting a failed activation against the token.
+func TestActivateBulkShortCode(t *testing.T) {
+	e := newActEnv(t)
+	path := e.file("codes.csv", "serial number,code\nTOK0,"+actCode(t, 0, 0)+"\nTOK1,12345\n")
+	e.run("", false, "tokens", "activate", "--from", path).check(t, 1, "",
+		"mfactl: error: "+path+":3: code: 5 digits, want 6; a spreadsheet drops leading zeros unless the column is formatted as text\n")
+	for _, s := range []string{"TOK0", "TOK1"} {
+		if tok := e.token(s); tok.Status != store.StatusAssigned || tok.FailedAttempts != 0 {
+			t.Fatalf("%s changed: %+v", s, tok)
+		}
+	}
+}
