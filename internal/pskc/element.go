@@ -74,6 +74,22 @@ func textPtr(el *etree.Element) *string {
 	return &s
 }
 
+// attrValue applies XML attribute-value normalisation (XML 1.0 section 3.3.3): a literal
+// tab or line end in an attribute is a space, so Id="A\n B" is the Id "A  B". (The tree keeps
+// them raw; a &#10; reference, which should survive, is not told apart: no PSKC attribute
+// needs one.)
+func attrValue(v string) string {
+	if strings.IndexAny(v, "\t\n\r") < 0 {
+		return v
+	}
+	return strings.Map(func(r rune) rune {
+		if r == '\t' || r == '\n' || r == '\r' {
+			return ' '
+		}
+		return r
+	}, v)
+}
+
 // attr returns the first present attribute among names and whether it was found. PSKC
 // attributes are unqualified (RFC 6030's schema), so an unprefixed attribute is taken first;
 // a prefixed one only when its prefix is the element's own (<pskc:Key pskc:Id=...>, a
@@ -86,7 +102,7 @@ func attr(el *etree.Element, names ...string) (string, bool) {
 	for _, n := range names {
 		for _, a := range el.Attr {
 			if a.Key == n && a.Space == "" {
-				return a.Value, true
+				return attrValue(a.Value), true
 			}
 		}
 	}
@@ -96,7 +112,7 @@ func attr(el *etree.Element, names ...string) (string, bool) {
 	for _, n := range names {
 		for _, a := range el.Attr {
 			if a.Key == n && a.Space == el.Space {
-				return a.Value, true
+				return attrValue(a.Value), true
 			}
 		}
 	}

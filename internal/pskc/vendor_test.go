@@ -177,3 +177,17 @@ func TestKeyGivenForPasswordFile(t *testing.T) {
 		t.Errorf("wrong pre-shared key: %q; want no password hint", e.Msg)
 	}
 }
+
+// Attribute values are normalised as XML requires: a literal tab or line end is a space, so
+// a wrapped attribute never puts a line end into a Key Id (the serial) or a message.
+func TestAttributeWhitespaceNormalised(t *testing.T) {
+	k := readOne(t, vendorDoc("<pskc:KeyPackage>\n  <pskc:Key Id=\"AB\n\tCD\" Algorithm=\"\n   urn:ietf:params:xml:ns:keyprov:pskc:totp\n\">\n"+
+		"   <pskc:AlgorithmParameters><pskc:ResponseFormat Length=\"\t6\n\"/></pskc:AlgorithmParameters>\n"+
+		"   <pskc:Data><pskc:Secret><pskc:PlainValue>Fll+zlGSCO/cwg2OUH+esdsRqko=</pskc:PlainValue></pskc:Secret></pskc:Data>\n  </pskc:Key>\n </pskc:KeyPackage>"))
+	if *k.KeyID != "AB  CD" || k.SerialOrID() != "AB  CD" {
+		t.Errorf("key id %q, serial %q; want \"AB  CD\"", *k.KeyID, k.SerialOrID())
+	}
+	if k.Algorithm != "    urn:ietf:params:xml:ns:keyprov:pskc:totp " || k.Kind != KindTOTP || k.Digits == nil || *k.Digits != 6 {
+		t.Errorf("algorithm %q (%s), digits %v", k.Algorithm, k.Kind, showInt(k.Digits))
+	}
+}
