@@ -106,6 +106,14 @@ func ReadUPNs(r io.Reader, name string) ([]string, error) {
 			break
 		}
 	}
+	if col < 0 && len(header) == 1 {
+		// Excel saves "CSV" with semicolons in many locales: say so rather than "no upn column".
+		for _, sep := range []string{";", "\t"} {
+			if strings.Contains(header[0], sep) {
+				return nil, fmt.Errorf("%s:1: the file is separated by %q, not commas (Excel saves CSV so in many locales); save it as comma-separated CSV", name, sep)
+			}
+		}
+	}
 	if col < 0 {
 		return nil, fmt.Errorf("%s:1: no upn column in the header", name)
 	}

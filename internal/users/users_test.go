@@ -145,6 +145,8 @@ func TestReadUPNs(t *testing.T) {
 		{"blank cell", "upn,name\nada@contoso.com,a\n,b\n", nil, "f.csv:3: empty upn"},
 		{"control character", "upn\n\"ada@contoso.com\x1b[2J\"\n", nil, "f.csv:2: upn contains a control character"},
 		{"bad quotes", "upn\n\"ada\n", nil, "f.csv:2: extraneous or missing \" in quoted-field"},
+		{"semicolons", "UPN;Name\nada@contoso.com;Ada\n", nil, `f.csv:1: the file is separated by ";", not commas (Excel saves CSV so in many locales); save it as comma-separated CSV`},
+		{"tabs", "upn\tname\nada@contoso.com\tAda\n", nil, `f.csv:1: the file is separated by "\t", not commas (Excel saves CSV so in many locales); save it as comma-separated CSV`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
