@@ -52,7 +52,7 @@ func deleteRun(ctx context.Context, cmd *cobra.Command, opts *deleteOptions) err
 	// Look every user up first, so that a typo deletes nobody and the question says what goes.
 	var found []store.User
 	owned := map[string]int{} // hardware tokens per user
-	tokens, apps := 0, 0
+	tokens, apps, authApps := 0, 0, 0 // authApps: authenticator apps, which go with their user
 	for _, upn := range opts.upns {
 		u, err := db.GetUser(ctx, upn)
 		if err != nil {
@@ -71,14 +71,19 @@ func deleteRun(ctx context.Context, cmd *cobra.Command, opts *deleteOptions) err
 		owned[store.Key(u.UPN)] = len(ts)
 		tokens += len(ts)
 		apps += u.AppPasswords
+		authApps += u.Methods - len(ts)
 	}
 	if !opts.yes {
 		names := make([]string, len(found))
 		for i, u := range found {
 			names[i] = u.UPN
 		}
-		q := fmt.Sprintf("Delete %s (%d hardware tokens go back to stock, %d app passwords are deleted)?",
-			strings.Join(names, ", "), tokens, apps)
+		also := ""
+		if authApps > 0 {
+			also = fmt.Sprintf(", %d authenticator apps are removed", authApps)
+		}
+		q := fmt.Sprintf("Delete %s (%d hardware tokens go back to stock, %d app passwords are deleted%s)?",
+			strings.Join(names, ", "), tokens, apps, also)
 		ok, err := f.Confirm(q, opts.yes, "delete users")
 		if err != nil {
 			return err
@@ -90,6 +95,10 @@ func deleteRun(ctx context.Context, cmd *cobra.Command, opts *deleteOptions) err
 	for _, u := range found {
 		err := db.DeleteUser(ctx, u.UPN)
 		detail := fmt.Sprintf("deleted; %d hardware tokens returned to stock, %d app passwords deleted", owned[store.Key(u.UPN)], u.AppPasswords)
+		if n := u.Methods - owned[store.Key(u.UPN)]; n > 0 {
+			// The audit log must say that the user's authenticator apps went too.
+			detail += fmt.Sprintf(", %d authenticator apps removed", n)
+		}
 		if err := f.AuditChange(ctx, cmd, u.UPN, detail, err); err != nil {
 			return fmt.Errorf("deleting user %s: %w", u.UPN, err)
 		}

@@ -47,3 +47,50 @@ func TestUsersDeleteAsksOnATerminal(t *testing.T) {
 		}
 	}
 }
+
+// Deleting a user removes their authenticator apps too: the question and the audit log say so.
+func TestUsersDeleteNamesAuthenticatorApps(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	path := filepath.Join(dir, "mfactl.db")
+	db, err := store.Open(ctx, path, store.Options{KeyFile: filepath.Join(dir, "mfactl.key")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.AddUser(ctx, store.User{UPN: "helga@contoso.com"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"phone", "tablet"} {
+		if _, err := db.AddAuthApp(ctx, "helga@contoso.com", store.NewAuthApp{Name: name, Secret: []byte("0123456789abcdefghij")}, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	ios, in, _, errOut := iostreams.Test()
+	ios.SetTTY(true, false, false)
+	in.WriteString("y\n")
+	f := cmdutil.NewFactory(ios, func(string) string { return "" })
+	f.DBPath, f.KeyFile = path, filepath.Join(dir, "mfactl.key")
+	defer f.Close()
+	cmd := newDeleteCmd(f)
+	cmd.SetArgs([]string{"helga@contoso.com"})
+	cmd.SilenceErrors, cmd.SilenceUsage = true, true
+	if err := cmd.ExecuteContext(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := "Delete helga@contoso.com (0 hardware tokens go back to stock, 0 app passwords are deleted, 2 authenticator apps are removed)? [y/N] "
+	if !strings.HasPrefix(errOut.String(), want) {
+		t.Errorf("prompt %q, want %q", errOut, want)
+	}
+	st, err := f.Store(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	audit, err := st.ListAudit(ctx, store.AuditFilter{})
+	if err != nil || len(audit) != 1 {
+		t.Fatalf("audit %+v, %v", audit, err)
+	}
+	if got := audit[0].Detail; got != "deleted; 0 hardware tokens returned to stock, 0 app passwords deleted, 2 authenticator apps removed" {
+		t.Errorf("audit detail %q", got)
+	}
+}
