@@ -51,7 +51,7 @@ func deleteRun(ctx context.Context, cmd *cobra.Command, opts *deleteOptions) err
 	}
 	// Look every user up first, so that a typo deletes nobody and the question says what goes.
 	var found []store.User
-	owned := map[string]int{} // hardware tokens per user
+	owned := map[string]int{}         // hardware tokens per user
 	tokens, apps, authApps := 0, 0, 0 // authApps: authenticator apps, which go with their user
 	for _, upn := range opts.upns {
 		u, err := db.GetUser(ctx, upn)
