@@ -80,7 +80,9 @@ type ImportOptions struct {
 	// SourceCounts, when set, says how many rows the source read in all and how many of them it
 	// rejected itself (by the file rules) and so never yielded. The audit summary counts them,
 	// so that it describes the file rather than the rows that reached the store. It is called
-	// once the source is done.
+	// once the store has stopped reading the source: before the commit of a successful import,
+	// after the rollback of a failed one (so the source may finish reading its input then,
+	// without holding the write lock).
 	SourceCounts func() (rows, rejected int)
 }
 

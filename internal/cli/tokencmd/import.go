@@ -152,6 +152,7 @@ const maxListedProblems = 1000
 // ones to the store and keeps the books.
 type tokenImport struct {
 	opts   *importOptions
+	ctx    context.Context // of the run, for reading the file from the store's callbacks
 	name   string // the file as named in problems
 	source string // the file as recorded in the tokens' source_file
 	tf     *tokenfile.File
@@ -200,6 +201,7 @@ func importRun(ctx context.Context, cmd *cobra.Command, opts *importOptions) err
 	f := opts.f
 	t := &tokenImport{
 		opts:          opts,
+		ctx:           ctx,
 		name:          displayName(opts.file),
 		source:        displayName(opts.file),
 		fileProblems:  problemList{max: maxListedProblems},
@@ -342,12 +344,6 @@ func (t *tokenImport) records(ctx context.Context) iter.Seq2[store.ImportRow, er
 			if !valid {
 				if !t.opts.skipInvalid {
 					t.doomed = true
-					// Read the rest first, so that the failure recorded in the audit log
-					// counts the rows of the whole file.
-					if err := t.drain(ctx); err != nil {
-						yield(store.ImportRow{}, err)
-						return
-					}
 					yield(store.ImportRow{}, &errFileInvalid{line: rec.Line})
 					return
 				}
@@ -439,7 +435,14 @@ func (t *tokenImport) drain(ctx context.Context) error {
 }
 
 // counts is the store's SourceCounts: the rows read and those rejected by the file rules.
+//
+// The store calls it for the failure's audit event after it has rolled back, so the rest of a
+// file abandoned at its first bad row is read here, without holding the write lock, for
+// counts of the whole file (importRun then finds it read).
 func (t *tokenImport) counts() (rows, rejected int) {
+	if t.doomed {
+		_ = t.drain(t.ctx) // an error (Ctrl-C) comes back from importRun's drain
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.rows, t.fileRejected
