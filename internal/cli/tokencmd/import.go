@@ -153,8 +153,8 @@ const maxListedProblems = 1000
 type tokenImport struct {
 	opts   *importOptions
 	ctx    context.Context // of the run, for reading the file from the store's callbacks
-	name   string // the file as named in problems
-	source string // the file as recorded in the tokens' source_file
+	name   string          // the file as named in problems
+	source string          // the file as recorded in the tokens' source_file
 	tf     *tokenfile.File
 
 	rows         int  // guarded by mu (read by the store for its audit event)
