@@ -108,6 +108,11 @@ func checkRejectedPath(rejected, input string) error {
 	if rejected == "-" {
 		return cmdutil.Usagef("--rejected: want a file name; rejected rows hold secrets and never go to standard output")
 	}
+	// Found only at the final rename otherwise, after the import committed: the rows would be
+	// imported-but-lost.
+	if st, err := os.Stat(rejected); err == nil && st.IsDir() {
+		return cmdutil.Usagef("--rejected: %s is a directory; want a file name", rejected)
+	}
 	if input == "-" {
 		return nil
 	}
