@@ -55,8 +55,8 @@ func (e *KeyFileError) Unwrap() error { return e.Err }
 
 // LoadOrCreateKey reads the master key from path. When the file does not exist and allowCreate
 // is true, it creates the parent directory (0700) and a new random key in a file of mode 0600;
-// created reports that. The file holds the key as hex on one line. The file is created with
-// O_EXCL, so two processes racing to create it end up sharing the one that won.
+// created reports that. The file holds the key as hex on one line. It appears whole and never
+// replaces another (see writeKey), so two processes racing to create it share the one that won.
 //
 // On Unix an existing key file that group or others may read is refused (ErrKeyInsecure), as
 // ssh does with private keys: a leaked master key exposes every secret in the database.
@@ -111,33 +111,56 @@ func readKey(path string) ([]byte, error) {
 	return key, nil
 }
 
+// writeKey creates the key file at path, failing with fs.ErrExist when one exists. The key is
+// written and synced to a temporary file beside it, which is then hard-linked to path: a link
+// never replaces an existing file, and a process that finds path finds the whole key (creating
+// path with O_EXCL and writing it afterwards let a concurrent reader see an empty file). Where
+// the file system has no hard links, the file is created with O_EXCL and written in place.
 func writeKey(path string, key []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	// os.CreateTemp creates the file with mode 0600.
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := fillKeyFile(tmp, key); err != nil {
+		return err
+	}
+	err = os.Link(tmp.Name(), path)
+	if err == nil || errors.Is(err, fs.ErrExist) {
 		return err
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}
+	if err := fillKeyFile(f, key); err != nil {
+		os.Remove(path)
+		return err
+	}
+	return nil
+}
+
+// fillKeyFile writes the key as hex on one line, syncs and closes f.
+func fillKeyFile(f *os.File, key []byte) error {
+	var err error
 	// Mode 0600 is subject to the umask only in the restrictive direction, but be explicit in
 	// case the file system ignores the creation mode.
 	if runtime.GOOS != "windows" {
-		if err := f.Chmod(0o600); err != nil {
-			f.Close()
-			os.Remove(path)
-			return err
-		}
+		err = f.Chmod(0o600)
 	}
-	_, err = f.WriteString(hex.EncodeToString(key) + "\n")
+	if err == nil {
+		_, err = f.WriteString(hex.EncodeToString(key) + "\n")
+	}
 	if err == nil {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		os.Remove(path)
-		return err
-	}
-	return nil
+	return err
 }

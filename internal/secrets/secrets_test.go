@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -148,5 +149,48 @@ func TestFingerprintAndCheckValue(t *testing.T) {
 	}
 	if bytes.Equal(s1.CheckValue(), s1.Fingerprint([]byte("mfactl key check value"))) {
 		t.Error("check value and fingerprints share a key")
+	}
+}
+
+// Processes that start at the same moment on a new directory race to create the key: every one
+// gets the same whole key, exactly one created it, and no temporary file is left.
+func TestLoadOrCreateKeyRace(t *testing.T) {
+	for round := range 50 {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "mfactl.key")
+		const racers = 8
+		keys := make([][]byte, racers)
+		created := make([]bool, racers)
+		errs := make([]error, racers)
+		var start, done sync.WaitGroup
+		start.Add(1)
+		for i := range racers {
+			done.Add(1)
+			go func() {
+				defer done.Done()
+				start.Wait()
+				keys[i], created[i], errs[i] = LoadOrCreateKey(path, true)
+			}()
+		}
+		start.Done()
+		done.Wait()
+		creators := 0
+		for i := range racers {
+			if errs[i] != nil {
+				t.Fatalf("round %d, racer %d: %v", round, i, errs[i])
+			}
+			if !bytes.Equal(keys[i], keys[0]) {
+				t.Fatalf("round %d: racers got different keys", round)
+			}
+			if created[i] {
+				creators++
+			}
+		}
+		if creators != 1 {
+			t.Fatalf("round %d: %d racers say they created the key, want 1", round, creators)
+		}
+		if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+			t.Fatalf("round %d: directory holds %d files, want the key alone", round, len(entries))
+		}
 	}
 }
