@@ -40,3 +40,41 @@ func TestUsersIteratesLikeListUsers(t *testing.T) {
 		t.Fatalf("breaking out after %d users", n)
 	}
 }
+
+// TestTokensFilterNonASCII: --manufacturer and --model match ignoring case beyond ASCII too.
+// SQLite's LOWER folds only ASCII, and "Élan Sécurité" once matched nothing, not even itself.
+func TestTokensFilterNonASCII(t *testing.T) {
+	d := openTest(t, "", Options{})
+	ctx := context.Background()
+	rows := genRows(0, 3, 0)
+	rows[0].Manufacturer, rows[0].Model = "Élan Sécurité", "Ö-Key"
+	rows[1].Manufacturer, rows[1].Model = "Elan Securite", "O-Key"
+	rows[2].Manufacturer, rows[2].Model = "Contoso_", "100%"
+	if _, err := d.ImportTokens(ctx, rowsOf(rows), ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		f    TokenFilter
+		want string
+	}{
+		{TokenFilter{Manufacturer: "Élan Sécurité"}, "[SN00000000]"},
+		{TokenFilter{Manufacturer: "élan sécurité"}, "[SN00000000]"},
+		{TokenFilter{Manufacturer: "ELAN SECURITE"}, "[SN00000001]"},
+		{TokenFilter{Model: "ö-key"}, "[SN00000000]"},
+		{TokenFilter{Manufacturer: "élan sécurité", Model: "O-KEY"}, "[]"},
+		{TokenFilter{Manufacturer: "contoso_", Model: "100%"}, "[SN00000002]"},
+		{TokenFilter{Manufacturer: "contoso%"}, "[]"},
+	} {
+		toks, err := d.ListTokens(ctx, tc.f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var serials []string
+		for _, tk := range toks {
+			serials = append(serials, tk.Serial)
+		}
+		if got := fmt.Sprint(serials); got != tc.want && !(tc.want == "[]" && len(serials) == 0) {
+			t.Errorf("ListTokens(%+v) = %s, want %s", tc.f, got, tc.want)
+		}
+	}
+}

@@ -94,14 +94,9 @@ func (d *DB) Tokens(ctx context.Context, f TokenFilter) iter.Seq2[Token, error] 
 			q += ` AND t.status = ?`
 			args = append(args, string(f.Status))
 		}
-		if f.Manufacturer != "" {
-			q += ` AND LOWER(t.manufacturer) = ?`
-			args = append(args, strings.ToLower(f.Manufacturer))
-		}
-		if f.Model != "" {
-			q += ` AND LOWER(t.model) = ?`
-			args = append(args, strings.ToLower(f.Model))
-		}
+		// Manufacturer and model are compared below rather than in SQL: SQLite's LOWER (and
+		// LIKE, NOCASE) fold only ASCII, so LOWER(manufacturer) = strings.ToLower(arg) missed
+		// "Élan Sécurité" even spelt exactly as stored. A listing reads every row anyway.
 		q += ` ORDER BY t.serial_key`
 		rows, err := d.sql.QueryContext(ctx, q, args...)
 		if err != nil {
@@ -111,6 +106,10 @@ func (d *DB) Tokens(ctx context.Context, f TokenFilter) iter.Seq2[Token, error] 
 		defer rows.Close()
 		for rows.Next() {
 			t, err := scanToken(rows)
+			if err == nil && (f.Manufacturer != "" && !strings.EqualFold(t.Manufacturer, f.Manufacturer) ||
+				f.Model != "" && !strings.EqualFold(t.Model, f.Model)) {
+				continue
+			}
 			if !yield(t, err) || err != nil {
 				return
 			}
