@@ -215,6 +215,11 @@ func (d *DB) ensureIndexes(ctx context.Context) {
 }
 
 func (d *DB) loadKey(ctx context.Context) error {
+	// secrets would report a directory as a key file "readable by group or others" and
+	// suggest chmod 600, which does not help.
+	if st, err := os.Stat(d.keyPath); err == nil && st.IsDir() {
+		return fmt.Errorf("key file %s is a directory; --key-file and MFACTL_KEY_FILE name the key file itself", d.keyPath)
+	}
 	check, found, err := d.getMeta(ctx, metaKeyCheck)
 	if err != nil {
 		return fmt.Errorf("opening database %s: %w", d.path, err)

@@ -251,3 +251,22 @@ func TestOpenNotADatabaseFile(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenKeyFileIsADirectory: a key path that is a directory is named as such, not as a key
+// file readable by others (whose advice, chmod 600, does not help).
+func TestOpenKeyFileIsADirectory(t *testing.T) {
+	dir := t.TempDir()
+	keyDir := filepath.Join(dir, "keys")
+	if err := os.Mkdir(keyDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	d, err := Open(context.Background(), filepath.Join(dir, "x.db"), Options{KeyFile: keyDir})
+	if err == nil {
+		d.Close()
+		t.Fatal("Open: no error")
+	}
+	want := "key file " + keyDir + " is a directory; --key-file and MFACTL_KEY_FILE name the key file itself"
+	if err.Error() != want {
+		t.Errorf("Open: %v\nwant: %s", err, want)
+	}
+}
