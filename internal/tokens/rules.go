@@ -143,7 +143,7 @@ func CheckInterval(line int, interval string) (int, []Problem) {
 // checkFreeText produces the manufacturer.empty and model.empty warnings.
 func checkFreeText(line int, column, code, value string) []Problem {
 	if value == "" { // trimmed by the caller
-		return []Problem{warningAt(line, column, code, column+": empty; the cloud API requires it")}
+		return []Problem{warningAt(line, column, code, "empty; the cloud API requires it")}
 	}
 	return nil
 }

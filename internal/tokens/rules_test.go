@@ -231,6 +231,10 @@ func checkRules(t *testing.T, in string, opts CSVOptions, chk CheckerOptions, wa
 		if strings.ContainsAny(p.Message, "\n\r") || p.Message != strings.TrimSpace(p.Message) || strings.HasSuffix(p.Message, ".") {
 			t.Errorf("message %q is not one clean line", p.Message)
 		}
+		// Diagnostics print the column before the message ("7: model: empty; ...").
+		if p.Column != "" && strings.HasPrefix(p.Message, p.Column+":") {
+			t.Errorf("message %q repeats its column %q", p.Message, p.Column)
+		}
 	}
 }
 
