@@ -79,7 +79,7 @@ func textPtr(el *etree.Element) *string {
 // them raw; a &#10; reference, which should survive, is not told apart: no PSKC attribute
 // needs one.)
 func attrValue(v string) string {
-	if strings.IndexAny(v, "\t\n\r") < 0 {
+	if !strings.ContainsAny(v, "\t\n\r") {
 		return v
 	}
 	return strings.Map(func(r rune) rune {

@@ -53,16 +53,15 @@ const (
 )
 
 type job struct {
-	kind   jobKind
-	num    int
-	line   int
-	data   []byte
-	done   chan struct{}
-	res    *pkgResult
-	warn   Warning
-	err    *Error
-	ctx    *cryptoCtx
-	parsed *etree.Element
+	kind jobKind
+	num  int
+	line int
+	data []byte
+	done chan struct{}
+	res  *pkgResult
+	warn Warning
+	err  *Error
+	ctx  *cryptoCtx
 }
 
 var xmlDeclEncoding = regexp.MustCompile(`^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']`)

@@ -26,8 +26,6 @@ type scanner struct {
 	line int // line number at buf[pos]
 }
 
-var errNeedMore = errors.New("need more data")
-
 func newScanner(r io.Reader) *scanner {
 	return &scanner{r: r, buf: make([]byte, 0, readChunk), line: 1}
 }

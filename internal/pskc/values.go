@@ -17,7 +17,7 @@ func trimXML(s string) string {
 
 // stripXMLSpace removes all XML whitespace, as xs:base64Binary allows it anywhere.
 func stripXMLSpace(s string) string {
-	if strings.IndexAny(s, " \t\r\n") < 0 {
+	if !strings.ContainsAny(s, " \t\r\n") {
 		return s
 	}
 	b := make([]byte, 0, len(s))

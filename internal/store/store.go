@@ -334,14 +334,6 @@ func (d *DB) needSealer() (*secrets.Sealer, error) {
 // unix converts t to the stored form (unix seconds UTC).
 func unix(t time.Time) int64 { return t.Unix() }
 
-// nullUnix stores the zero time as NULL ("never").
-func nullUnix(t time.Time) sql.NullInt64 {
-	if t.IsZero() {
-		return sql.NullInt64{}
-	}
-	return sql.NullInt64{Int64: t.Unix(), Valid: true}
-}
-
 // fromUnix reads a stored time; NULL is the zero time.
 func fromUnix(v sql.NullInt64) time.Time {
 	if !v.Valid {

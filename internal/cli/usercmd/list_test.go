@@ -22,10 +22,7 @@ func TestUserListWriterMatchesTheRenderers(t *testing.T) {
 		},
 	}
 	for n := 0; n <= len(users); n++ {
-		views := users[:n:n]
-		if views == nil {
-			views = []view.User{}
-		}
+		views := users[:n:n] // never nil, also when empty
 		var rows [][]string
 		for _, v := range views {
 			rows = append(rows, v.Cells())
