@@ -313,7 +313,12 @@ func importRun(ctx context.Context, cmd *cobra.Command, opts *importOptions) err
 				return err
 			}
 		}
-		if sum.Rejected > 0 {
+		switch {
+		case sum.Rejected > 0 && sum.Imported+sum.Unchanged+sum.Updated+sum.Skipped == 0:
+			// Nothing of the file is in the directory: not a partial success (exit 1, as
+			// bulk activation does when every row failed).
+			result = fmt.Errorf("%s: none of its %s could be imported", t.name, plural(t.rows, "row"))
+		case sum.Rejected > 0:
 			result = cmdutil.ErrPartial
 		}
 	}
