@@ -24,7 +24,7 @@ var ExitCodes = []struct {
 	{ExitOK, "success"},
 	{ExitFailure, "failure: invalid data, a denied verification, or a runtime error"},
 	{ExitUsage, "usage error: unknown command or flag, wrong arguments, bad flag value"},
-	{ExitPartial, "partial success: some rows were skipped or failed (--skip-invalid, bulk activation)"},
+	{ExitPartial, "partial success: some rows failed, the others were done (--skip-invalid, bulk activation)"},
 	{ExitInterrupted, "interrupted (Ctrl-C); any open transaction was rolled back"},
 }
 
