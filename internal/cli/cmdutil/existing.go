@@ -11,10 +11,10 @@ import (
 )
 
 // ExistingStore is Store for the commands that work on a directory that must already exist
-// (verify, activate, assign, the user commands other than add and import): when the database
-// file is missing, which is what a mistyped --db looks like, it fails with "no directory
-// database at PATH" instead of creating an empty directory and a master key and then answering
-// "user not found" or an empty list.
+// (verify, activate, assign, show, delete, the user commands other than add, import and list):
+// when the database file is missing, which is what a mistyped --db looks like, it fails with
+// "no directory database at PATH" instead of creating an empty directory and a master key and
+// then answering "user not found".
 func (f *Factory) ExistingStore(ctx context.Context) (*store.DB, error) {
 	if f.db != nil {
 		return f.db, nil

@@ -52,7 +52,7 @@ func deleteRun(ctx context.Context, cmd *cobra.Command, opts *deleteOptions) err
 	if !ok {
 		return fmt.Errorf("deleting %s: not confirmed; nothing was deleted", what)
 	}
-	db, err := f.Store(ctx)
+	db, err := f.ExistingStore(ctx)
 	if err != nil {
 		return err
 	}
