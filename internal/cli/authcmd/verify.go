@@ -40,7 +40,7 @@ user's OATH methods (FAILED_AUTHENTICATION_THROTTLED) until 'mfactl users unbloc
 denied.
 
 The code is the CODE argument, "-" to read it from standard input, or asked for (hidden) when
-standard input is a terminal. --app-password checks an app password instead, read from one line
+standard input is a terminal; spaces in it are ignored ("123 456"). --app-password checks an app password instead, read from one line
 of standard input (never from the command line, where it would be seen by other users).
 
 Exits 0 when verified and 1 when denied. -o json prints {"time", "upn", "device_token",
@@ -92,7 +92,7 @@ func verifyRun(ctx context.Context, opts *verifyOptions) error {
 	if opts.appPassword {
 		secret, err = f.ReadSecret("-", true, fmt.Sprintf("App password for %s: ", opts.upn), "app password")
 	} else {
-		secret, err = f.ReadSecret(opts.codeArg, opts.hasCode, fmt.Sprintf("Code for %s: ", opts.upn), "code")
+		secret, err = f.ReadCode(opts.codeArg, opts.hasCode, fmt.Sprintf("Code for %s: ", opts.upn))
 	}
 	if err != nil {
 		return err

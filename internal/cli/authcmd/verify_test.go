@@ -121,6 +121,11 @@ func TestVerifyCode(t *testing.T) {
 		"time,upn,device token,mode,result,result code,reason\n2026-03-01T12:01:00Z,nobody@contoso.com,,oath,denied,FAILED_USER_UNKNOWN,user not found\n", "")
 	e.run("", false, "auth", "verify", "bob@contoso.com", "123456", "-o", "csv").check(t, 1,
 		"time,upn,device token,mode,result,result code,reason\n2026-03-01T12:01:00Z,bob@contoso.com,,oath,denied,FAILED_NO_METHOD,no activated hardware token or authenticator app\n", "")
+	// A code copied as authenticator apps show it, "123 456", is the code 123456.
+	spaced := e.code(-1)
+	spaced = spaced[:3] + " " + spaced[3:]
+	e.run("", false, "auth", "verify", "ada@contoso.com", spaced, "-o", "csv").check(t, 0,
+		"time,upn,device token,mode,result,result code,reason\n2026-03-01T12:01:00Z,ada@contoso.com,TOK0,oath-hardware,success,SUCCESS_OATH_CODE_VERIFIED,\n", "")
 
 	db := e.db()
 	defer db.Close()
@@ -128,8 +133,8 @@ func TestVerifyCode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The activation, then the five verifications.
-	if len(evs) != 6 {
+	// The activation, then the six verifications.
+	if len(evs) != 7 {
 		t.Fatalf("%d events", len(evs))
 	}
 	ev := evs[1]

@@ -73,3 +73,14 @@ func ParseClientIP(s string) (string, error) {
 	}
 	return a.String(), nil
 }
+
+// ReadCode is ReadSecret for a one-time code: spaces are dropped, so a code copied as
+// authenticator apps show it ("123 456") is the code 123456. Nothing else is changed: a code
+// that is not all digits of the right length simply does not match.
+func (f *Factory) ReadCode(arg string, hasArg bool, prompt string) (string, error) {
+	code, err := f.ReadSecret(arg, hasArg, prompt, "code")
+	if err != nil {
+		return "", err
+	}
+	return strings.ReplaceAll(code, " ", ""), nil
+}

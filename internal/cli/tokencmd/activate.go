@@ -44,7 +44,7 @@ becomes the token's drift. A wrong code makes the token failed_activation, and 1
 activations in a row lock it (disabled) until 'mfactl tokens enable'.
 
 The code is the CODE argument, "-" to read it from standard input, or asked for (hidden) when
-standard input is a terminal. --user assigns the token to that user first, as 'tokens assign'
+standard input is a terminal; spaces in it are ignored ("123 456"). --user assigns the token to that user first, as 'tokens assign'
 would, so both happen in one step.
 
 --from FILE activates in bulk from a CSV file with a header naming the columns "serial number"
@@ -113,7 +113,7 @@ func activateRun(ctx context.Context, cmd *cobra.Command, opts *activateOptions)
 	if err != nil {
 		return err
 	}
-	code, err := f.ReadSecret(opts.codeArg, opts.hasCode, fmt.Sprintf("Code shown on token %s: ", opts.serial), "code")
+	code, err := f.ReadCode(opts.codeArg, opts.hasCode, fmt.Sprintf("Code shown on token %s: ", opts.serial))
 	if err != nil {
 		return err
 	}
