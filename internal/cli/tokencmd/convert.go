@@ -217,7 +217,7 @@ type stdoutSink struct {
 	w     io.Writer
 	limit int // 0 means stdoutHoldInMemory
 	buf   bytes.Buffer
-	spill *os.File
+	spill *spillFile
 	err   error
 }
 
@@ -229,8 +229,7 @@ func (s *stdoutSink) Write(p []byte) (int, error) {
 		return s.buf.Write(p)
 	}
 	if s.spill == nil {
-		// os.CreateTemp creates the file with mode 0600.
-		if s.spill, s.err = os.CreateTemp("", "mfactl-convert-*.csv"); s.err != nil {
+		if s.spill, s.err = newSpillFile("mfactl-convert-*.csv"); s.err != nil {
 			s.err = fmt.Errorf("holding the csv in a temporary file: %w", s.err)
 			return 0, s.err
 		}
@@ -258,10 +257,11 @@ func (s *stdoutSink) Commit() error {
 		}
 		return nil
 	}
-	if _, err := s.spill.Seek(0, io.SeekStart); err != nil {
+	r, err := s.spill.reader()
+	if err != nil {
 		return fmt.Errorf("writing the csv: %w", err)
 	}
-	if _, err := io.Copy(s.w, s.spill); err != nil {
+	if _, err := io.Copy(s.w, r); err != nil {
 		return fmt.Errorf("writing the csv: %w", err)
 	}
 	return nil
@@ -271,8 +271,7 @@ func (s *stdoutSink) Commit() error {
 func (s *stdoutSink) Abort() {
 	s.wipe()
 	if s.spill != nil {
-		s.spill.Close()
-		os.Remove(s.spill.Name())
+		s.spill.remove()
 		s.spill = nil
 	}
 }

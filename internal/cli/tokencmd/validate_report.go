@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 
 	"github.com/mfactl/mfactl/internal/tokens"
@@ -25,8 +24,7 @@ const problemsInMemory = 10_000
 type problemLog struct {
 	limit int // problems kept in memory; 0 means problemsInMemory
 	mem   []tokens.Problem
-	spill *os.File
-	w     *bufio.Writer
+	spill *spillFile
 	enc   *json.Encoder
 	err   error // the first spill error, returned by each
 }
@@ -40,12 +38,11 @@ func (l *problemLog) add(p tokens.Problem) {
 		return
 	}
 	if l.spill == nil {
-		if l.spill, l.err = os.CreateTemp("", "mfactl-validate-*.jsonl"); l.err != nil {
+		if l.spill, l.err = newSpillFile("mfactl-validate-*.jsonl"); l.err != nil {
 			l.err = fmt.Errorf("keeping problems in a temporary file: %w", l.err)
 			return
 		}
-		l.w = bufio.NewWriterSize(l.spill, 64<<10)
-		l.enc = json.NewEncoder(l.w)
+		l.enc = json.NewEncoder(l.spill)
 	}
 	if err := l.enc.Encode(p); err != nil {
 		l.err = fmt.Errorf("keeping problems in a temporary file: %w", err)
@@ -74,13 +71,11 @@ func (l *problemLog) each(fn func(tokens.Problem) error) error {
 	if l.spill == nil {
 		return nil
 	}
-	if err := l.w.Flush(); err != nil {
-		return fmt.Errorf("keeping problems in a temporary file: %w", err)
-	}
-	if _, err := l.spill.Seek(0, io.SeekStart); err != nil {
+	r, err := l.spill.reader()
+	if err != nil {
 		return fmt.Errorf("reading problems back: %w", err)
 	}
-	dec := json.NewDecoder(bufio.NewReaderSize(l.spill, 64<<10))
+	dec := json.NewDecoder(r)
 	for {
 		var p tokens.Problem
 		err := dec.Decode(&p)
@@ -99,8 +94,7 @@ func (l *problemLog) each(fn func(tokens.Problem) error) error {
 // close removes the temporary file, if any.
 func (l *problemLog) close() {
 	if l.spill != nil {
-		l.spill.Close()
-		os.Remove(l.spill.Name())
+		l.spill.remove()
 		l.spill = nil
 	}
 	l.mem = nil
