@@ -9,6 +9,7 @@ import (
 
 	"github.com/mfactl/mfactl/internal/cli"
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+	"github.com/mfactl/mfactl/internal/conformancetest"
 	"github.com/mfactl/mfactl/internal/iostreams"
 )
 
@@ -16,11 +17,8 @@ import (
 // (`mfactl tokens validate -o json` with the case's flags) and checks the exit code and that
 // every expected problem is reported at its line with its code.
 func TestCSVConformance(t *testing.T) {
-	dir := filepath.Join(conformanceDir(), "csv")
+	dir := conformancetest.Dir(t, "csv")
 	data, err := os.ReadFile(filepath.Join(dir, "cases.json"))
-	if os.IsNotExist(err) {
-		t.Skipf("conformance data not found at %s (it lives in shared/ beside the repository)", dir)
-	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/mfactl/mfactl/internal/cli"
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+	"github.com/mfactl/mfactl/internal/conformancetest"
 	"github.com/mfactl/mfactl/internal/iostreams"
 	"github.com/mfactl/mfactl/internal/pskc"
 )
@@ -50,11 +51,8 @@ var pskcJudged = time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
 
 func loadPSKCCases(t *testing.T) (string, []pskcCase) {
 	t.Helper()
-	dir := filepath.Join(conformanceDir(), "pskc")
+	dir := conformancetest.Dir(t, "pskc")
 	data, err := os.ReadFile(filepath.Join(dir, "cases.jsonl"))
-	if os.IsNotExist(err) {
-		t.Skipf("conformance data not found at %s (it lives in shared/ beside the repository)", dir)
-	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,9 +12,11 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/mfactl/mfactl/internal/conformancetest"
 )
 
-const corpusDir = "../../../shared/conformance/pskc"
+var corpusDir = conformancetest.Path("pskc")
 
 // judged is the date the conformance verdicts were judged on (README: policy-expired).
 var judged = time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
@@ -56,10 +58,7 @@ type confKey struct {
 
 func loadCases(t testing.TB) []confCase {
 	t.Helper()
-	f, err := os.Open(filepath.Join(corpusDir, "cases.jsonl"))
-	if errors.Is(err, os.ErrNotExist) {
-		t.Skipf("conformance corpus %s not present", corpusDir)
-	}
+	f, err := os.Open(filepath.Join(conformancetest.Dir(t, "pskc"), "cases.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}

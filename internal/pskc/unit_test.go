@@ -203,6 +203,7 @@ func FuzzReader(f *testing.F) {
 	var buf bytes.Buffer
 	_ = writePSKC(&buf, genTOTP(2), &testEnc{cipher: "aes128-cbc", key: testKey16, mac: "hmac-sha1", macKey: testMAC})
 	f.Add(buf.Bytes(), true)
+	defer func(old int) { maxIterations = old }(maxIterations)
 	maxIterations = 20_000 // keep every input fast; the limit itself is not under test
 	f.Fuzz(func(t *testing.T, data []byte, withKey bool) {
 		opts := Options{Password: []byte("qwerty")}

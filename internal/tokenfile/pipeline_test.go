@@ -12,6 +12,7 @@ import (
 	"testing"
 	"testing/iotest"
 
+	"github.com/mfactl/mfactl/internal/conformancetest"
 	"github.com/mfactl/mfactl/internal/tokens"
 	"github.com/mfactl/mfactl/internal/tokens/tokenstest"
 )
@@ -108,10 +109,9 @@ func diffSnapshot(got, want snapshot) string {
 }
 
 func TestPipelineConformanceCSV(t *testing.T) {
-	dir := filepath.Join("..", "..", "..", "shared", "conformance", "csv")
-	files, _ := filepath.Glob(filepath.Join(dir, "*.csv"))
+	files, _ := filepath.Glob(filepath.Join(conformancetest.Dir(t, "csv"), "*.csv"))
 	if len(files) == 0 {
-		t.Skip("conformance folder ../shared/conformance/csv is absent")
+		t.Fatal("no CSV files in the conformance folder")
 	}
 	for _, name := range files {
 		data, err := os.ReadFile(name)

@@ -8,9 +8,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mfactl/mfactl/internal/conformancetest"
 )
 
-const conformanceDir = "../../../shared/conformance/csv"
+var conformanceDir = conformancetest.Path("csv")
 
 type conformanceCase struct {
 	File     string   `json:"file"`
@@ -24,10 +26,7 @@ type conformanceCase struct {
 
 func loadConformance(t testing.TB) []conformanceCase {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(conformanceDir, "cases.json"))
-	if errors.Is(err, os.ErrNotExist) {
-		t.Skipf("conformance corpus not found at %s (it lives beside the repository)", conformanceDir)
-	}
+	data, err := os.ReadFile(filepath.Join(conformancetest.Dir(t, "csv"), "cases.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

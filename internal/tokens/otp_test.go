@@ -3,15 +3,14 @@ package tokens
 import (
 	"encoding/base32"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
-)
 
-const otpVectors = "../../../shared/conformance/otp/totp-vectors.json"
+	"github.com/mfactl/mfactl/internal/conformancetest"
+)
 
 type totpVector struct {
 	Source   string `json:"source"`
@@ -25,10 +24,7 @@ type totpVector struct {
 
 func loadVectors(t *testing.T) []totpVector {
 	t.Helper()
-	data, err := os.ReadFile(filepath.FromSlash(otpVectors))
-	if errors.Is(err, os.ErrNotExist) {
-		t.Skipf("TOTP vectors not found at %s (the conformance data lives beside the repository)", otpVectors)
-	}
+	data, err := os.ReadFile(filepath.Join(conformancetest.Dir(t, "otp"), "totp-vectors.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
