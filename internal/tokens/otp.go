@@ -3,9 +3,11 @@ package tokens
 import (
 	"crypto/subtle"
 	"encoding/base32"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/hotp"
@@ -117,6 +119,81 @@ func MatchCode(secret []byte, p OTPParams, code string, center int64, window int
 		return 0, false, nil
 	}
 	return best, true, nil
+}
+
+// MinCodeDigits and MaxCodeDigits bound the length of any code (OTPParams.Digits).
+const (
+	MinCodeDigits = 6
+	MaxCodeDigits = 8
+)
+
+// ErrMalformedCode is matched (errors.Is) by a CodeError.
+var ErrMalformedCode = errors.New("malformed code")
+
+// CodeError is input that cannot be any token's code, so it was never tried. Its message says
+// what is wrong without repeating what was typed.
+type CodeError struct {
+	NotDigits bool // it holds a character other than a digit or a space
+	Digits    int  // how many digits it has, when NotDigits is false
+	Want      int  // the token's number of digits; 0: any of MinCodeDigits..MaxCodeDigits
+}
+
+func (e *CodeError) Error() string {
+	switch {
+	case e.NotDigits:
+		return "malformed code: it holds a character other than a digit"
+	case e.Want != 0:
+		return fmt.Sprintf("malformed code: %d digits, want %d", e.Digits, e.Want)
+	}
+	return fmt.Sprintf("malformed code: %d digits, want %d to %d", e.Digits, MinCodeDigits, MaxCodeDigits)
+}
+
+// Is makes errors.Is(err, ErrMalformedCode) true.
+func (e *CodeError) Is(target error) bool { return target == ErrMalformedCode }
+
+// NormalizeCode turns a code as it was typed, pasted or read from a file into the ASCII digits
+// MatchCode compares, or a CodeError. It is the one place that decides what a code may look
+// like, so the argument, standard input, the prompt and bulk files all agree:
+//   - white space at either end goes (unicode.IsSpace: a line ending, a tab, a no-break space
+//     copied from a web page or a chat);
+//   - space separators inside go ("123 456" as authenticator apps show it, also with a no-break,
+//     thin or narrow no-break space, unicode category Zs), but not tabs or line breaks, which no
+//     app puts inside a code;
+//   - full-width digits (U+FF10-FF19, from an East Asian input method) are the ASCII digits.
+//
+// Anything else (a letter, a hyphen, other digit scripts) and a length outside
+// MinCodeDigits..MaxCodeDigits is a CodeError: it cannot match any token, and counting it as a
+// failed attempt would lock a user or a token over a typing slip. The caller that knows the
+// token checks the exact length with CheckCodeLength.
+func NormalizeCode(s string) (string, error) {
+	s = strings.TrimFunc(s, unicode.IsSpace)
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r >= '\uFF10' && r <= '\uFF19':
+			b.WriteByte(byte('0' + r - '\uFF10'))
+		case unicode.Is(unicode.Zs, r):
+		default:
+			return "", &CodeError{NotDigits: true}
+		}
+	}
+	code := b.String()
+	if n := len(code); n < MinCodeDigits || n > MaxCodeDigits {
+		return "", &CodeError{Digits: n}
+	}
+	return code, nil
+}
+
+// CheckCodeLength says whether a normalised code has the digits of a token whose codes have
+// digits digits: a CodeError when not.
+func CheckCodeLength(code string, digits int) error {
+	if len(code) != digits {
+		return &CodeError{Digits: len(code), Want: digits}
+	}
+	return nil
 }
 
 func abs(n int) int {

@@ -205,3 +205,59 @@ func BenchmarkMatchCodeWindow10(b *testing.B) {
 		MatchCode(s, p, "123456", 56666666, 10)
 	}
 }
+
+// TestNormalizeCode: white space at the ends of any kind (a line ending left by a script, a tab
+// from a spreadsheet, a no-break space from a web page) and the spaces apps group digits with
+// are not part of the code; anything else that is not a digit, or a length no token has, is
+// refused without the code in the message.
+func TestNormalizeCode(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"123456", "123456"},
+		{"123456\n", "123456"},
+		{"123456\r\n", "123456"},
+		{"123456\t", "123456"},
+		{"\t 123456 \n", "123456"},
+		{"\u00a0123456", "123456"},
+		{"123456\u00a0\u2003", "123456"},
+		{"\u3000123456", "123456"},
+		{"123 456", "123456"},
+		{"123\u00a0456", "123456"},
+		{"123\u2009456", "123456"},
+		{"123\u202f456", "123456"},
+		{" 1 2 3 4 5 6 ", "123456"},
+		{"\uff11\uff12\uff13\uff14\uff15\uff16", "123456"},
+		{"012345", "012345"},
+		{"12345678", "12345678"},
+		{"1234567", "1234567"},
+	} {
+		got, err := NormalizeCode(c.in)
+		if err != nil || got != c.want {
+			t.Errorf("NormalizeCode(%q) = %q, %v; want %q", c.in, got, err, c.want)
+		}
+	}
+	for _, c := range []struct{ in, msg string }{
+		{"", "malformed code: 0 digits, want 6 to 8"},
+		{" \n", "malformed code: 0 digits, want 6 to 8"},
+		{"12345", "malformed code: 5 digits, want 6 to 8"},
+		{"057 34", "malformed code: 5 digits, want 6 to 8"},
+		{"123456789", "malformed code: 9 digits, want 6 to 8"},
+		{"abcdef", "malformed code: it holds a character other than a digit"},
+		{"12345a", "malformed code: it holds a character other than a digit"},
+		{"123-456", "malformed code: it holds a character other than a digit"},
+		{"123\t456", "malformed code: it holds a character other than a digit"},
+		{"123\n456", "malformed code: it holds a character other than a digit"},
+		{"١٢٣٤٥٦", "malformed code: it holds a character other than a digit"}, // Arabic-Indic digits
+		{"123456\x00", "malformed code: it holds a character other than a digit"},
+	} {
+		got, err := NormalizeCode(c.in)
+		if err == nil || err.Error() != c.msg || got != "" || !errors.Is(err, ErrMalformedCode) {
+			t.Errorf("NormalizeCode(%q) = %q, %v; want %q", c.in, got, err, c.msg)
+		}
+	}
+	if err := CheckCodeLength("1234567", 6); err == nil || err.Error() != "malformed code: 7 digits, want 6" || !errors.Is(err, ErrMalformedCode) {
+		t.Errorf("CheckCodeLength: %v", err)
+	}
+	if err := CheckCodeLength("123456", 6); err != nil {
+		t.Errorf("CheckCodeLength: %v", err)
+	}
+}
