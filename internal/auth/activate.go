@@ -28,11 +28,22 @@ type ActivateOptions struct {
 // with LockReason until `tokens enable`. Unknown, unassigned, disabled, locked and already
 // activated tokens are denied without looking at the code. Every attempt is recorded.
 //
-// Denials are results; errors are a failed assignment (AssignTo: unknown user, a token owned
-// by someone else, too many methods) and failures of the directory.
+// A code of a step at or before the token's last accepted one (a token activated, used and
+// then re-issued keeps that step) is a replay, denied as CodeDuplicate or CodeOld as in
+// Verify, and for the same reason counts no failed activation and leaves the status as it
+// was: it is the token's code, only used, and whoever saw it could otherwise lock a token
+// being re-issued. A code that cannot be the token's (tokens.NormalizeCode, or not the
+// token's number of digits) is a tokens.CodeError before anything is assigned or recorded.
+//
+// Denials are results; errors are a malformed code, a failed assignment (AssignTo: unknown
+// user, a token owned by someone else, too many methods) and failures of the directory.
 func (s *Service) Activate(ctx context.Context, serial, code string, opts ActivateOptions) (Result, error) {
 	if opts.Window < 0 || opts.Window > tokens.MaxWindow {
 		return Result{}, fmt.Errorf("activation window %d out of range 0..%d", opts.Window, tokens.MaxWindow)
+	}
+	code, err := tokens.NormalizeCode(code)
+	if err != nil {
+		return Result{}, fmt.Errorf("activating token %s: %w", serial, err)
 	}
 	r := Result{Time: s.now(), UPN: opts.AssignTo, Serial: serial, DeviceToken: serial, Mode: ModeHardware}
 	tok, err := s.store.GetToken(ctx, serial)
@@ -41,6 +52,9 @@ func (s *Service) Activate(ctx context.Context, serial, code string, opts Activa
 	}
 	if err != nil {
 		return Result{}, fmt.Errorf("activating token %s: %w", serial, err)
+	}
+	if err := tokens.CheckCodeLength(code, tok.Digits); err != nil {
+		return Result{}, fmt.Errorf("activating token %s: %w", tok.Serial, err)
 	}
 	if opts.AssignTo != "" {
 		prev, err := s.store.AssignToken(ctx, tok.Serial, opts.AssignTo, false, 0)
@@ -77,16 +91,17 @@ func (s *Service) Activate(ctx context.Context, serial, code string, opts Activa
 
 	var out Result
 	err = s.store.InAuthTx(ctx, func(tx *store.AuthTx) error {
-		// classify explains a write that touched nothing: the token changed since it was read.
-		classify := func() error {
+		// classify records a denial that changes nothing, as the token is now: a write that
+		// touched nothing (the token changed since it was read: its state says why, else only
+		// the step condition is left), or a replay.
+		classify := func(code, reason string) error {
 			now, err := tx.Token(tok.Serial)
 			if err != nil {
 				return err
 			}
 			out = withToken(r, now)
-			code, reason, denied := stateDenial(now)
-			if !denied {
-				code, reason = CodeDuplicate, "code already used" // only the step condition is left
+			if c, why, denied := stateDenial(now); denied {
+				code, reason = c, why
 			}
 			out = deny(out, code, reason)
 			return tx.AddAuthEvent(s.event(out, u, opts.ClientIP))
@@ -97,32 +112,31 @@ func (s *Service) Activate(ctx context.Context, serial, code string, opts Activa
 				return err
 			}
 			if !activated {
-				return classify()
+				return classify(CodeDuplicate, "code already used")
 			}
 			out = r
 			out.Success, out.Code = true, CodeActivated
 			out.Status, out.Drift, out.FailedAttempts = store.StatusActivated, off, 0
 			return tx.AddAuthEvent(s.event(out, u, opts.ClientIP))
 		}
-		code, reason := CodeIncorrect, "incorrect code"
 		switch {
 		case ok && step == tok.LastStep:
-			code, reason = CodeDuplicate, "code already used"
+			return classify(CodeDuplicate, "code already used")
 		case ok:
-			code, reason = CodeOld, "code older than the last accepted one"
+			return classify(CodeOld, "code older than the last accepted one")
 		}
 		failed, status, counted, err := tx.FailActivation(tok.ID, MaxFailures, LockReason)
 		if err != nil {
 			return err
 		}
 		if !counted {
-			return classify()
+			return classify(CodeDuplicate, "code already used")
 		}
-		reason = fmt.Sprintf("%s (%d of %d failed activations)", reason, failed, MaxFailures)
+		reason := fmt.Sprintf("incorrect code (%d of %d failed activations)", failed, MaxFailures)
 		if status == store.StatusDisabled {
 			reason += "; token locked"
 		}
-		out = deny(r, code, reason)
+		out = deny(r, CodeIncorrect, reason)
 		out.Status, out.FailedAttempts = status, failed
 		return tx.AddAuthEvent(s.event(out, u, opts.ClientIP))
 	})

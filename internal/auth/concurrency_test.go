@@ -67,12 +67,78 @@ func TestConcurrentReplay(t *testing.T) {
 		if successes != 1 || duplicates != 1 {
 			t.Fatalf("round %d: %d successes and %d duplicates: %+v", round, successes, duplicates, results)
 		}
-		// The duplicate counted a failure; the next success resets it.
+		if u := e.user(t, "ada@contoso.com"); u.FailedAttempts != 0 {
+			t.Fatalf("round %d: the duplicate counted a failure: %+v", round, u)
+		}
 	}
 	evs := e.events(t)
 	if len(evs) != 1+2*5 {
 		t.Errorf("%d events, want 11", len(evs))
 	}
+}
+
+// TestConcurrentReplayDoesNotLock: 50 verifications of one valid code at the same moment,
+// each through its own database handle (as 50 mfactl processes would be), all having read the
+// directory before any writes: exactly one success and 49 duplicates in the log, and the
+// duplicates count no failure, so the user is not locked out (with 10 failures they would be).
+// Then 50 more replays of the now used code, and the user still signs in with a fresh code.
+func TestConcurrentReplayDoesNotLock(t *testing.T) {
+	const n = 50
+	ctx := context.Background()
+	e := newEnv(t)
+	e.activate(t, "TOK0000", e.code(t, 0, 0), win10)
+	e.clock.t = t0.Add(time.Minute)
+	code := e.code(t, 0, 0)
+	race := func() map[string]int {
+		var arrive sync.WaitGroup
+		arrive.Add(n)
+		results := make([]Result, n)
+		errs := make([]error, n)
+		var done sync.WaitGroup
+		for i := range n {
+			db, err := store.Open(ctx, e.path, store.Options{Now: e.clock.now, BusyTimeout: time.Minute})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			svc := New(barrierStore{DB: db, arrive: &arrive}, e.clock.now, server)
+			done.Add(1)
+			go func() {
+				defer done.Done()
+				results[i], errs[i] = svc.Verify(ctx, "ada@contoso.com", code, Options{})
+			}()
+		}
+		done.Wait()
+		got := map[string]int{}
+		for i, r := range results {
+			if errs[i] != nil {
+				t.Fatal(errs[i])
+			}
+			got[r.Code]++
+		}
+		return got
+	}
+	if got := race(); got[CodeVerified] != 1 || got[CodeDuplicate] != n-1 {
+		t.Fatalf("results %v, want 1 %s and %d %s", got, CodeVerified, n-1, CodeDuplicate)
+	}
+	if u := e.user(t, "ada@contoso.com"); u.Locked || u.FailedAttempts != 0 {
+		t.Fatalf("replays counted: %+v", u)
+	}
+	if got := race(); got[CodeDuplicate] != n {
+		t.Fatalf("second round %v, want %d %s", got, n, CodeDuplicate)
+	}
+	logged := map[string]int{}
+	for _, ev := range e.events(t) {
+		logged[ev.ResultCode]++
+	}
+	if logged[CodeVerified] != 1 || logged[CodeDuplicate] != 2*n-1 || len(logged) != 3 {
+		t.Fatalf("auth log %v", logged)
+	}
+	if u := e.user(t, "ada@contoso.com"); u.Locked || u.FailedAttempts != 0 {
+		t.Fatalf("replays counted: %+v", u)
+	}
+	e.clock.t = t0.Add(2 * time.Minute)
+	want(t, e.verify(t, "ada@contoso.com", e.code(t, 0, 0)), true, CodeVerified, "")
 }
 
 // TestConcurrentActivation: two activations of the same token with the same code at once

@@ -19,16 +19,27 @@ type Options struct {
 // Verify checks a code against every activated hardware token and authenticator app of the
 // user, within VerifyWindow steps of each method's learned drift, and records the attempt.
 //
+// The code is normalised first (tokens.NormalizeCode); one that cannot be a code of any of
+// the user's methods (not digits, or not as many as any method's codes have) is a
+// tokens.CodeError and no attempt: nothing is recorded or counted.
+//
 // The order of checks: an unknown user, a blocked user, a user without a method and a user
 // whose OATH methods are locked are denied without looking at the code (and without counting
 // a failure). Otherwise a code matching a step newer than the method's last accepted step
 // succeeds: that step becomes the last accepted one, the drift is re-learned and the user's
-// failure count resets. A code matching the last accepted step is a duplicate, an earlier one
-// old; those and incorrect codes count a failure, and MaxFailures in a row lock the user's OATH
-// methods until ClearUserLockout (tokens enable) or users unblock.
+// failure count resets. A code matching the last accepted step is a duplicate (also when that
+// step has left the window), an earlier one within the window old: a replay. Replays are
+// denied and recorded but count no failure: the code is right, only used, and whoever saw a
+// user sign in could otherwise lock them out by replaying what they saw. Incorrect codes count
+// a failure, and MaxFailures in a row lock the user's OATH methods until ClearUserLockout
+// (tokens enable) or users unblock.
 //
-// Denials are results, not errors; errors are failures of the directory itself.
+// Denials are results, not errors; errors are a malformed code and failures of the directory.
 func (s *Service) Verify(ctx context.Context, upn, code string, opts Options) (Result, error) {
+	code, err := tokens.NormalizeCode(code)
+	if err != nil {
+		return Result{}, fmt.Errorf("verifying a code of %s: %w", upn, err)
+	}
 	r := Result{Time: s.now(), UPN: upn, Mode: ModeOATH}
 	subj, err := s.store.AuthSubject(ctx, upn)
 	if errors.Is(err, store.ErrNotFound) {
@@ -43,6 +54,9 @@ func (s *Service) Verify(ctx context.Context, upn, code string, opts Options) (R
 		}
 	}()
 	u := subj.User
+	if err := codeFits(code, subj.Methods); err != nil {
+		return Result{}, fmt.Errorf("verifying a code of %s: %w", u.UPN, err)
+	}
 	r.UPN = u.UPN
 	r.Mode, r.DeviceToken = describe(subj.Methods)
 	switch {
@@ -58,10 +72,23 @@ func (s *Service) Verify(ctx context.Context, upn, code string, opts Options) (R
 	// which method (if any) matched.
 	var fresh, replay *match
 	for _, m := range subj.Methods {
+		p := tokens.OTPParams{Hash: m.Hash, Digits: m.Digits}
 		center := tokens.Step(r.Time, m.Period) + int64(m.Drift)
-		off, ok, err := tokens.MatchCode(m.Secret, tokens.OTPParams{Hash: m.Hash, Digits: m.Digits}, code, center, VerifyWindow)
+		off, ok, err := tokens.MatchCode(m.Secret, p, code, center, VerifyWindow)
 		if err != nil {
 			return Result{}, fmt.Errorf("verifying a code of %s with %s: %w", u.UPN, m.DeviceToken(), err)
+		}
+		// The last accepted code is a replay however long ago it was used, not an incorrect
+		// code that counts toward the lockout. Computed for every method with a last step,
+		// matched or not, so the time taken says nothing.
+		var used bool
+		if m.LastStep > 0 {
+			if _, used, err = tokens.MatchCode(m.Secret, p, code, m.LastStep, 0); err != nil {
+				return Result{}, fmt.Errorf("verifying a code of %s with %s: %w", u.UPN, m.DeviceToken(), err)
+			}
+		}
+		if !ok && used {
+			ok, off = true, int(m.LastStep-center)
 		}
 		if !ok {
 			continue
@@ -114,29 +141,46 @@ func (s *Service) Verify(ctx context.Context, upn, code string, opts Options) (R
 			fresh.last = last
 			replay = fresh
 		}
-		code, reason := CodeIncorrect, "incorrect code"
 		if replay != nil {
-			r = on(r, replay.method)
-			code, reason = CodeOld, "code older than the last accepted one"
+			// The right code, already used (here or by a concurrent attempt that won the
+			// step): recorded, but no failure counted, so replays cannot lock the user out.
+			// last_step only grows, so a step at or below the one read is still a replay.
+			code, reason := CodeOld, "code older than the last accepted one"
 			if replay.step == replay.last {
 				code, reason = CodeDuplicate, "code already used"
 			}
+			out = deny(on(r, replay.method), code, reason)
+			return tx.AddAuthEvent(s.event(out, u, opts.ClientIP))
 		}
 		failed, nowLocked, err := tx.RecordFailure(u.ID, MaxFailures)
 		if err != nil {
 			return err
 		}
-		reason = fmt.Sprintf("%s (%d of %d consecutive failures)", reason, failed, MaxFailures)
+		reason := fmt.Sprintf("incorrect code (%d of %d consecutive failures)", failed, MaxFailures)
 		if nowLocked {
 			reason += "; OATH methods locked"
 		}
-		out = deny(r, code, reason)
+		out = deny(r, CodeIncorrect, reason)
 		return tx.AddAuthEvent(s.event(out, u, opts.ClientIP))
 	})
 	if err != nil {
 		return Result{}, fmt.Errorf("verifying a code of %s: %w", u.UPN, err)
 	}
 	return out, nil
+}
+
+// codeFits checks a normalised code has as many digits as the codes of one of the methods
+// (any length MinCodeDigits..MaxCodeDigits when there is no method, which is denied anyway).
+func codeFits(code string, ms []store.OATHMethod) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	for _, m := range ms {
+		if len(code) == m.Digits {
+			return nil
+		}
+	}
+	return tokens.CheckCodeLength(code, ms[0].Digits)
 }
 
 // match is a method whose window holds the code.

@@ -34,14 +34,18 @@ log (docs/auth-events.md lists the result codes).
 
 A code is checked against every activated hardware token and authenticator app of the user,
 within one time step of the drift learned for each. A code is accepted once: the same code again
-is FAILED_OATH_CODE_DUPLICATE, an earlier one FAILED_OATH_CODE_OLD. 10 failures in a row lock the
-user's OATH methods (FAILED_AUTHENTICATION_THROTTLED) until 'mfactl users unblock' or
-'mfactl tokens enable'. Blocked and unknown users, and users without an activated method, are
-denied.
+is FAILED_OATH_CODE_DUPLICATE, an earlier one FAILED_OATH_CODE_OLD; these replays are recorded
+but count no failure, so replaying a code someone saw cannot lock its user out. 10 wrong codes
+in a row lock the user's OATH methods (FAILED_AUTHENTICATION_THROTTLED) until
+'mfactl users unblock' or 'mfactl tokens enable'. Blocked and unknown users, and users without
+an activated method, are denied.
 
 The code is the CODE argument, "-" to read it from standard input, or asked for (hidden) when
-standard input is a terminal; spaces in it are ignored ("123 456"). --app-password checks an app password instead, read from one line
-of standard input (never from the command line, where it would be seen by other users).
+standard input is a terminal. White space around it and spaces inside it ("123 456") are
+ignored, and full-width digits read as digits; anything else that is not the digits of the
+user's tokens (6) is a usage error (exit 2), not an attempt: it is not recorded and not counted.
+--app-password checks an app password instead, read from one line of standard input (never
+from the command line, where it would be seen by other users).
 
 Exits 0 when verified and 1 when denied. -o json prints {"time", "upn", "device_token",
 "mode", "result", "result_code", "reason"}.`,
@@ -107,7 +111,7 @@ func verifyRun(ctx context.Context, opts *verifyOptions) error {
 		r, err = svc.Verify(ctx, opts.upn, secret, o)
 	}
 	if err != nil {
-		return err
+		return cmdutil.CodeUsage(err)
 	}
 	if err := writeVerification(f, opts.format, r); err != nil {
 		return err

@@ -110,12 +110,12 @@ func TestVerifyCode(t *testing.T) {
   "mode": "oath-hardware",
   "result": "denied",
   "result_code": "FAILED_OATH_CODE_DUPLICATE",
-  "reason": "code already used (1 of 10 consecutive failures)"
+  "reason": "code already used"
 }
 `, "")
 	// An older code, typed at a prompt.
 	e.run(e.code(-3)+"\r\n", true, "auth", "verify", "ada@contoso.com", "-o", "csv").check(t, 1,
-		"time,upn,device token,mode,result,result code,reason\n2026-03-01T12:01:00Z,ada@contoso.com,TOK0,oath-hardware,denied,FAILED_OATH_CODE_OLD,code older than the last accepted one (2 of 10 consecutive failures)\n",
+		"time,upn,device token,mode,result,result code,reason\n2026-03-01T12:01:00Z,ada@contoso.com,TOK0,oath-hardware,denied,FAILED_OATH_CODE_OLD,code older than the last accepted one\n",
 		"Code for ada@contoso.com: ")
 	e.run("", false, "auth", "verify", "nobody@contoso.com", "123456", "-o", "csv").check(t, 1,
 		"time,upn,device token,mode,result,result code,reason\n2026-03-01T12:01:00Z,nobody@contoso.com,,oath,denied,FAILED_USER_UNKNOWN,user not found\n", "")
@@ -175,6 +175,72 @@ func TestVerifyUsage(t *testing.T) {
 		if r.code != 2 || r.out != "" || r.errOut != want {
 			t.Errorf("%v: exit %d\n%s%s\nwant\n%s", c.args, r.code, r.out, r.errOut, want)
 		}
+	}
+}
+
+// TestVerifyCodeInput: a code is read the same way from the argument, standard input and the
+// prompt: white space around it (a line ending, a tab, a no-break space) is not part of it. A
+// code that still is not 6 digits is a usage error that records and counts nothing, and the
+// message does not repeat it.
+func TestVerifyCodeInput(t *testing.T) {
+	e := newEnv(t)
+	ok := "time,upn,device token,mode,result,result code,reason\n%s,ada@contoso.com,TOK0,oath-hardware,success,SUCCESS_OATH_CODE_VERIFIED,\n"
+	for i, c := range []struct {
+		stdin string
+		tty   bool
+		arg   func(code string) string // nil: from standard input
+	}{
+		{arg: func(c string) string { return c + "\n" }},
+		{arg: func(c string) string { return c + "\t" }},
+		{arg: func(c string) string { return "\u00a0" + c }},
+		{arg: func(c string) string { return c[:3] + "\u202f" + c[3:] }},
+		{stdin: "%s\t\n"},
+		{stdin: "\u00a0%s\n"},
+		{stdin: " %s \r\n", tty: true},
+	} {
+		e.clock = now.Add(time.Duration(i+1) * time.Minute)
+		args := []string{"auth", "verify", "ada@contoso.com", "-", "-o", "csv"}
+		stdin := ""
+		if c.arg != nil {
+			args[3] = c.arg(e.code(-2))
+		} else {
+			stdin = fmt.Sprintf(c.stdin, e.code(-2))
+		}
+		if c.tty {
+			args = args[:3]
+			args = append(args, "-o", "csv")
+		}
+		r := e.run(stdin, c.tty, args...)
+		wantErr := ""
+		if c.tty {
+			wantErr = "Code for ada@contoso.com: "
+		}
+		r.check(t, 0, fmt.Sprintf(ok, e.clock.Format(time.RFC3339)), wantErr)
+	}
+	for _, c := range []struct{ code, msg string }{
+		{"12345", "malformed code: 5 digits, want 6 to 8"},
+		{"1234567", "malformed code: 7 digits, want 6"},
+		{"12345x", "malformed code: it holds a character other than a digit"},
+		{"123\t456", "malformed code: it holds a character other than a digit"},
+	} {
+		r := e.run("", false, "auth", "verify", "ada@contoso.com", c.code)
+		msg := "mfactl: error: " + c.msg + "\nRun 'mfactl auth verify --help' for usage.\n"
+		if c.code == "1234567" {
+			msg = "mfactl: error: verifying a code of ada@contoso.com: " + c.msg + "\nRun 'mfactl auth verify --help' for usage.\n"
+		}
+		r.check(t, 2, "", msg)
+	}
+	db := e.db()
+	defer db.Close()
+	evs, err := db.ListAuthEvents(context.Background(), store.AuthEventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 8 {
+		t.Errorf("%d events, want the activation and 7 verifications", len(evs))
+	}
+	if u, err := db.GetUser(context.Background(), "ada@contoso.com"); err != nil || u.FailedAttempts != 0 {
+		t.Errorf("failures counted: %+v %v", u, err)
 	}
 }
 

@@ -2,6 +2,7 @@ package cmdutil
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -9,6 +10,8 @@ import (
 	"strings"
 
 	"golang.org/x/term"
+
+	"github.com/mfactl/mfactl/internal/tokens"
 )
 
 // ReadSecret gets a code or password that must not be a flag value in shell history when it
@@ -74,13 +77,29 @@ func ParseClientIP(s string) (string, error) {
 	return a.String(), nil
 }
 
-// ReadCode is ReadSecret for a one-time code: spaces are dropped, so a code copied as
-// authenticator apps show it ("123 456") is the code 123456. Nothing else is changed: a code
-// that is not all digits of the right length simply does not match.
+// ReadCode is ReadSecret for a one-time code, normalised by tokens.NormalizeCode wherever it
+// came from: white space around it and the spaces apps group it with ("123 456") are not part
+// of it. What still cannot be a code (letters, too few or too many digits) is a usage error
+// before any attempt, so a typing slip never counts toward a lockout; the message never
+// repeats the code.
 func (f *Factory) ReadCode(arg string, hasArg bool, prompt string) (string, error) {
 	code, err := f.ReadSecret(arg, hasArg, prompt, "code")
 	if err != nil {
 		return "", err
 	}
-	return strings.ReplaceAll(code, " ", ""), nil
+	code, err = tokens.NormalizeCode(code)
+	if err != nil {
+		return "", &UsageError{Err: err}
+	}
+	return code, nil
+}
+
+// CodeUsage turns a malformed-code error of internal/auth (a code with a length the token's
+// codes do not have, found once the token is known) into the usage error ReadCode gives for
+// the other malformed codes; other errors are returned as they are.
+func CodeUsage(err error) error {
+	if errors.Is(err, tokens.ErrMalformedCode) {
+		return &UsageError{Err: err}
+	}
+	return err
 }

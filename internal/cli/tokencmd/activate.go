@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -44,13 +45,18 @@ becomes the token's drift. A wrong code makes the token failed_activation, and 1
 activations in a row lock it (disabled) until 'mfactl tokens enable'.
 
 The code is the CODE argument, "-" to read it from standard input, or asked for (hidden) when
-standard input is a terminal; spaces in it are ignored ("123 456"). --user assigns the token to that user first, as 'tokens assign'
-would, so both happen in one step.
+standard input is a terminal. White space around it and spaces inside it ("123 456") are
+ignored, and full-width digits read as digits; anything else that is not the token's 6 digits
+is a usage error (exit 2) and no attempt. A code the token showed at or before its last accepted
+step (a re-issued token) is FAILED_OATH_CODE_DUPLICATE or FAILED_OATH_CODE_OLD and counts no
+failed activation. --user assigns the token to that user first, as 'tokens assign' would, so
+both happen in one step.
 
 --from FILE activates in bulk from a CSV file with a header naming the columns "serial number"
 and "code", and optionally "upn" (which assigns the token first), matched ignoring case, spaces,
 underscores and hyphens; "-" reads standard input. The whole file is checked first: a code
-shorter than 6 digits (a spreadsheet dropped its leading zero) stops it before any activation.
+that is not 6 digits (read as above; shorter when a spreadsheet dropped its leading zero) stops
+it before any activation.
 It prints one result per row and exits 3 when some rows failed, 1 when all did.
 
 Every attempt is recorded in the authentication log (docs/auth-events.md) and the audit log.
@@ -139,6 +145,8 @@ func activateOne(ctx context.Context, cmd *cobra.Command, f *cmdutil.Factory, sv
 		err = f.AuditChange(ctx, cmd, serial, "", err)
 		var nf *store.NotFoundError
 		switch {
+		case errors.Is(err, tokens.ErrMalformedCode):
+			return r, cmdutil.CodeUsage(err) // no attempt was made: nothing to audit
 		case errors.As(err, &nf) && nf.Kind == "user":
 			return r, cmdutil.WithHint(err, fmt.Sprintf("add the user first: mfactl users add %s", opts.AssignTo))
 		case errors.Is(err, store.ErrTokenDisabled):
@@ -366,20 +374,15 @@ func readBulkRows(in io.Reader, name string) ([]bulkRow, error) {
 			return nil, bulkCSVError(name, err)
 		}
 		line, _ := r.FieldPos(0)
-		row := bulkRow{line: line, serial: strings.TrimSpace(rec[col["serial number"]]), code: strings.TrimSpace(rec[col["code"]])}
+		row := bulkRow{line: line, serial: strings.TrimSpace(rec[col["serial number"]]), code: rec[col["code"]]}
 		if i, ok := col["upn"]; ok {
 			row.upn = strings.TrimSpace(rec[i])
 		}
 		if row.serial == "" {
 			return nil, fmt.Errorf("%s:%d: serial number: empty", name, line)
 		}
-		if row.code == "" {
-			return nil, fmt.Errorf("%s:%d: code: empty", name, line)
-		}
-		if n := len(row.code); n < bulkCodeDigits && strings.Trim(row.code, "0123456789") == "" {
-			// Excel reads 012345 as the number 12345: trying it would only count a failed
-			// activation against a token whose code was right.
-			return nil, fmt.Errorf("%s:%d: code: %d digits, want %d; a spreadsheet drops leading zeros unless the column is formatted as text", name, line, n, bulkCodeDigits)
+		if row.code, err = bulkCode(row.code); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
 		}
 		// Serials and UPNs end up in the auth and audit logs: no control characters there.
 		if err := users.CheckText("serial number", row.serial); err != nil {
@@ -390,6 +393,26 @@ func readBulkRows(in io.Reader, name string) ([]bulkRow, error) {
 		}
 		rows = append(rows, row)
 	}
+}
+
+// bulkCode normalises a code cell the way every code is (tokens.NormalizeCode), so a file
+// row and a typed code are read alike; what cannot be a token's code stops the file before
+// any activation, since trying it could only count failures. The error never quotes the cell.
+func bulkCode(cell string) (string, error) {
+	if strings.TrimFunc(cell, unicode.IsSpace) == "" {
+		return "", errors.New("code: empty")
+	}
+	code, err := tokens.NormalizeCode(cell)
+	var ce *tokens.CodeError
+	if errors.As(err, &ce) && !ce.NotDigits && ce.Digits < bulkCodeDigits {
+		// Excel reads 012345 as the number 12345: trying it would only count a failed
+		// activation against a token whose code was right.
+		return "", fmt.Errorf("code: %d digits, want %d; a spreadsheet drops leading zeros unless the column is formatted as text", ce.Digits, bulkCodeDigits)
+	}
+	if err != nil {
+		return "", err
+	}
+	return code, tokens.CheckCodeLength(code, bulkCodeDigits)
 }
 
 // bulkColumn names a header cell of the --from file the way the token and user files are
