@@ -166,7 +166,7 @@ func reportConvertProblems(f *cmdutil.Factory, name string, res *tokenfile.Conve
 	w := f.IO.ErrOut
 	for _, p := range res.Problems {
 		if p.IsError() || !f.Quiet {
-			fmt.Fprintln(w, diagnostic(name, p))
+			fmt.Fprintln(w, p.Diagnostic(name))
 		}
 	}
 	codes := make([]string, 0, len(res.Omitted))

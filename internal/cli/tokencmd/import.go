@@ -555,7 +555,7 @@ func (t *tokenImport) report(sum importSummary) error {
 			if !p.IsError() && f.Quiet {
 				continue
 			}
-			fmt.Fprintln(f.IO.ErrOut, formatProblem(t.name, p))
+			fmt.Fprintln(f.IO.ErrOut, p.Diagnostic(t.name))
 		}
 		yesNo := map[bool]string{true: "yes", false: "no"}
 		if err := writeKeyValues(f.IO.Out, [][2]string{
@@ -600,27 +600,6 @@ func (t *tokenImport) report(sum importSummary) error {
 		fmt.Fprintln(f.IO.ErrOut, "mfactl: dry run: nothing was written to the directory")
 	}
 	return nil
-}
-
-// formatProblem prints a problem like `tokens validate` does:
-// "tokens.csv:3: error: secret key: looks like hex, not Base32 [secret.hex]".
-func formatProblem(file string, p tokens.Problem) string {
-	loc := file
-	if p.Line > 0 {
-		loc = fmt.Sprintf("%s:%d", file, p.Line)
-	}
-	where := ""
-	if p.Package > 0 {
-		where = fmt.Sprintf("key package %d", p.Package)
-		if p.Serial != "" {
-			where += fmt.Sprintf(" (serial %s)", p.Serial)
-		}
-		where += ": "
-	}
-	if p.Column != "" {
-		where += p.Column + ": "
-	}
-	return fmt.Sprintf("%s: %s: %s%s [%s]", loc, p.Severity, where, p.Message, p.Code)
 }
 
 // unneutralise undoes the formula neutralisation of mfactl's CSV listings

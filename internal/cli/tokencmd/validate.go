@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -227,7 +226,7 @@ func (fr *fileReport) add(p tokens.Problem) {
 func writeText(w io.Writer, fr *fileReport) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	err := fr.log.each(func(p tokens.Problem) error {
-		_, err := fmt.Fprintln(bw, diagnostic(fr.File, p))
+		_, err := fmt.Fprintln(bw, p.Diagnostic(fr.File))
 		return err
 	})
 	if err != nil {
@@ -242,42 +241,11 @@ func writeText(w io.Writer, fr *fileReport) error {
 	return bw.Flush()
 }
 
-// diagnostic formats one problem like a compiler diagnostic, naming the PSKC key package:
-//
-//	seeds.pskc:14: error: key package 3 (serial 1234): digits: 8-digit codes ... [digits.unsupported]
-func diagnostic(file string, p tokens.Problem) string {
-	loc := file
-	if p.Line > 0 {
-		loc = fmt.Sprintf("%s:%d", file, p.Line)
-	}
-	return fmt.Sprintf("%s: %s: %s [%s]", loc, p.Severity, problemText(p), p.Code)
-}
-
-// problemText is the message of p prefixed with where it is: the PSKC key package and the column.
-func problemText(p tokens.Problem) string {
-	where := ""
-	if p.Package > 0 {
-		where = fmt.Sprintf("key package %d", p.Package)
-		if p.Serial != "" {
-			where += fmt.Sprintf(" (serial %s)", p.Serial)
-		}
-		where += ": "
-	}
-	if p.Column != "" {
-		where += p.Column + ": "
-	}
-	return where + p.Message
-}
-
 // writeGitHub prints GitHub Actions workflow commands, which turn into annotations on the file.
 func writeGitHub(w io.Writer, fr *fileReport) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	err := fr.log.each(func(p tokens.Problem) error {
-		props := "file=" + escapeProperty(fr.File)
-		if p.Line > 0 {
-			props += fmt.Sprintf(",line=%d", p.Line)
-		}
-		_, err := fmt.Fprintf(bw, "::%s %s::%s\n", p.Severity, props, escapeData(p.Code+": "+problemText(p)))
+		_, err := fmt.Fprintln(bw, p.Annotation(fr.File))
 		return err
 	})
 	if err != nil {
@@ -285,14 +253,6 @@ func writeGitHub(w io.Writer, fr *fileReport) error {
 	}
 	return bw.Flush()
 }
-
-var (
-	dataEscaper     = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")
-	propertyEscaper = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
-)
-
-func escapeData(s string) string     { return dataEscaper.Replace(s) }
-func escapeProperty(s string) string { return propertyEscaper.Replace(s) }
 
 func plural(n int, word string) string {
 	if n == 1 {

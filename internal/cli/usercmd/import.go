@@ -209,7 +209,7 @@ func userImportRun(ctx context.Context, cmd *cobra.Command, opts *userImportOpti
 	} else {
 		for _, p := range sum.Problems {
 			if p.IsError() || !f.Quiet {
-				fmt.Fprintln(f.IO.ErrOut, formatUserProblem(name, p))
+				fmt.Fprintln(f.IO.ErrOut, p.Diagnostic(name))
 			}
 		}
 		yesNo := map[bool]string{true: "yes", false: "no"}
@@ -230,20 +230,6 @@ func userImportRun(ctx context.Context, cmd *cobra.Command, opts *userImportOpti
 		fmt.Fprintln(f.IO.ErrOut, "mfactl: dry run: nothing was written to the directory")
 	}
 	return result
-}
-
-// formatUserProblem prints a problem like `tokens validate` does:
-// "users.csv:3: error: phone: want +CountryCode Number, e.g. +1 4255551234 [phone.invalid]".
-func formatUserProblem(file string, p tokens.Problem) string {
-	loc := file
-	if p.Line > 0 {
-		loc = fmt.Sprintf("%s:%d", file, p.Line)
-	}
-	col := ""
-	if p.Column != "" {
-		col = p.Column + ": "
-	}
-	return fmt.Sprintf("%s: %s: %s%s [%s]", loc, p.Severity, col, p.Message, p.Code)
 }
 
 // Problem codes of the users file, beside the csv.* and upn.* codes it shares with token files.
