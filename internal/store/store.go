@@ -22,6 +22,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/mfactl/mfactl/internal/secrets"
+	"github.com/mfactl/mfactl/internal/tokens"
 )
 
 // Default file names, in the user's data directory.
@@ -31,9 +32,9 @@ const (
 	DefaultKeyName = "mfactl.key"
 )
 
-// DefaultMaxMethods is the number of OATH methods (hardware tokens plus authenticator apps) a
-// user may have at once (SPEC section 3).
-const DefaultMaxMethods = 5
+// DefaultMaxMethods is the limit of OATH methods per user that the store enforces when its
+// caller gives none: the domain's rule, tokens.MaxMethods, which is kept in one place.
+const DefaultMaxMethods = tokens.MaxMethods
 
 // metaKeyCheck is the meta row holding the key check value of the master key.
 const metaKeyCheck = "key_check"

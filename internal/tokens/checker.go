@@ -9,7 +9,7 @@ import (
 
 // CheckerOptions configure a Checker.
 type CheckerOptions struct {
-	// MaxMethods is the number of OATH methods a user may hold; 0 means MaxMethods (5).
+	// MaxMethods is the number of OATH methods a user may hold; 0 means MaxMethods.
 	MaxMethods int
 	// ExistingMethods returns how many OATH methods the directory already holds for upn
 	// (compared case-insensitively by the callee). It is called once per distinct UPN, on

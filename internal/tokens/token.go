@@ -22,5 +22,6 @@ type Token struct {
 }
 
 // MaxMethods is how many OATH methods (hardware tokens plus authenticator apps) one user may
-// have at once, as in Azure MFA.
+// have at once, as in Azure MFA. It is the one place the rule's number is written: the store
+// and the users package refer to it.
 const MaxMethods = 5

@@ -14,6 +14,7 @@ import (
 	"github.com/pquerna/otp"
 
 	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/tokens"
 )
 
 // EnrollStore is what enrolment needs of the directory.
@@ -47,7 +48,7 @@ type EnrollOptions struct {
 	// Issuer labels the entry in the user's authenticator app. Empty: the UPN's domain, the
 	// organisation the user recognises, or FallbackIssuer for a UPN without one.
 	Issuer string
-	// MaxMethods is the per-user limit of OATH methods; 0 means store.DefaultMaxMethods.
+	// MaxMethods is the per-user limit of OATH methods; 0 means tokens.MaxMethods.
 	MaxMethods int
 }
 
@@ -82,7 +83,7 @@ func PrepareEnrollment(ctx context.Context, st EnrollStore, upn string, opts Enr
 		return nil, errors.New("issuer contains a colon, which authenticator apps take for the end of the issuer")
 	}
 	if opts.MaxMethods <= 0 {
-		opts.MaxMethods = store.DefaultMaxMethods
+		opts.MaxMethods = tokens.MaxMethods
 	}
 	u, err := st.GetUser(ctx, upn)
 	if err != nil {
