@@ -15,6 +15,7 @@ type appPasswordsRevokeOptions struct {
 	cmd    *cobra.Command
 	upn    string
 	id     string // empty: all of the user's
+	yes    bool
 	format string
 }
 
@@ -25,8 +26,12 @@ func newAppPasswordsRevokeCmd(f *cmdutil.Factory) *cobra.Command {
 		Short: "Revoke all of a user's app passwords, or one",
 		Long: `Delete the user's app passwords: all of them (the lost-phone case), or with --id only one.
 Applications using a revoked password fail to sign in from then on. The revoked passwords are
-listed on standard output; a user without app passwords is not an error.`,
+listed on standard output; a user without app passwords is not an error.
+
+Revoking all of them asks for confirmation on a terminal; otherwise pass --yes. Revoking one
+with --id does not ask.`,
 		Example: `  $ mfactl users app-passwords revoke helga@contoso.com
+  $ mfactl users app-passwords revoke helga@contoso.com --yes -o json
   $ mfactl users app-passwords revoke helga@contoso.com --id 3kq7m2xv9a4bcdef`,
 		Args: cmdutil.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -43,11 +48,17 @@ listed on standard output; a user without app passwords is not an error.`,
 			if err := users.CheckText("--id", opts.id); err != nil {
 				return &cmdutil.UsageError{Err: err}
 			}
+			if opts.id == "" {
+				if err := f.CanConfirm(opts.yes, "revoke all of a user's app passwords"); err != nil {
+					return err
+				}
+			}
 			opts.cmd = cmd
 			return appPasswordsRevokeRun(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().StringVar(&opts.id, "id", "", "revoke only the app password with this `id` (see app-passwords list)")
+	cmd.Flags().BoolVarP(&opts.yes, "yes", "y", false, "revoke all without asking for confirmation (needed when stdin is not a terminal)")
 	return cmd
 }
 
@@ -56,6 +67,25 @@ func appPasswordsRevokeRun(ctx context.Context, opts *appPasswordsRevokeOptions)
 	db, err := f.ExistingStore(ctx)
 	if err != nil {
 		return err
+	}
+	if opts.id == "" && !opts.yes {
+		// Look the passwords up first: a typo in the UPN, or a user with none, needs no answer,
+		// and the question says how many go.
+		have, err := users.ListAppPasswords(ctx, db, opts.upn)
+		if err != nil {
+			return f.AuditChange(ctx, opts.cmd, opts.upn, "", err)
+		}
+		if len(have) > 0 {
+			q := fmt.Sprintf("Revoke all %s of user %s?", countOf(len(have), "app password"), have[0].UPN)
+			ok, err := f.Confirm(q, opts.yes, "revoke all of a user's app passwords")
+			if err != nil {
+				return err
+			}
+			if !ok {
+				fmt.Fprintln(f.IO.ErrOut, "mfactl: revoke cancelled; nothing was changed")
+				return cmdutil.ErrSilent
+			}
+		}
 	}
 	revoked, err := users.RevokeAppPasswords(ctx, db, opts.upn, opts.id)
 	if err != nil {
@@ -73,4 +103,12 @@ func appPasswordsRevokeRun(ctx context.Context, opts *appPasswordsRevokeOptions)
 		}
 	}
 	return nil
+}
+
+// countOf is "1 app password" or "n app passwords".
+func countOf(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -151,11 +151,23 @@ func TestAppPasswordCommands(t *testing.T) {
 	if !strings.Contains(r.out, `"id": "`+mail.ID+`"`) || strings.Count(r.out, `"id"`) != 1 {
 		t.Errorf("revoke one:\n%s", r.out)
 	}
-	r = e.mustRun("users", "app-passwords", "revoke", "ada@contoso.com", "-o", "csv")
-	if r.out != "id,upn,name,created at\n"+second.ID+",Ada@contoso.com,app password,2026-03-01T12:00:00Z\n" {
-		t.Errorf("revoke all:\n%s", r.out)
+	// Revoking all asks first: on a terminal only "y" goes ahead; elsewhere --yes is needed.
+	expect(t, "revoke all without --yes", e.run("", false, "users", "app-passwords", "revoke", "ada@contoso.com"), 2, "",
+		"mfactl: error: refusing to revoke all of a user's app passwords without confirmation: pass --yes\nRun 'mfactl users app-passwords revoke --help' for usage.\n")
+	expect(t, "revoke all declined", e.run("n\n", true, "users", "app-passwords", "revoke", "ada@contoso.com"), 1, "",
+		"Revoke all 1 app password of user Ada@contoso.com? [y/N] mfactl: revoke cancelled; nothing was changed\n")
+	if hashes, _ := db.AppPasswordHashes(ctx, u.ID); len(hashes) != 1 {
+		t.Fatalf("%d hashes left after the refusals, want 1", len(hashes))
 	}
-	expect(t, "revoke none", e.run("", false, "users", "app-passwords", "revoke", "ada@contoso.com", "-o", "json"), 0, "[]\n",
+	r = e.run("y\n", true, "users", "app-passwords", "revoke", "ada@contoso.com", "-o", "csv")
+	if r.code != 0 || r.errOut != "Revoke all 1 app password of user Ada@contoso.com? [y/N] " ||
+		r.out != "id,upn,name,created at\n"+second.ID+",Ada@contoso.com,app password,2026-03-01T12:00:00Z\n" {
+		t.Errorf("revoke all: %d\n%s%s", r.code, r.out, r.errOut)
+	}
+	// A user without app passwords is not asked about them.
+	expect(t, "revoke none", e.run("", true, "users", "app-passwords", "revoke", "ada@contoso.com", "-o", "json"), 0, "[]\n",
+		"mfactl: user ada@contoso.com has no app passwords; nothing to revoke\n")
+	expect(t, "revoke none --yes", e.run("", false, "users", "app-passwords", "revoke", "ada@contoso.com", "--yes", "-o", "json"), 0, "[]\n",
 		"mfactl: user ada@contoso.com has no app passwords; nothing to revoke\n")
 	expect(t, "empty --id", e.run("", false, "users", "app-passwords", "revoke", "ada@contoso.com", "--id", ""), 2, "",
 		"mfactl: error: --id: empty id (omit --id to revoke all of the user's app passwords)\nRun 'mfactl users app-passwords revoke --help' for usage.\n")
