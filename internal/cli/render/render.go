@@ -4,16 +4,11 @@
 package render
 
 import (
-	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
-
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/renderer"
-	"github.com/olekukonko/tablewriter/tw"
 )
 
 // JSON writes v as indented JSON followed by a newline. Callers pass view structs with
@@ -74,40 +69,12 @@ func isNumber(s string) bool {
 }
 
 // Table writes an aligned table without borders: upper-case header, one row per line, columns
-// separated by two spaces. Empty rows print only the header.
+// separated by two spaces, no trailing blanks. Empty rows print only the header. It is the
+// streamed table's layout (TableWithSuffixes), so that a listing looks the same however it
+// was produced: control characters in cells are shown as U+FFFD (tabs and line breaks as
+// spaces) and cannot drive the terminal.
 func Table(w io.Writer, header []string, rows [][]string) error {
-	var buf bytes.Buffer
-	t := tablewriter.NewTable(&buf,
-		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
-			Borders: tw.BorderNone,
-			Symbols: tw.NewSymbols(tw.StyleNone),
-			Settings: tw.Settings{
-				Lines:      tw.LinesNone,
-				Separators: tw.SeparatorsNone,
-			},
-		})),
-		tablewriter.WithHeaderAutoFormat(tw.On),
-		tablewriter.WithHeaderAlignment(tw.AlignLeft),
-		tablewriter.WithRowAlignment(tw.AlignLeft),
-		tablewriter.WithRowAutoWrap(tw.WrapNone),
-		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
-		tablewriter.WithPadding(tw.Padding{Left: "", Right: "  ", Overwrite: true}),
-		tablewriter.WithTrimSpace(tw.Off),
-	)
-	t.Header(header)
-	if err := t.Bulk(rows); err != nil {
-		return err
-	}
-	if err := t.Render(); err != nil {
-		return err
-	}
-	// The renderer pads the last column too; trailing blanks only get in the way of diff and grep.
-	for line := range strings.Lines(buf.String()) {
-		if _, err := io.WriteString(w, strings.TrimRight(line, " \n")+"\n"); err != nil {
-			return err
-		}
-	}
-	return nil
+	return TableWithSuffixes(w, header, rows, nil)
 }
 
 // KeyValues writes one "name  value" line per pair with the values aligned: the table form of

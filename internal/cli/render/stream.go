@@ -24,8 +24,9 @@ const (
 // Stream renders a listing record by record in one of the -o formats, so that JSON and CSV
 // listings of a directory with millions of rows, or of a long report, are written in constant
 // memory. The output is byte for byte what JSON, CSV and Table print for the whole list
-// (stream_test.go checks it), except that table cells have their control characters replaced:
-// a UPN or detail must not be able to move the cursor or recolour the admin's terminal.
+// (stream_test.go checks it); Table is this same layout. Table cells have their control
+// characters replaced: a UPN or detail must not be able to move the cursor or recolour the
+// admin's terminal.
 //
 // A table needs every row to size its columns, so it is kept until Close; WriteListing
 // bounds that memory for listings it can read twice.
@@ -245,8 +246,12 @@ func TableWithSuffixes(w io.Writer, header []string, rows [][]string, suffixes [
 	return bw.Flush()
 }
 
-// table lays out rows like Table: left-aligned columns two spaces apart, the header in upper
-// case, no trailing blanks.
+// table is the one table layout behind Table, TableWithSuffixes and Stream: left-aligned
+// columns two spaces apart, the header in upper case (tablewriter's tw.Title), widths in
+// terminal columns (tablewriter's twwidth), no trailing blanks. tablewriter's own renderer is
+// not used: it needs every row before it writes one, while a streamed table writes its rows
+// as they come once the widths are known, and a suffix (a report's coloured bar) must not be
+// measured.
 type table struct {
 	header []string
 	widths []int
@@ -261,12 +266,11 @@ func newTable(columns []string) *table {
 	return t
 }
 
-// fit widens the columns for cells, which it makes printable.
+// fit widens the columns for cells as writeRow will print them. The caller's cells are left
+// alone: a row may be rendered again in another format.
 func (t *table) fit(cells []string) {
 	for i, c := range cells {
-		c = printable(c)
-		cells[i] = c
-		if w := width(c); w > t.widths[i] {
+		if w := width(printable(c)); w > t.widths[i] {
 			t.widths[i] = w
 		}
 	}

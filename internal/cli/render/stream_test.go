@@ -135,3 +135,53 @@ func TestTableCellsCannotDriveTheTerminal(t *testing.T) {
 		t.Errorf("got:\n%q\nwant:\n%q", out.String(), want)
 	}
 }
+
+// Table and the streamed table are one renderer: the same rows, control characters and
+// header punctuation included, print the same bytes whichever entry point a command uses,
+// and Table leaves the caller's cells alone.
+func TestTableAndStreamAgree(t *testing.T) {
+	header := []string{"target", "last-used at", "display_name"}
+	rows := func() [][]string {
+		return [][]string{
+			{"\x1b[2Jevil@contoso.com", "2026-01-01", "line one\nline two\ttabbed\r"},
+			{"kenji@contoso.com", "", "田中 健二\u009b31m"},
+		}
+	}
+	// The first column is 20 wide (U+FFFD takes one column), the second 12.
+	want := "TARGET                LAST-USED AT  DISPLAY NAME\n" +
+		"\uFFFD[2Jevil@contoso.com  2026-01-01    line one line two tabbed\n" +
+		"kenji@contoso.com                   田中 健二\uFFFD31m\n"
+
+	var table bytes.Buffer
+	in := rows()
+	if err := Table(&table, header, in); err != nil {
+		t.Fatal(err)
+	}
+	if table.String() != want {
+		t.Errorf("Table:\n%q\nwant\n%q", table.String(), want)
+	}
+	if in[0][0] != rows()[0][0] {
+		t.Errorf("Table changed the caller's cells: %q", in[0][0])
+	}
+	for _, memory := range []int{5000, 1} {
+		defer func(n int) { TableMemoryRows = n }(TableMemoryRows)
+		TableMemoryRows = memory
+		var streamed bytes.Buffer
+		_, err := WriteListing(&streamed, "table", Listing[[]string]{
+			Header: header,
+			Rows: func() iter.Seq2[[]string, error] {
+				return func(yield func([]string, error) bool) {
+					for _, r := range rows() {
+						if !yield(r, nil) {
+							return
+						}
+					}
+				}
+			},
+			Cells: func(r []string) []string { return r },
+		})
+		if err != nil || streamed.String() != want {
+			t.Errorf("streamed (memory %d rows): %v\n%q\nwant\n%q", memory, err, streamed.String(), want)
+		}
+	}
+}
