@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"database/sql"
@@ -9,10 +10,12 @@ import (
 	"hash/maphash"
 	"iter"
 	"math/bits"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/mfactl/mfactl/internal/secrets"
+	"github.com/mfactl/mfactl/internal/tokens"
 )
 
 // ImportRow is one already-validated token to import. Secret is the raw shared secret; the
@@ -67,6 +70,9 @@ type ImportOptions struct {
 	MaxMethods int
 	// MaxProblems bounds ImportResult.Problems; 0 means DefaultMaxProblems.
 	MaxProblems int
+	// WarningsAreErrors makes a warning (a secret already held by another token of the
+	// directory, secret.reused) reject its row like any other problem.
+	WarningsAreErrors bool
 	// Progress, when set, is called with the number of rows processed so far after each batch.
 	Progress func(rows int)
 	// OnProblem, when set, is called for every problem in source order (e.g. to write a
@@ -86,13 +92,15 @@ type ImportOptions struct {
 	SourceCounts func() (rows, rejected int)
 }
 
-// RowProblem is a row that cannot be imported because of the directory's state.
+// RowProblem is a row that cannot be imported because of the directory's state, or, when
+// Warning is set, a row that is imported but deserves a look.
 type RowProblem struct {
 	Line    int
 	Serial  string
-	Column  string // "serial number" or "upn"
-	Code    string // CodeSerialExists, CodeUserUnknown or CodeUserLimit
+	Column  string // "serial number", "upn" or, for secret.reused, "secret key"
+	Code    string // CodeSerialExists, CodeUserUnknown, CodeUserLimit or tokens.CodeSecretReused
 	Message string
+	Warning bool // the row is not rejected for it
 }
 
 // ImportResult counts what an import did, or for a dry run or a rejected import what it would
@@ -105,7 +113,7 @@ type ImportResult struct {
 	Skipped      int // existing tokens left alone (DuplicateSkip)
 	Rejected     int // rows with a problem
 	UsersCreated int
-	Problems     []RowProblem // the first MaxProblems problems
+	Problems     []RowProblem // the first MaxProblems problems, warnings included
 	Committed    bool         // the transaction committed
 }
 
@@ -240,6 +248,7 @@ func (d *DB) importTx(ctx context.Context, conn *sql.Conn, sealer *secrets.Seale
 		return err
 	}
 	im.bulkAfter = max(bulkMinRows, maxToken)
+	im.preTokens = maxToken
 	im.bulkUsersAfter = max(bulkMinRows, maxUser)
 	im.nextUserID = maxUser
 	r := startReader(src, sealer)
@@ -499,6 +508,14 @@ type importer struct {
 	// A PostgreSQL implementation reserves the ids from the sequence instead (nextval over
 	// generate_series).
 	nextUserID int64
+
+	// The tokens that were in the directory before the import (ids up to preTokens), which
+	// secret.reused compares new secrets with: the file's own rows are compared with each
+	// other by the file rules. rewritten holds those whose secret this import replaces, and
+	// heldBefore their fingerprints once the fingerprint index is dropped (see reusedSecrets).
+	preTokens  int64
+	rewritten  map[int64]bool
+	heldBefore []heldSecret
 }
 
 // Bulk imports drop the index on secret fingerprints and build it again at the end of the
@@ -517,6 +534,9 @@ const (
 func (im *importer) dropIndexIfBulk() error {
 	if im.droppedIdx || im.inserted <= im.bulkAfter {
 		return nil
+	}
+	if err := im.keepHeldSecrets(); err != nil {
+		return fmt.Errorf("reading secret fingerprints: %w", err)
 	}
 	if _, err := im.tx.ExecContext(im.ctx, `DROP INDEX IF EXISTS `+fpIndexName); err != nil {
 		return err
@@ -542,6 +562,21 @@ func (im *importer) restoreIndex() error {
 	_, _ = im.tx.ExecContext(im.ctx, fmt.Sprintf(`PRAGMA cache_size = -%d`, rebuildCacheKiB))
 	_, err := im.tx.ExecContext(im.ctx, fpIndexDDL)
 	return err
+}
+
+// warn reports a problem that does not reject the row (unless WarningsAreErrors).
+func (im *importer) warn(p *pendingRow, column, code, msg string) {
+	if im.opts.WarningsAreErrors {
+		im.problem(p, column, code, msg)
+		return
+	}
+	rp := RowProblem{Line: p.Line, Serial: p.Serial, Column: column, Code: code, Message: msg, Warning: true}
+	if len(im.res.Problems) < im.opts.MaxProblems {
+		im.res.Problems = append(im.res.Problems, rp)
+	}
+	if im.opts.OnProblem != nil {
+		im.opts.OnProblem(rp)
+	}
 }
 
 func (im *importer) problem(p *pendingRow, column, code, msg string) {
@@ -660,6 +695,9 @@ func (im *importer) process() error {
 			im.problem(p, "serial number", CodeSerialExists,
 				fmt.Sprintf("token %s is already in the directory with different data", e.serial))
 		}
+	}
+	if err := im.reusedSecrets(); err != nil {
+		return fmt.Errorf("looking up secrets: %w", err)
 	}
 	if err := im.resolveUsers(); err != nil {
 		return err
@@ -1135,4 +1173,158 @@ func (im *importer) startFilter(f *keyFilter, query string) error {
 		}
 		return rows.Err()
 	})
+}
+
+// heldSecret is the fingerprint of a token that was in the directory before the import.
+type heldSecret struct {
+	fp [secrets.FingerprintSize]byte
+	id int64
+}
+
+// secretHolder is a token of the directory holding a secret of the batch.
+type secretHolder struct {
+	id        int64
+	serialKey string
+	serial    string
+}
+
+// reusedSecrets warns (secret.reused, naming the other serial, never the secret) about the
+// batch's new secrets that a token already in the directory holds: the rows to insert and the
+// updates that change a token's secret. Rows identical to their token or skipped bring no new
+// secret, so a re-import costs nothing here, and neither does an import into an empty
+// directory. Otherwise it is one indexed lookup of the batch's fingerprints, or, once a bulk
+// import has dropped the fingerprint index, a search of the fingerprints kept in memory then.
+func (im *importer) reusedSecrets() error {
+	if im.preTokens == 0 {
+		return nil
+	}
+	var rows []*pendingRow
+	for i := range im.batch {
+		p := &im.batch[i]
+		switch {
+		case p.action == actInsert:
+			rows = append(rows, p)
+		case p.action == actUpdate && subtle.ConstantTimeCompare(p.fp, p.existing.fp) != 1:
+			// The token's old secret goes: it is no longer anyone's to share.
+			if im.rewritten == nil {
+				im.rewritten = map[int64]bool{}
+			}
+			im.rewritten[p.existing.id] = true
+			rows = append(rows, p)
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	holders, err := im.secretHolders(rows)
+	if err != nil {
+		return err
+	}
+	for _, p := range rows {
+		for _, h := range holders[string(p.fp)] {
+			if h.serialKey == p.serialKey || im.rewritten[h.id] {
+				continue
+			}
+			im.warn(p, tokens.ColSecret, tokens.CodeSecretReused,
+				fmt.Sprintf("the same secret as token %s in the directory; every token needs its own", h.serial))
+			break
+		}
+	}
+	return nil
+}
+
+// secretHolders returns the tokens that were in the directory before the import and hold
+// the secrets of rows, by fingerprint, oldest first.
+func (im *importer) secretHolders(rows []*pendingRow) (map[string][]secretHolder, error) {
+	out := map[string][]secretHolder{}
+	if im.droppedIdx {
+		return out, im.heldHolders(rows, out)
+	}
+	s, err := im.stmt("secret-holders", importBatch, func(n int) string {
+		return `SELECT secret_fp, id, serial_key, serial FROM tokens WHERE id <= ? AND secret_fp IN (` + list(n) + `) ORDER BY id`
+	})
+	if err != nil {
+		return nil, err
+	}
+	args := append(im.args[:0], im.preTokens)
+	for _, p := range rows {
+		args = append(args, p.fp)
+	}
+	for len(args) < importBatch+1 {
+		args = append(args, nil)
+	}
+	im.args = args
+	q, err := s.QueryContext(im.ctx, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer q.Close()
+	for q.Next() {
+		var fp []byte
+		var h secretHolder
+		if err := q.Scan(&fp, &h.id, &h.serialKey, &h.serial); err != nil {
+			return nil, err
+		}
+		out[string(fp)] = append(out[string(fp)], h)
+	}
+	return out, q.Err()
+}
+
+// keepHeldSecrets reads the fingerprints of the tokens that were in the directory before the
+// import, sorted, for reusedSecrets to search once the index on them is dropped. The index is
+// dropped only when the import has inserted more rows than the directory held, so this reads
+// fewer rows than the import has written and keeps 24 bytes for each (24 MB for a directory
+// of a million tokens, during an import of more than a million).
+func (im *importer) keepHeldSecrets() error {
+	if im.preTokens == 0 {
+		return nil
+	}
+	q, err := im.tx.QueryContext(im.ctx, `SELECT secret_fp, id FROM tokens WHERE id <= ?`, im.preTokens)
+	if err != nil {
+		return err
+	}
+	defer q.Close()
+	var fp []byte
+	for q.Next() {
+		var h heldSecret
+		if err := q.Scan(&fp, &h.id); err != nil {
+			return err
+		}
+		copy(h.fp[:], fp)
+		im.heldBefore = append(im.heldBefore, h)
+	}
+	if err := q.Err(); err != nil {
+		return err
+	}
+	slices.SortFunc(im.heldBefore, compareHeld)
+	return nil
+}
+
+func compareHeld(a, b heldSecret) int {
+	if c := strings.Compare(string(a.fp[:]), string(b.fp[:])); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.id, b.id)
+}
+
+// heldHolders is secretHolders from the fingerprints kept by keepHeldSecrets; the few tokens
+// found are read by id.
+func (im *importer) heldHolders(rows []*pendingRow, out map[string][]secretHolder) error {
+	for _, p := range rows {
+		if _, done := out[string(p.fp)]; done {
+			continue
+		}
+		var key heldSecret
+		copy(key.fp[:], p.fp)
+		i, _ := slices.BinarySearchFunc(im.heldBefore, key, compareHeld)
+		for ; i < len(im.heldBefore) && im.heldBefore[i].fp == key.fp; i++ {
+			h := secretHolder{id: im.heldBefore[i].id}
+			err := im.tx.QueryRowContext(im.ctx, `SELECT serial_key, serial FROM tokens WHERE id = ?`, h.id).Scan(&h.serialKey, &h.serial)
+			if err != nil {
+				return err
+			}
+			out[string(p.fp)] = append(out[string(p.fp)], h)
+		}
+	}
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"iter"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -881,5 +882,57 @@ func TestImportAuditRejected(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("audit details:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// A new token whose secret another token of the directory already holds is imported with a
+// secret.reused warning naming that token (never the secret), before and after a bulk import
+// drops the fingerprint index; identical rows and a token's own secret raise nothing, and
+// WarningsAreErrors rejects the row instead.
+func TestImportWarnsOfSecretsHeldInTheDirectory(t *testing.T) {
+	defer func(old int64) { bulkMinRows = old }(bulkMinRows)
+	bulkMinRows = 100
+	ctx := context.Background()
+	d := openTest(t, "", Options{})
+	if _, err := d.ImportTokens(ctx, genSource(0, 50, 0), ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	reuse := func(i, of int) ImportRow {
+		r := genRow(i, 0)
+		r.Secret = genRow(of, 0).Secret
+		return r
+	}
+	// 300 new rows: the index is dropped after the first batch of 256; rows 1000 and 1280 reuse secrets of
+	// tokens 8 and 7, one before and one after the drop; row 3 is the directory's own token.
+	rows := genRows(1000, 1300, 0)
+	rows[0] = reuse(1000, 8)
+	rows[280] = reuse(1280, 7)
+	rows = append(rows, genRow(3, 0))
+	var seen []RowProblem
+	res, err := d.ImportTokens(ctx, rowsOf(rows), ImportOptions{OnProblem: func(p RowProblem) { seen = append(seen, p) }})
+	if err != nil || res.Imported != 300 || res.Unchanged != 1 || res.Rejected != 0 {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	want := []RowProblem{
+		{Line: 1002, Serial: "SN00001000", Column: "secret key", Code: "secret.reused", Warning: true,
+			Message: "the same secret as token SN00000008 in the directory; every token needs its own"},
+		{Line: 1282, Serial: "SN00001280", Column: "secret key", Code: "secret.reused", Warning: true,
+			Message: "the same secret as token SN00000007 in the directory; every token needs its own"},
+	}
+	if !reflect.DeepEqual(seen, want) || !reflect.DeepEqual(res.Problems, want) {
+		t.Errorf("problems\n%+v\n%+v\nwant\n%+v", seen, res.Problems, want)
+	}
+
+	// Importing the same file again brings no new secret: nothing to say.
+	res, err = d.ImportTokens(ctx, rowsOf(rows), ImportOptions{})
+	if err != nil || res.Unchanged != 301 || len(res.Problems) != 0 {
+		t.Fatalf("re-import: %+v, %v", res, err)
+	}
+
+	// Under WarningsAreErrors the row is rejected.
+	res, err = d.ImportTokens(ctx, rowsOf([]ImportRow{reuse(2000, 9)}), ImportOptions{WarningsAreErrors: true})
+	if !errors.Is(err, ErrRejected) || res.Rejected != 1 || len(res.Problems) != 1 || res.Problems[0].Warning ||
+		res.Problems[0].Message != "the same secret as token SN00000009 in the directory; every token needs its own" {
+		t.Fatalf("strict: %+v, %v", res, err)
 	}
 }

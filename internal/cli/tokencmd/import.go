@@ -260,6 +260,7 @@ func importRun(ctx context.Context, cmd *cobra.Command, opts *importOptions) err
 		DryRun:               opts.dryRun,
 		Progress:             t.onStoreProgress,
 		OnProblem:            t.onStoreProblem,
+		WarningsAreErrors:    opts.read.Strict,
 		SourceCounts:         t.counts,
 		// Recorded in the import's own transaction: the event exists exactly when the tokens do
 		// (and as a failure when the import was refused or interrupted).
@@ -469,12 +470,16 @@ func (t *tokenImport) onStoreProgress(processed int) {
 }
 
 func (t *tokenImport) onStoreProblem(rp store.RowProblem) {
+	severity := tokens.SeverityError
+	if rp.Warning {
+		severity = tokens.SeverityWarning
+	}
 	t.mu.Lock()
 	t.storeProblems.add(tokens.Problem{
-		Line: rp.Line, Column: rp.Column, Severity: tokens.SeverityError, Code: rp.Code, Message: rp.Message,
+		Line: rp.Line, Column: rp.Column, Severity: severity, Code: rp.Code, Message: rp.Message,
 	})
 	t.mu.Unlock()
-	if t.rej != nil {
+	if t.rej != nil && !rp.Warning {
 		t.rej.storeRejected(rp.Line)
 	}
 }
