@@ -99,11 +99,6 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 	if !ok {
 		return nil, &Error{Class: ClassXML, Line: rootLine, Msg: "not well-formed: bad root start tag"}
 	}
-	if local != "KeyContainer" && local != "SecretContainer" {
-		return nil, notPSKC(s, local, rootLine)
-	}
-	s.advance(end)
-
 	ns, version, hasVersion := "", "", false
 	for _, a := range attrs {
 		switch {
@@ -113,6 +108,11 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 			version, hasVersion = a.value, true
 		}
 	}
+	if local != "KeyContainer" && local != "SecretContainer" {
+		return nil, notPSKC(s, local, ns, rootLine)
+	}
+	s.advance(end)
+
 	if ns != NamespaceRFC6030 {
 		what := "no namespace"
 		if ns != "" {
@@ -153,7 +153,9 @@ func boolInt(b bool) int {
 
 // notPSKC tells a well-formed non-PSKC document (not-pskc) from one that is not even
 // well-formed XML (xml), reading the rest of the root element to decide.
-func notPSKC(s *scanner, local string, line int) *Error {
+// The message names the root and its namespace (as declared on the root itself), so an
+// administrator who picked the wrong file sees which document it is.
+func notPSKC(s *scanner, local, ns string, line int) *Error {
 	el, _, err := s.element()
 	if err != nil {
 		return err
@@ -165,7 +167,11 @@ func notPSKC(s *scanner, local string, line int) *Error {
 	if kind, err := s.skipMisc(); err != nil || kind != tokEOF {
 		return &Error{Class: ClassXML, Line: s.line, Msg: "not well-formed: content after the root element"}
 	}
-	return &Error{Class: ClassNotPSKC, Line: line, Msg: fmt.Sprintf("not a PSKC file: the root element is <%s>, not <KeyContainer>", limit(local))}
+	where := "in no namespace"
+	if ns != "" {
+		where = fmt.Sprintf("in namespace %q", limit(ns))
+	}
+	return &Error{Class: ClassNotPSKC, Line: line, Msg: fmt.Sprintf("not a PSKC file: the root element is <%s> %s, not <KeyContainer> in %s", limit(local), where, NamespaceRFC6030)}
 }
 
 func (rd *Reader) containerWarn(code string, line int, format string, args ...any) {

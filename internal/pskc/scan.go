@@ -31,7 +31,9 @@ func newScanner(r io.Reader) *scanner {
 }
 
 // fill reads more input, keeping buf[keep:]; it returns how far existing offsets moved
-// (subtract from them) or an error at the end of input.
+// (subtract from them), and an error at the end of input. The shift is returned with the
+// error too: the buffer may have moved before the read found the end, and a caller that
+// goes on with what it already holds (element, near the end of a short file) must adjust.
 func (s *scanner) fill(keep int) (int, error) {
 	if s.eof {
 		if s.rerr != nil {
@@ -64,9 +66,9 @@ func (s *scanner) fill(keep int) (int, error) {
 			}
 			if n == 0 {
 				if s.rerr != nil {
-					return 0, s.rerr
+					return shift, s.rerr
 				}
-				return 0, io.ErrUnexpectedEOF
+				return shift, io.ErrUnexpectedEOF
 			}
 			return shift, nil
 		}
@@ -291,13 +293,13 @@ func (s *scanner) element() ([]byte, int, *Error) {
 		i += j
 		for len(s.buf)-i < 9 {
 			shift, err := s.fill(s.pos)
+			i -= shift
 			if err != nil {
 				if len(s.buf)-i >= 2 {
 					break
 				}
 				return nil, 0, s.truncated(err)
 			}
-			i -= shift
 		}
 		rest := s.buf[i:]
 		var end int
