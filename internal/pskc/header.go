@@ -60,6 +60,12 @@ type header struct {
 	asymmetric    bool // EncryptionKey carries a certificate or RSA key
 	macAlg        string
 	macKey        *encValue
+	// protected says the container has an EncryptionKey, a MACMethod or a MACAlgorithm:
+	// it protects its keys. A draft container's EncryptionMethod counts when it names a
+	// cipher (resolve); a draft DigestMethod alone does not, since without encryption there
+	// is no key to MAC with (drafts write algorithm="NONE" with a DigestMethod and plain
+	// values).
+	protected bool
 }
 
 func (h *header) encryptionKey(el *etree.Element) {
@@ -146,6 +152,8 @@ type cryptoCtx struct {
 	// wrap, so a MAC that then fails means tampering rather than a wrong key.
 	macKeyConfirmed bool
 	asymmetric      bool
+	// protected is header.protected: a plain-text secret is then refused (ClassPlainValue).
+	protected bool
 	// keyForPassword says a key was given for a file that derives its key from a password:
 	// when it does not decrypt, the message says the password is what the file wants.
 	keyForPassword bool
@@ -177,10 +185,11 @@ func legacyPBE(alg string) (cipherURI string, keyLen int, ok bool) {
 }
 
 func (h *header) resolve(opts *Options) *cryptoCtx {
-	c := &cryptoCtx{asymmetric: h.asymmetric}
+	c := &cryptoCtx{asymmetric: h.asymmetric, protected: h.protected}
 	// Legacy container algorithm.
 	pbeKeyLen := 0
 	if f := fragment(h.legacyAlg); f != "" && f != "none" {
+		c.protected = true
 		c.legacyCipher = h.legacyAlg
 		if uri, n, ok := legacyPBE(h.legacyAlg); ok {
 			c.legacyCipher = uri

@@ -20,6 +20,20 @@ type pkgResult struct {
 	// unless an earlier value of the file verified (then it is tampering).
 	macAmbiguous bool
 	macVerified  bool // at least one MAC verified in this package
+	// encrypted says the package holds an encrypted value; plain lists its keys with a
+	// plain-text secret. The Reader judges them across packages when the header did not
+	// declare protection (see Reader.checkPlain).
+	encrypted bool
+	plain     []plainRef
+}
+
+// plainRef names a key whose secret is in plain text, for a plain-value problem raised
+// once the Reader learns that other keys of the file are encrypted.
+type plainRef struct {
+	pkg    int
+	line   int
+	serial string
+	name   string // keyName
 }
 
 // pkgParser holds the state of parsing one package.
@@ -401,6 +415,7 @@ func (p *pkgParser) parts(el *etree.Element) valueParts {
 	if ev := child(el, "EncryptedValue"); ev != nil {
 		e := parseEncrypted(ev)
 		v.enc, v.present = &e, true
+		p.res.encrypted = true
 		return v
 	}
 	if lv := child(el, "Value"); lv != nil {
@@ -412,6 +427,7 @@ func (p *pkgParser) parts(el *etree.Element) valueParts {
 			e := encValue{alg: p.ctx.legacyCipher, has: true}
 			e.cipher, e.b64ok = decodeBase64(s)
 			v.enc = &e
+			p.res.encrypted = true
 		} else {
 			v.plain = &s
 		}
@@ -427,6 +443,9 @@ func (p *pkgParser) secret(el *etree.Element, k *Key) {
 	var b []byte
 	var text []byte
 	if v.plain != nil {
+		if !p.plainSecret(k) {
+			return
+		}
 		t := stripXMLSpace(*v.plain)
 		if t == "" {
 			p.fail(newError(ClassSecretInvalid, "the secret is empty"))
@@ -463,6 +482,33 @@ func (p *pkgParser) secret(el *etree.Element, k *Key) {
 		p.warn(WarnSecretShort, "the secret of key %s is %d bytes, shorter than the 16 bytes RFC 4226 requires", keyName(k), len(b))
 	}
 }
+
+// plainSecret judges a plain-text secret: in a file whose header declares encryption or a
+// MAC it is refused (or, when allowed, warned about), since the MAC does not cover it and
+// it may have been swapped; otherwise it is noted so the Reader can judge it once it knows
+// whether other keys of the file are encrypted. False when the key was refused.
+//
+// Only the secret is judged: RFC 6030's own encrypted example (Figure 6) and vendors'
+// encrypted exports carry Counter, Time and TimeInterval as PlainValue, and none of them
+// can turn a token into one whose codes an attacker knows.
+func (p *pkgParser) plainSecret(k *Key) bool {
+	if !p.ctx.protected {
+		p.res.plain = append(p.res.plain, plainRef{pkg: p.num, line: p.line, serial: k.SerialOrID(), name: keyName(k)})
+		return true
+	}
+	if !p.opts.AllowPlainValue {
+		p.fail(newError(ClassPlainValue, plainValueRefused, keyName(k), "a file that encrypts or MACs its keys"))
+		return false
+	}
+	p.warn(WarnPlainValue, plainValueAllowed, keyName(k), "a file that encrypts or MACs its keys")
+	return true
+}
+
+// The plain-value messages: key name, then what protects the file's other values.
+const (
+	plainValueRefused = "the secret of key %s is in plain text (PlainValue) in %s: the MAC does not cover it, so it may have been swapped"
+	plainValueAllowed = "the secret of key %s is in plain text (PlainValue) in %s: the MAC does not cover it; accepted as allowed"
+)
 
 func (p *pkgParser) intValue(el *etree.Element, name string) (intValue, bool) {
 	if el == nil || p.res.err != nil {

@@ -37,6 +37,12 @@ const (
 	// ClassDateInvalid is not in the conformance list: a policy date that is not an
 	// xs:dateTime, so expiry cannot be judged.
 	ClassDateInvalid = "date-invalid"
+	// ClassPlainValue is not in the conformance list: a secret in plain text (PlainValue, or
+	// a draft Value without digest) in a file that encrypts or MACs its keys. The MAC covers
+	// only encrypted values, so anyone who can edit the file can swap such a secret for one
+	// of their own choosing and the file still verifies. Refused unless
+	// Options.AllowPlainValue, which reports it as the warning WarnPlainValue instead.
+	ClassPlainValue = "plain-value"
 )
 
 // Warning codes (see the conformance README for their exact meaning).
@@ -54,6 +60,9 @@ const (
 	WarnPolicyExpired         = "policy-expired"
 	WarnCharset               = "charset"
 	WarnMultipleKeysInPackage = "multiple-keys-in-package"
+	// WarnPlainValue is not in the conformance list: ClassPlainValue accepted because the
+	// caller allowed it; raised on every such key.
+	WarnPlainValue = "plain-value"
 )
 
 // Key kinds, from the last segment of the algorithm URI.
@@ -75,6 +84,9 @@ type Options struct {
 	IV []byte
 	// AllowMissingMAC lets CBC values without a MAC through (RFC 6030 section 6.1.1 requires one).
 	AllowMissingMAC bool
+	// AllowPlainValue accepts plain-text secrets in a file that encrypts or MACs its keys
+	// (see ClassPlainValue), with a WarnPlainValue warning on each.
+	AllowPlainValue bool
 	// Now is the time policy expiry is judged at; zero means time.Now().
 	Now time.Time
 }

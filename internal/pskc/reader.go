@@ -38,6 +38,14 @@ type Reader struct {
 	seed        maphash.Seed
 	seen        map[uint64]struct{}
 
+	// Plain-text secrets in a file whose header declares no protection are judged here,
+	// in document order: they are refused (or warned about) once an encrypted value shows
+	// the file does protect its keys. heldPlain keeps those seen before the first encrypted
+	// value, at most maxHeldPlain (beyond that heldMore counts them), so memory stays flat.
+	encSeen   bool
+	heldPlain []plainRef
+	heldMore  int
+
 	order    chan *job
 	quit     chan struct{}
 	stopOnce sync.Once
@@ -437,6 +445,10 @@ func (p *producer) child(el []byte, line int) bool {
 			return false
 		}
 		switch name {
+		case "EncryptionKey", "MACMethod", "MACAlgorithm":
+			p.hdr.protected = true
+		}
+		switch name {
 		case "EncryptionKey", "EncryptionMethod":
 			p.hdr.encryptionKey(root)
 		case "MACMethod", "DigestMethod":
@@ -527,6 +539,10 @@ func (rd *Reader) takePackage(j *job) {
 		return
 	}
 	rd.macVerified = rd.macVerified || res.macVerified
+	if e := rd.checkPlain(res); e != nil {
+		rd.finish(e)
+		return
+	}
 	if res.draft {
 		rd.warnDraft(j.line)
 	}
@@ -545,6 +561,53 @@ func (rd *Reader) takePackage(j *job) {
 		rd.nextIndex++
 		rd.pending = append(rd.pending, k)
 	}
+}
+
+// maxHeldPlain bounds the plain-text secrets remembered before the first encrypted value.
+const maxHeldPlain = 1000
+
+// checkPlain judges the package's plain-text secrets against the rest of the file (see
+// Reader.encSeen): a plain-value error, or warnings when they are allowed.
+func (rd *Reader) checkPlain(res *pkgResult) *Error {
+	const other = "a file whose other keys are encrypted"
+	if res.encrypted && !rd.encSeen {
+		rd.encSeen = true
+		if len(rd.heldPlain) > 0 {
+			if !rd.opts.AllowPlainValue {
+				return plainError(rd.heldPlain[0], other)
+			}
+			for _, r := range rd.heldPlain {
+				rd.warnings = append(rd.warnings, plainWarning(r, other))
+			}
+			if rd.heldMore > 0 {
+				r := rd.heldPlain[len(rd.heldPlain)-1]
+				rd.warnings = append(rd.warnings, Warning{Code: WarnPlainValue, Package: r.pkg, Serial: r.serial, Line: r.line,
+					Message: fmt.Sprintf("%d more keys after this one also have their secret in plain text (PlainValue) in %s", rd.heldMore, other)})
+			}
+			rd.heldPlain, rd.heldMore = nil, 0
+		}
+	}
+	for _, r := range res.plain {
+		switch {
+		case rd.encSeen && !rd.opts.AllowPlainValue:
+			return plainError(r, other)
+		case rd.encSeen:
+			rd.warnings = append(rd.warnings, plainWarning(r, other))
+		case len(rd.heldPlain) < maxHeldPlain:
+			rd.heldPlain = append(rd.heldPlain, r)
+		default:
+			rd.heldMore++
+		}
+	}
+	return nil
+}
+
+func plainError(r plainRef, where string) *Error {
+	return &Error{Class: ClassPlainValue, Package: r.pkg, Serial: r.serial, Line: r.line, Msg: fmt.Sprintf(plainValueRefused, r.name, where)}
+}
+
+func plainWarning(r plainRef, where string) Warning {
+	return Warning{Code: WarnPlainValue, Package: r.pkg, Serial: r.serial, Line: r.line, Message: fmt.Sprintf(plainValueAllowed, r.name, where)}
 }
 
 // Warnings returns the warnings found so far; the list is complete once Next has

@@ -29,7 +29,7 @@ type Options struct {
 	// Checker configures the cross-row rules (duplicates, reused secrets, the method limit).
 	Checker tokens.CheckerOptions
 	// PSKC configures the PSKC reader: the pre-shared key or password, the legacy IV,
-	// AllowMissingMAC and the time policy expiry is judged at.
+	// AllowMissingMAC, AllowPlainValue and the time policy expiry is judged at.
 	PSKC pskc.Options
 	// UPNs, when set, gives tokens the UPN mapped to their serial (--upn-map). A mapped UPN
 	// replaces the one in the file.

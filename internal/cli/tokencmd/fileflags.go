@@ -40,6 +40,7 @@ type fileFlags struct {
 	pskcPasswordFile string
 	pskcIV           string
 	allowMissingMAC  bool
+	allowPlainValue  bool
 }
 
 func (ff *fileFlags) register(cmd *cobra.Command) {
@@ -52,6 +53,7 @@ func (ff *fileFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&ff.pskcPasswordFile, "pskc-password-file", "", "read the PSKC password from `FILE`, without its trailing newline (\"-\": stdin; env "+envPSKCPassword+")")
 	fl.StringVar(&ff.pskcIV, "pskc-iv", "", "legacy PSKC files whose encrypted values carry no IV: the IV in `hex`")
 	fl.BoolVar(&ff.allowMissingMAC, "allow-missing-mac", false, "accept PSKC values encrypted in CBC mode without a MAC (RFC 6030 requires one)")
+	fl.BoolVar(&ff.allowPlainValue, "allow-plain-value", false, "accept PSKC secrets in plain text (PlainValue) in a file that encrypts or MACs its keys; the MAC does not cover them")
 }
 
 // options checks the flag values (usage errors) and turns them into reader options. It
@@ -82,6 +84,7 @@ func (ff *fileFlags) options() (tokenfile.Options, error) {
 	o.Strict = ff.strict
 	o.Checker = tokens.CheckerOptions{MaxMethods: tokens.MaxMethods}
 	o.PSKC.AllowMissingMAC = ff.allowMissingMAC
+	o.PSKC.AllowPlainValue = ff.allowPlainValue
 	if ff.pskcIV != "" {
 		iv, err := hex.DecodeString(strings.TrimPrefix(strings.TrimSpace(ff.pskcIV), "0x"))
 		if err != nil || (len(iv) != 8 && len(iv) != 16) {

@@ -204,6 +204,8 @@ func decryptHint(code string) string {
 		return "give the key with --pskc-key-file FILE or " + envPSKCKey + ", or the password with --pskc-password-file FILE or " + envPSKCPassword
 	case "pskc.mac-missing":
 		return "--allow-missing-mac accepts encrypted values without a MAC, if you trust how the file reached you"
+	case "pskc.plain-value":
+		return "--allow-plain-value accepts plain-text secrets in an encrypted file, if you trust how the file reached you"
 	}
 	return ""
 }
