@@ -209,6 +209,9 @@ func (p *pkgParser) parseKey(kel *etree.Element, k *Key, deviceUser *string) {
 		}
 		if rf := child(holder, "ResponseFormat"); rf != nil && k.Digits == nil {
 			k.Digits = p.intAttr(rf, "Length", "length")
+			if e, ok := attr(rf, "Encoding", "encoding", "Format", "format"); ok {
+				k.Encoding = &e
+			}
 			p.boolAttr(rf, "CheckDigits", "CheckDigit")
 		}
 		if cf := child(holder, "ChallengeFormat"); cf != nil {

@@ -115,7 +115,10 @@ type Key struct {
 	Hash          *string
 	HashDefaulted bool
 
-	Digits       *int // ResponseFormat/@Length
+	Digits *int // ResponseFormat/@Length
+	// Encoding is ResponseFormat/@Encoding (drafts: @Format) as written, e.g. "DECIMAL",
+	// "HEXADECIMAL", "ALPHANUMERIC"; nil when absent.
+	Encoding     *string
 	TimeInterval *int
 	TimeOffset   *int // Data/Time
 	TimeDrift    *int // signed

@@ -163,6 +163,7 @@ func (s *pskcSource) record(k *pskc.Key) *tokens.Record {
 		}
 		ps = append(ps, p)
 	}
+	ps = append(ps, pskcOnlyRules(k)...)
 	for i := range ps {
 		ps[i].Line = k.Line
 		ps[i].Package = k.Package
@@ -170,6 +171,47 @@ func (s *pskcSource) record(k *pskc.Key) *tokens.Record {
 	}
 	rec.Problems = ps
 	return rec
+}
+
+// Codes for PSKC key facts the Azure CSV has no column for. Like digits.unsupported they
+// refuse the key, not the file: the PSKC reader accepts such keys (they are valid PSKC).
+const (
+	// CodeEncodingUnsupported: codes that are not decimal digits (ResponseFormat Encoding
+	// HEXADECIMAL, ALPHANUMERIC...), which no authenticator app or Azure would compare.
+	CodeEncodingUnsupported = "encoding.unsupported"
+	// CodeTimeOriginUnsupported: a TOTP key whose Time (T0, the moment its step count
+	// starts) is not the Unix epoch. Azure and mfactl count steps from the epoch, so every
+	// code would be computed for the wrong step and activation would fail.
+	CodeTimeOriginUnsupported = "time-origin.unsupported"
+)
+
+// pskcOnlyRules checks what only a PSKC key can say: its code encoding and its time origin.
+func pskcOnlyRules(k *pskc.Key) []tokens.Problem {
+	var ps []tokens.Problem
+	if k.Encoding != nil {
+		if e := strings.TrimSpace(*k.Encoding); e != "" && !strings.EqualFold(e, "DECIMAL") {
+			ps = append(ps, tokens.Problem{Severity: tokens.SeverityError, Column: "encoding", Code: CodeEncodingUnsupported,
+				Message: fmt.Sprintf("codes in %q (ResponseFormat Encoding) are not supported; only DECIMAL", limitText(e))})
+		}
+	}
+	if k.Kind == pskc.KindTOTP && k.TimeOffset != nil && *k.TimeOffset != 0 {
+		t0, rel := *k.TimeOffset, "after"
+		if t0 < 0 {
+			t0, rel = -t0, "before"
+		}
+		ps = append(ps, tokens.Problem{Severity: tokens.SeverityError, Column: "time", Code: CodeTimeOriginUnsupported,
+			Message: fmt.Sprintf("the token counts time from %d seconds %s the Unix epoch (Time), not from the epoch; "+
+				"Azure and mfactl cannot represent another origin, so its codes would not match", t0, rel)})
+	}
+	return ps
+}
+
+// limitText keeps a value from the file short in a message.
+func limitText(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
 }
 
 // keyKind maps the reader's algorithm kind to the token rules' kind.
