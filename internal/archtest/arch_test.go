@@ -23,6 +23,7 @@ var domain = []string{
 	"internal/secrets",
 	"internal/tokenfile",
 	"internal/auth",
+	"internal/csvdialect",
 }
 
 // outside the domain: the command line and its terminal layer, the binary, and tools and test

@@ -1,8 +1,6 @@
 package tokens
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -12,8 +10,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"golang.org/x/text/encoding/unicode"
-	"golang.org/x/text/transform"
+	"github.com/mfactl/mfactl/internal/csvdialect"
 )
 
 // The Azure OATH CSV reader. It is built on encoding/csv rather than gocsv's unmarshalling:
@@ -70,19 +67,21 @@ var errRecordTooLong = errors.New("record longer than 1 MiB")
 // CSVReader reads an Azure OATH CSV row by row, applying the per-row rules of SPEC section 5.
 // Memory does not grow with the file. Rules that compare rows are applied by a Checker.
 type CSVReader struct {
-	cr         *csv.Reader
-	lim        *limitedReader
-	delim      rune
-	encoding   string
-	lineOffset int // lines consumed before encoding/csv saw the input (a "sep=" line)
-	header     []string
-	col        [6]int // field index of each of Columns
-	headerPs   []Problem
-	done       bool
-	lastLine   int
-	reuse      bool
-	last       *recordAlloc // the record handed out last, when reuse is set
-	err        error        // what ReadBatch returned last, once it is an error
+	cr          *csv.Reader
+	lim         *limitedReader
+	delim       rune
+	encoding    string
+	lineOffset  int  // lines consumed before encoding/csv saw the input (a "sep=" line)
+	looksUTF16  bool // no byte-order mark, but every other byte of the start is NUL
+	header      []string
+	col         [6]int // field index of each of Columns
+	headerPs    []Problem
+	headerLimit ProblemLimit
+	done        bool
+	lastLine    int
+	reuse       bool
+	last        *recordAlloc // the record handed out last, when reuse is set
+	err         error        // what ReadBatch returned last, once it is an error
 }
 
 // NewCSVReader reads the header of an Azure OATH CSV from r. A UTF-8 byte-order mark is
@@ -108,30 +107,14 @@ func NewCSVReader(r io.Reader, opts CSVOptions) (*CSVReader, error) {
 	// The limit sits under the buffers so that encoding/csv reads straight from a
 	// *bufio.Reader (it reuses one of 4 KiB or more) without another copy.
 	lim := &limitedReader{r: r}
-	br := bufio.NewReaderSize(lim, 64<<10)
-	bom, err := br.Peek(3)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("reading csv: %w", err)
+	in, err := csvdialect.Open(lim, delim, 64<<10)
+	if err != nil {
+		return nil, err
 	}
-	switch {
-	case bytes.HasPrefix(bom, []byte{0xEF, 0xBB, 0xBF}):
-		_, _ = br.Discard(3)
-	case bytes.HasPrefix(bom, []byte{0xFF, 0xFE}):
-		br = bufio.NewReaderSize(transform.NewReader(br,
-			unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder()), 64<<10)
-	case bytes.HasPrefix(bom, []byte{0xFE, 0xFF}):
-		br = bufio.NewReaderSize(transform.NewReader(br,
-			unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM).NewDecoder()), 64<<10)
-	}
-
-	cr := &CSVReader{delim: delim, encoding: enc, reuse: opts.ReuseRecord}
-	if d, ok := sepLine(br); ok {
-		cr.delim, cr.lineOffset = d, 1
-	}
+	cr := &CSVReader{delim: in.Delimiter, encoding: enc, reuse: opts.ReuseRecord,
+		lineOffset: in.LineOffset, looksUTF16: in.LooksUTF16}
 	cr.lim = lim
-	cr.cr = csv.NewReader(br)
-	cr.cr.Comma = cr.delim
-	cr.cr.FieldsPerRecord = -1 // a row with the wrong count is a problem, not the end
+	cr.cr = in.NewReader()
 	cr.cr.ReuseRecord = true
 	if err := cr.readHeader(); err != nil {
 		return nil, err
@@ -139,53 +122,11 @@ func NewCSVReader(r io.Reader, opts CSVOptions) (*CSVReader, error) {
 	return cr, nil
 }
 
-func validDelimiter(r rune) bool {
-	return r != 0 && r != '"' && r != '\r' && r != '\n' && utf8.ValidRune(r) && r != utf8.RuneError
-}
-
-// sepLine consumes Excel's "sep=X" first line, which names the separator, and returns X.
-func sepLine(br *bufio.Reader) (rune, bool) {
-	b, _ := br.Peek(16)
-	if len(b) < 5 || !bytes.EqualFold(b[:4], []byte("sep=")) {
-		return 0, false
-	}
-	d, size := utf8.DecodeRune(b[4:])
-	rest := b[4+size:]
-	n := 4 + size
-	switch {
-	case bytes.HasPrefix(rest, []byte("\r\n")):
-		n += 2
-	case bytes.HasPrefix(rest, []byte("\n")):
-		n++
-	default:
-		return 0, false
-	}
-	if !validDelimiter(d) {
-		return 0, false
-	}
-	_, _ = br.Discard(n)
-	return d, true
-}
+func validDelimiter(r rune) bool { return csvdialect.ValidDelimiter(r) }
 
 // ParseDelimiter parses a --delimiter value: one character, or the names "tab" and "\t" for
 // a tab (which is awkward to type in a shell), "comma", "semicolon" and "pipe".
-func ParseDelimiter(s string) (rune, error) {
-	switch strings.ToLower(s) {
-	case "tab", `\t`:
-		return '\t', nil
-	case "comma":
-		return ',', nil
-	case "semicolon":
-		return ';', nil
-	case "pipe":
-		return '|', nil
-	}
-	r, size := utf8.DecodeRuneInString(s)
-	if size == 0 || size != len(s) || !validDelimiter(r) {
-		return 0, fmt.Errorf("invalid delimiter %q: want one character such as ';' or the word tab", s)
-	}
-	return r, nil
-}
+func ParseDelimiter(s string) (rune, error) { return csvdialect.ParseDelimiter(s) }
 
 // delimiterFlag is how the hint names a delimiter on the command line.
 func delimiterFlag(d rune) string {
@@ -193,13 +134,6 @@ func delimiterFlag(d rune) string {
 		return "--delimiter tab"
 	}
 	return "--delimiter '" + string(d) + "'"
-}
-
-func delimiterName(d rune) string {
-	if d == '\t' {
-		return "tab"
-	}
-	return "'" + string(d) + "'"
 }
 
 // HeaderProblems returns the problems found in the header line. When one of them is an error
@@ -217,27 +151,32 @@ var headerKeys = map[string]int{
 }
 
 // headerKey folds a header name for matching: case, spaces, underscores and hyphens ignored.
-func headerKey(name string) string {
-	name = strings.TrimPrefix(name, "\uFEFF") // a second BOM, from concatenated files
-	var b strings.Builder
-	for _, c := range strings.ToLower(name) {
-		switch c {
-		case ' ', '\t', '_', '-':
-		default:
-			b.WriteRune(c)
-		}
-	}
-	return b.String()
+func headerKey(name string) string { return csvdialect.Fold(name) }
+
+func knownColumn(folded string) bool {
+	_, ok := headerKeys[folded]
+	return ok
 }
 
 func (r *CSVReader) headerError(line int, column, msg string) {
-	r.headerPs = append(r.headerPs, errorAt(line, column, CodeCSVHeader, msg))
+	r.addHeaderProblem(errorAt(line, column, CodeCSVHeader, msg))
 	r.done = true
+}
+
+// addHeaderProblem adds p to the header's problems unless its code already has
+// MaxProblemsPerCode there: a header of many empty or repeated columns is then one summary
+// problem, built without a message per column.
+func (r *CSVReader) addHeaderProblem(p Problem) {
+	r.headerPs = r.headerLimit.Add(r.headerPs, p)
 }
 
 func (r *CSVReader) readHeader() error {
 	var fields []string
 	line := 1 + r.lineOffset
+	// The header is the reader's own (not overwritten by the next row), so that a header of
+	// a million columns is not copied.
+	r.cr.ReuseRecord = false
+	defer func() { r.cr.ReuseRecord = true }()
 	for {
 		r.lim.reset()
 		f, err := r.cr.Read()
@@ -251,6 +190,10 @@ func (r *CSVReader) readHeader() error {
 			return nil
 		}
 		if errors.Is(err, errRecordTooLong) {
+			if len(f) > 0 {
+				l, _ := r.cr.FieldPos(0)
+				line = l + r.lineOffset
+			}
 			r.headerError(line, "", "the header is longer than 1 MiB: this is not a token CSV")
 			return nil
 		}
@@ -264,35 +207,36 @@ func (r *CSVReader) readHeader() error {
 			break
 		}
 	}
-	r.header = slices.Clone(fields)
+	r.header = fields
+	defer func() { r.headerPs = append(r.headerPs, r.headerLimit.Summaries(line)...) }()
 
 	// Encoding first: a UTF-16 file without BOM shows as NUL bytes in every name.
-	for _, f := range fields {
+	for i, f := range fields {
 		if d := encodingDefect(f); d != "" {
-			r.headerPs = append(r.headerPs, errorAt(line, "", CodeCSVEncoding, "header: "+d))
+			if d == msgNUL {
+				d = csvdialect.NULDefect(f, r.fieldLine(i), r.looksUTF16)
+			}
+			r.addHeaderProblem(errorAt(line, "", CodeCSVEncoding, "header: "+d))
 			break
 		}
 	}
 
-	if len(fields) == 1 {
-		if sep, ok := otherSeparator(fields[0], r.delim); ok {
-			r.headerPs = append(r.headerPs, errorAt(line, "", CodeCSVDelimiter, fmt.Sprintf(
-				"the header is one field: the file seems to use %s as separator (Excel does in many locales); pass %s",
-				delimiterName(sep), delimiterFlag(sep))))
-			r.done = true
-			return nil
-		}
+	if err := csvdialect.CheckSeparator(line, fields, r.delim, knownColumn); err != nil {
+		var se *csvdialect.SeparatorError
+		errors.As(err, &se)
+		r.addHeaderProblem(errorAt(line, "", CodeCSVDelimiter, err.Error()+"; pass "+delimiterFlag(se.Sep)))
+		r.done = true
+		return nil
 	}
 
 	for i := range r.col {
 		r.col[i] = -1
 	}
-	var unknown []int
-	matched := 0
+	matched, unknown := 0, 0
 	for i, f := range fields {
 		k, ok := headerKeys[headerKey(f)]
 		if !ok {
-			unknown = append(unknown, i)
+			unknown++
 			continue
 		}
 		if r.col[k] >= 0 {
@@ -318,7 +262,14 @@ func (r *CSVReader) readHeader() error {
 			r.headerError(line, Columns[k], "required column missing from the header")
 		}
 	}
-	for _, i := range unknown {
+	for i := 0; i < len(fields) && unknown > 0; i++ {
+		if _, ok := headerKeys[headerKey(fields[i])]; ok {
+			continue
+		}
+		unknown--
+		if !r.headerLimit.Allow(CodeCSVColumnUnknown, SeverityWarning) {
+			continue // counted for the summary; no message built
+		}
 		name := strings.TrimSpace(fields[i])
 		var msg string
 		switch {
@@ -335,25 +286,10 @@ func (r *CSVReader) readHeader() error {
 	return nil
 }
 
-// otherSeparator reports which common separator other than delim a lone header field holds,
-// choosing the one that splits it into the most known column names.
-func otherSeparator(field string, delim rune) (rune, bool) {
-	best, bestN := rune(0), -1
-	for _, sep := range []rune{';', '\t', ',', '|'} {
-		if sep == delim || !strings.ContainsRune(field, sep) {
-			continue
-		}
-		n := 0
-		for part := range strings.SplitSeq(field, string(sep)) {
-			if _, ok := headerKeys[headerKey(strings.Trim(part, `" `))]; ok {
-				n++
-			}
-		}
-		if n > bestN {
-			best, bestN = sep, n
-		}
-	}
-	return best, bestN >= 0
+// fieldLine is the line where field i of the row read last starts.
+func (r *CSVReader) fieldLine(i int) int {
+	l, _ := r.cr.FieldPos(i)
+	return l + r.lineOffset
 }
 
 // echoSafe reports whether an unknown header name may be quoted in a message: short, printable
@@ -389,6 +325,9 @@ func allBlank(fields []string) bool {
 	return true
 }
 
+// msgNUL is what encodingDefect returns for a NUL byte.
+const msgNUL = csvdialect.MsgUTF16NoBOM
+
 // encodingDefect returns why s is not clean UTF-8 text, or "" when it is. Besides invalid
 // bytes it catches NUL (UTF-16 read as UTF-8) and U+FFFD (text that went through a wrong
 // decoder before it reached us).
@@ -407,7 +346,7 @@ func encodingDefect(s string) string {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c == 0 {
-				return "NUL bytes: the file looks like UTF-16 without a byte-order mark; save it as UTF-8"
+				return msgNUL // the caller says where, or that the file is UTF-16
 			}
 			i++
 			continue
@@ -444,7 +383,7 @@ func (r *CSVReader) Next() (*Record, error) {
 		r.lim.reset()
 		fields, err := r.cr.Read()
 		if err != nil {
-			return r.readError(err)
+			return r.readError(err, len(fields))
 		}
 		first, _ := r.cr.FieldPos(0)
 		last, _ := r.cr.FieldPos(len(fields) - 1)
@@ -465,10 +404,10 @@ func (r *CSVReader) Next() (*Record, error) {
 	}
 }
 
-// readError turns an error of encoding/csv into a record with a csv.quote problem, io.EOF or
+// readError turns an error of encoding/csv (with the nfields fields it returned) into a record with a csv.quote problem, io.EOF or
 // a read error. It is apart from Next so that the usual row pays nothing for it (a pointer
 // given to errors.As escapes to the heap).
-func (r *CSVReader) readError(err error) (*Record, error) {
+func (r *CSVReader) readError(err error, nfields int) (*Record, error) {
 	if errors.Is(err, io.EOF) {
 		r.done = true
 		return nil, io.EOF
@@ -476,6 +415,10 @@ func (r *CSVReader) readError(err error) (*Record, error) {
 	if errors.Is(err, errRecordTooLong) {
 		r.done = true
 		line := r.lastLine + 1
+		if nfields > 0 {
+			// encoding/csv returns what it read of the row: the line where the row starts.
+			line = r.fieldLine(0)
+		}
 		return &Record{Line: line, Problems: []Problem{errorAt(line, "", CodeCSVQuote,
 			"a row longer than 1 MiB (an unterminated quote?); reading stopped here")}}, nil
 	}
@@ -582,6 +525,9 @@ func (r *CSVReader) checkRow(rec *Record, secretBuf []byte) {
 		d := encodingDefect(f)
 		if d == "" {
 			continue
+		}
+		if d == msgNUL {
+			d = csvdialect.NULDefect(f, r.fieldLine(i), r.looksUTF16)
 		}
 		col := ""
 		if k := slices.Index(r.col[:], i); k >= 0 {

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/mfactl/mfactl/internal/csvdialect"
 )
 
 // JSON writes v as indented JSON followed by a newline. Callers pass view structs with
@@ -42,31 +44,9 @@ func CSV(w io.Writer, header []string, rows [][]string) error {
 }
 
 // NeutraliseFormula prefixes s with an apostrophe when a spreadsheet would treat it as a
-// formula (OWASP "CSV injection"). Plain numbers such as a drift of -7 are left alone: a
-// spreadsheet reads them as numbers, not formulas.
-func NeutraliseFormula(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) && !isNumber(s) {
-		return "'" + s
-	}
-	return s
-}
-
-// isNumber reports whether s is a signed decimal number: -7, +3, -0.5.
-func isNumber(s string) bool {
-	digits, dot := 0, false
-	for i, c := range s {
-		switch {
-		case c >= '0' && c <= '9':
-			digits++
-		case c == '.' && !dot:
-			dot = true
-		case (c == '-' || c == '+') && i == 0:
-		default:
-			return false
-		}
-	}
-	return digits > 0
-}
+// formula (OWASP "CSV injection"). It is csvdialect's, whose Unneutralise the importers use to
+// read a listing back exactly.
+func NeutraliseFormula(s string) string { return csvdialect.NeutraliseFormula(s) }
 
 // Table writes an aligned table without borders: upper-case header, one row per line, columns
 // separated by two spaces, no trailing blanks. Empty rows print only the header. It is the
