@@ -274,3 +274,7 @@ func NULDefect(s string, line int, looksUTF16 bool) string {
 // MsgUTF16NoBOM is the message for NUL bytes in a file that looks like UTF-16 without a
 // byte-order mark.
 const MsgUTF16NoBOM = "NUL bytes: the file looks like UTF-16 without a byte-order mark; save it as UTF-8"
+
+// FlagValue writes a delimiter as a command-line value: tab, or the character in single
+// quotes for a shell (';').
+func FlagValue(d rune) string { return Name(d) }

@@ -12,7 +12,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
 
+	"github.com/mfactl/mfactl/internal/csvdialect"
 	"github.com/mfactl/mfactl/internal/pskc"
 	"github.com/mfactl/mfactl/internal/tokens"
 )
@@ -572,5 +574,40 @@ func TestConvertCancelled(t *testing.T) {
 		ConvertOptions{Read: pskcOpts()})
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("err %v, want context.Canceled", err)
+	}
+}
+
+// The UPN map is read like every CSV file: UTF-16 with a byte-order mark, a "sep=;" line, and a
+// header saved with semicolons named as such.
+func TestReadUPNMapDialect(t *testing.T) {
+	utf16LE := func(s string) string {
+		var b strings.Builder
+		for _, u := range utf16.Encode([]rune(s)) {
+			b.WriteByte(byte(u))
+			b.WriteByte(byte(u >> 8))
+		}
+		return b.String()
+	}
+	for _, in := range []string{
+		utf16LE("\uFEFFSerial Number,UPN\r\nX1,a@b.com\r\n"),
+		"sep=;\nserial_number;upn\nX1;a@b.com\n",
+	} {
+		m, err := ReadUPNMap(strings.NewReader(in))
+		if err != nil {
+			t.Fatalf("%q: %v", in, err)
+		}
+		if upn, ok := m.Lookup("x1"); !ok || upn != "a@b.com" {
+			t.Errorf("%q: Lookup = %q %v", in, upn, ok)
+		}
+	}
+	_, err := ReadUPNMap(strings.NewReader("sep=;\nserial number;upn\nX1;nobody\n"))
+	if err == nil || err.Error() != "line 3: upn: not of the form local@domain (no @)" {
+		t.Errorf("sep line: error %v", err)
+	}
+	_, err = ReadUPNMap(strings.NewReader("serial number;upn\nX1;a@b.com\n"))
+	var se *csvdialect.SeparatorError
+	if !errors.As(err, &se) || se.Sep != ';' ||
+		err.Error() != "line 1: the header is one field: the file seems to use ';' as separator (Excel does in many locales)" {
+		t.Errorf("semicolons: error %v", err)
 	}
 }

@@ -1,13 +1,13 @@
 package tokenfile
 
 import (
-	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 
+	"github.com/mfactl/mfactl/internal/csvdialect"
 	"github.com/mfactl/mfactl/internal/tokens"
 )
 
@@ -29,7 +29,11 @@ type UPNMapError struct {
 	Line   int
 	Column string
 	Msg    string
+	Err    error // the cause, when there is a typed one (a *csvdialect.SeparatorError)
 }
+
+// Unwrap returns the cause.
+func (e *UPNMapError) Unwrap() error { return e.Err }
 
 func (e *UPNMapError) Error() string {
 	var b strings.Builder
@@ -45,27 +49,37 @@ func (e *UPNMapError) Error() string {
 
 // ReadUPNMap reads a CSV with the columns "serial number" and "upn" (header required, names
 // matched like the token CSV's: case, spaces, underscores and hyphens ignored; other columns
-// ignored), UTF-8 with or without a byte order mark. Every UPN must be valid, and a serial
-// may appear twice only with the same UPN. It returns a *UPNMapError for defects in the data.
+// ignored), read like every CSV file (csvdialect: UTF-8 with or without a byte-order mark,
+// UTF-16 with one, an Excel "sep=" first line). Every UPN must be valid, and a serial may
+// appear twice only with the same UPN. It returns a *UPNMapError for defects in the data; one
+// for a header saved with another separator wraps a *csvdialect.SeparatorError.
 func ReadUPNMap(r io.Reader) (*UPNMap, error) {
-	data, err := io.ReadAll(io.LimitReader(r, 256<<20))
+	in, err := csvdialect.Open(io.LimitReader(r, 256<<20), ',', 0)
 	if err != nil {
 		return nil, err
 	}
-	data = bytes.TrimPrefix(data, []byte{0xEF, 0xBB, 0xBF})
-	cr := csv.NewReader(bytes.NewReader(data))
-	cr.FieldsPerRecord = -1
+	cr := in.NewReader()
 	cr.ReuseRecord = true
+	lineOf := func() int {
+		l, _ := cr.FieldPos(0)
+		return l + in.LineOffset
+	}
 	header, err := cr.Read()
 	if err == io.EOF {
 		return nil, &UPNMapError{Msg: "empty: want a header with serial number and upn columns"}
 	}
 	if err != nil {
-		return nil, csvMapError(err)
+		return nil, csvMapError(in.LineOffset, err)
 	}
+	hline := lineOf()
+	known := func(folded string) bool { return folded == "serialnumber" || folded == "serial" || folded == "upn" }
+	if err := csvdialect.CheckSeparator(hline, header, in.Delimiter, known); err != nil {
+		return nil, &UPNMapError{Line: hline, Msg: err.Error(), Err: err}
+	}
+	width := len(header)
 	serialCol, upnCol := -1, -1
 	for i, name := range header {
-		switch headerKey(name) {
+		switch csvdialect.Fold(strings.TrimSpace(name)) {
 		case "serialnumber", "serial":
 			serialCol = i
 		case "upn":
@@ -73,7 +87,7 @@ func ReadUPNMap(r io.Reader) (*UPNMap, error) {
 		}
 	}
 	if serialCol < 0 || upnCol < 0 {
-		return nil, &UPNMapError{Line: 1, Msg: "the header needs the columns serial number and upn"}
+		return nil, &UPNMapError{Line: hline, Msg: "the header needs the columns serial number and upn"}
 	}
 	m := &UPNMap{m: map[string]*upnEntry{}}
 	for {
@@ -82,14 +96,14 @@ func ReadUPNMap(r io.Reader) (*UPNMap, error) {
 			return m, nil
 		}
 		if err != nil {
-			return nil, csvMapError(err)
+			return nil, csvMapError(in.LineOffset, err)
 		}
-		line, _ := cr.FieldPos(0)
+		line := lineOf()
 		if len(fields) == 1 && strings.TrimSpace(fields[0]) == "" {
 			continue // blank line
 		}
 		if serialCol >= len(fields) || upnCol >= len(fields) {
-			return nil, &UPNMapError{Line: line, Msg: fmt.Sprintf("%d fields, fewer than the header's %d", len(fields), len(header))}
+			return nil, &UPNMapError{Line: line, Msg: fmt.Sprintf("%d fields, fewer than the header's %d", len(fields), width)}
 		}
 		serial, upn := strings.TrimSpace(fields[serialCol]), strings.TrimSpace(fields[upnCol])
 		if serial == "" && upn == "" {
@@ -113,23 +127,12 @@ func ReadUPNMap(r io.Reader) (*UPNMap, error) {
 	}
 }
 
-func csvMapError(err error) error {
+func csvMapError(lineOffset int, err error) error {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		return &UPNMapError{Line: pe.StartLine, Msg: pe.Err.Error()}
+		return &UPNMapError{Line: pe.StartLine + lineOffset, Msg: pe.Err.Error()}
 	}
 	return err
-}
-
-// headerKey folds a header name for matching: case, spaces, underscores and hyphens ignored.
-func headerKey(name string) string {
-	return strings.Map(func(r rune) rune {
-		switch r {
-		case ' ', '_', '-', '\t':
-			return -1
-		}
-		return r
-	}, strings.ToLower(strings.TrimSpace(name)))
 }
 
 // Lookup returns the UPN mapped to serial (compared ignoring case).

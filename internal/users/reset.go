@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/mfactl/mfactl/internal/csvdialect"
 	"github.com/mfactl/mfactl/internal/store"
 )
 
@@ -83,39 +84,42 @@ func Reset(ctx context.Context, st ResetStore, upns []string, dryRun bool) ([]st
 }
 
 // ReadUPNs reads the UPNs from a CSV file with a header row that has a "upn" column (other
-// columns are ignored, so a users or tokens file can be reused). name is used in errors, which
-// carry the line like the Go toolchain: "users.csv:3: empty upn".
+// columns are ignored, so a users or tokens file can be reused). The file is read like every
+// CSV file (csvdialect): UTF-8 or UTF-16 with a byte-order mark, an Excel "sep=" first line. name
+// is used in errors, which carry the line like the Go toolchain: "users.csv:3: empty upn". A
+// header saved with another separator is a *csvdialect.SeparatorError.
 func ReadUPNs(r io.Reader, name string) ([]string, error) {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
+	in, err := csvdialect.Open(r, ',', 0)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", name, err)
+	}
+	cr := in.NewReader()
 	cr.ReuseRecord = true
+	lineOf := func(field int) int {
+		l, _ := cr.FieldPos(field)
+		return l + in.LineOffset
+	}
 	header, err := cr.Read()
 	if err == io.EOF {
 		return nil, fmt.Errorf("%s: empty file; want a header row with a upn column", name)
 	}
 	if err != nil {
-		return nil, csvError(name, err)
+		return nil, csvError(name, in.LineOffset, err)
+	}
+	hline := lineOf(0)
+	isUPN := func(folded string) bool { return folded == "upn" }
+	if err := csvdialect.CheckSeparator(hline, header, in.Delimiter, isUPN); err != nil {
+		return nil, fmt.Errorf("%s:%d: %w", name, hline, err)
 	}
 	col := -1
 	for i, h := range header {
-		if i == 0 {
-			h = strings.TrimPrefix(h, "\ufeff") // a byte order mark from Excel
-		}
-		if strings.EqualFold(strings.TrimSpace(h), "upn") {
+		if isUPN(csvdialect.Fold(h)) {
 			col = i
 			break
 		}
 	}
-	if col < 0 && len(header) == 1 {
-		// Excel saves "CSV" with semicolons in many locales: say so rather than "no upn column".
-		for _, sep := range []string{";", "\t"} {
-			if strings.Contains(header[0], sep) {
-				return nil, fmt.Errorf("%s:1: the file is separated by %q, not commas (Excel saves CSV so in many locales); save it as comma-separated CSV", name, sep)
-			}
-		}
-	}
 	if col < 0 {
-		return nil, fmt.Errorf("%s:1: no upn column in the header", name)
+		return nil, fmt.Errorf("%s:%d: no upn column in the header", name, hline)
 	}
 	out := []string{}
 	for {
@@ -124,9 +128,9 @@ func ReadUPNs(r io.Reader, name string) ([]string, error) {
 			return out, nil
 		}
 		if err != nil {
-			return nil, csvError(name, err)
+			return nil, csvError(name, in.LineOffset, err)
 		}
-		line, _ := cr.FieldPos(0)
+		line := lineOf(0)
 		upn := ""
 		if col < len(rec) {
 			upn = strings.TrimSpace(rec[col])
@@ -141,10 +145,10 @@ func ReadUPNs(r io.Reader, name string) ([]string, error) {
 	}
 }
 
-func csvError(name string, err error) error {
+func csvError(name string, lineOffset int, err error) error {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		return fmt.Errorf("%s:%d: %w", name, pe.Line, pe.Err)
+		return fmt.Errorf("%s:%d: %w", name, pe.Line+lineOffset, pe.Err)
 	}
 	return fmt.Errorf("reading %s: %w", name, err)
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
@@ -129,6 +130,24 @@ func TestReset(t *testing.T) {
 	}
 }
 
+func utf16LE(s string) string {
+	var b strings.Builder
+	for _, u := range utf16.Encode([]rune(s)) {
+		b.WriteByte(byte(u))
+		b.WriteByte(byte(u >> 8))
+	}
+	return b.String()
+}
+
+func utf16BE(s string) string {
+	var b strings.Builder
+	for _, u := range utf16.Encode([]rune(s)) {
+		b.WriteByte(byte(u >> 8))
+		b.WriteByte(byte(u))
+	}
+	return b.String()
+}
+
 func TestReadUPNs(t *testing.T) {
 	tests := []struct {
 		name, in string
@@ -145,8 +164,12 @@ func TestReadUPNs(t *testing.T) {
 		{"blank cell", "upn,name\nada@contoso.com,a\n,b\n", nil, "f.csv:3: empty upn"},
 		{"control character", "upn\n\"ada@contoso.com\x1b[2J\"\n", nil, "f.csv:2: upn contains a control character"},
 		{"bad quotes", "upn\n\"ada\n", nil, "f.csv:2: extraneous or missing \" in quoted-field"},
-		{"semicolons", "UPN;Name\nada@contoso.com;Ada\n", nil, `f.csv:1: the file is separated by ";", not commas (Excel saves CSV so in many locales); save it as comma-separated CSV`},
-		{"tabs", "upn\tname\nada@contoso.com\tAda\n", nil, `f.csv:1: the file is separated by "\t", not commas (Excel saves CSV so in many locales); save it as comma-separated CSV`},
+		{"semicolons", "UPN;Name\nada@contoso.com;Ada\n", nil, `f.csv:1: the header is one field: the file seems to use ';' as separator (Excel does in many locales)`},
+		{"tabs", "upn\tname\nada@contoso.com\tAda\n", nil, `f.csv:1: the header is one field: the file seems to use tab as separator (Excel does in many locales)`},
+		{"semicolons with a sep line", "sep=;\r\nName;U_P_N\r\nAda;ada@contoso.com\r\n;\r\n", nil, "f.csv:4: empty upn"},
+		{"semicolons with a sep line, valid", "sep=;\nName;U_P_N\nAda;ada@contoso.com\n", []string{"ada@contoso.com"}, ""},
+		{"utf-16le", utf16LE("\uFEFFupn,name\r\nada@contoso.com,Äda\r\n"), []string{"ada@contoso.com"}, ""},
+		{"utf-16be", utf16BE("\uFEFFupn\nbob@contoso.com\n"), []string{"bob@contoso.com"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

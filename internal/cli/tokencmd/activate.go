@@ -1,7 +1,6 @@
 package tokencmd
 
 import (
-	"bufio"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -17,6 +16,7 @@ import (
 	"github.com/mfactl/mfactl/internal/auth"
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
 	"github.com/mfactl/mfactl/internal/cli/render"
+	"github.com/mfactl/mfactl/internal/csvdialect"
 	"github.com/mfactl/mfactl/internal/store"
 	"github.com/mfactl/mfactl/internal/tokens"
 	"github.com/mfactl/mfactl/internal/users"
@@ -324,56 +324,56 @@ func writeBulk(f *cmdutil.Factory, format string, view bulkView) error {
 
 // readBulkRows reads the whole --from file before anything is activated, so a malformed file
 // changes nothing. Errors name the file and line but never quote a cell: it may hold a code.
-func readBulkRows(in io.Reader, name string) ([]bulkRow, error) {
-	r := csv.NewReader(bufio.NewReader(in))
-	r.ReuseRecord = false
-	header, err := r.Read()
+func readBulkRows(r io.Reader, name string) ([]bulkRow, error) {
+	in, err := csvdialect.Open(r, ',', 0)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", name, err)
+	}
+	cr := in.NewReader()
+	cr.FieldsPerRecord = 0 // every row as wide as the header
+	header, err := cr.Read()
 	if err == io.EOF {
 		return nil, fmt.Errorf("%s: empty file; want a header naming the columns serial number and code", name)
 	}
 	if err != nil {
-		return nil, bulkCSVError(name, err)
+		return nil, bulkCSVError(name, in.LineOffset, err)
 	}
-	if len(header) == 1 {
-		// Excel saves "CSV" with semicolons in many locales; say so rather than "column 1 is
-		// neither". The header holds no secret, but only the separator is named.
-		for _, sep := range []string{";", "\t"} {
-			if strings.Contains(header[0], sep) {
-				return nil, fmt.Errorf("%s:1: the file is separated by %q, not commas (Excel saves CSV so in many locales); save it as comma-separated CSV", name, sep)
-			}
-		}
+	hline, _ := cr.FieldPos(0)
+	hline += in.LineOffset
+	// The header holds no secret, but only the separator is named.
+	if err := csvdialect.CheckSeparator(hline, header, in.Delimiter, func(folded string) bool {
+		_, ok := bulkColumns[folded]
+		return ok
+	}); err != nil {
+		return nil, cmdutil.CSVSeparatorHint(fmt.Errorf("%s:%d: %w", name, hline, err), "")
 	}
 	col := map[string]int{}
 	for i, h := range header {
-		if i == 0 {
-			h = strings.TrimPrefix(h, "\ufeff") // a byte-order mark from Excel
+		key, ok := bulkColumns[csvdialect.Fold(h)]
+		if !ok {
+			return nil, fmt.Errorf("%s:%d: the header must name the columns serial number and code, and optionally upn (column %d is neither)", name, hline, i+1)
 		}
-		key := bulkColumn(h)
-		switch key {
-		case "serial number", "code", "upn":
-			if _, dup := col[key]; dup {
-				return nil, fmt.Errorf("%s:1: column %s appears twice", name, key)
-			}
-			col[key] = i
-		default:
-			return nil, fmt.Errorf("%s:1: the header must name the columns serial number and code, and optionally upn (column %d is neither)", name, i+1)
+		if _, dup := col[key]; dup {
+			return nil, fmt.Errorf("%s:%d: column %s appears twice", name, hline, key)
 		}
+		col[key] = i
 	}
 	for _, need := range []string{"serial number", "code"} {
 		if _, ok := col[need]; !ok {
-			return nil, fmt.Errorf("%s:1: no %s column; the header must name the columns serial number and code, and optionally upn", name, need)
+			return nil, fmt.Errorf("%s:%d: no %s column; the header must name the columns serial number and code, and optionally upn", name, hline, need)
 		}
 	}
 	var rows []bulkRow
 	for {
-		rec, err := r.Read()
+		rec, err := cr.Read()
 		if err == io.EOF {
 			return rows, nil
 		}
 		if err != nil {
-			return nil, bulkCSVError(name, err)
+			return nil, bulkCSVError(name, in.LineOffset, err)
 		}
-		line, _ := r.FieldPos(0)
+		line, _ := cr.FieldPos(0)
+		line += in.LineOffset
 		row := bulkRow{line: line, serial: strings.TrimSpace(rec[col["serial number"]]), code: rec[col["code"]]}
 		if i, ok := col["upn"]; ok {
 			row.upn = strings.TrimSpace(rec[i])
@@ -415,30 +415,16 @@ func bulkCode(cell string) (string, error) {
 	return code, tokens.CheckCodeLength(code, bulkCodeDigits)
 }
 
-// bulkColumn names a header cell of the --from file the way the token and user files are
-// matched: case, spaces, underscores and hyphens ignored ("Serial_Number", "serialnumber" and
-// "serial-number" are all the serial number column). Unknown names come back folded.
-func bulkColumn(h string) string {
-	var b strings.Builder
-	for _, c := range strings.ToLower(h) {
-		switch c {
-		case ' ', '\t', '_', '-':
-		default:
-			b.WriteRune(c)
-		}
-	}
-	k := b.String()
-	if k == "serialnumber" {
-		return "serial number"
-	}
-	return k
-}
+// bulkColumns are the columns of the --from file by their folded names (csvdialect.Fold: case,
+// spaces, underscores and hyphens ignored, so "Serial_Number", "serialnumber" and
+// "serial-number" are all the serial number column), like the token and user files' headers.
+var bulkColumns = map[string]string{"serialnumber": "serial number", "code": "code", "upn": "upn"}
 
 // bulkCSVError reports a CSV syntax error by line without the offending text.
-func bulkCSVError(name string, err error) error {
+func bulkCSVError(name string, lineOffset int, err error) error {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		return fmt.Errorf("%s:%d: %v", name, pe.Line, pe.Err)
+		return fmt.Errorf("%s:%d: %v", name, pe.Line+lineOffset, pe.Err)
 	}
 	return fmt.Errorf("reading %s: %w", name, err)
 }

@@ -3,6 +3,7 @@ package tokencmd_test
 import (
 	"strings"
 	"testing"
+	"unicode/utf16"
 
 	"github.com/mfactl/mfactl/internal/store"
 )
@@ -33,20 +34,54 @@ func TestActivateBulkHeaderSpellings(t *testing.T) {
 }
 
 // A file saved by Excel with semicolons (or as tab-separated text) is named as such, not
-// reported as an unknown column.
+// reported as an unknown column, with the hint that reads it.
 func TestActivateBulkOtherSeparator(t *testing.T) {
 	e := newActEnv(t)
-	for _, c := range []struct{ content, sep string }{
-		{"serial number;code\nTOK0;" + actCode(t, 0, 0) + "\n", `";"`},
-		{"Serial Number\tCode\tUPN\nTOK0\t" + actCode(t, 0, 0) + "\t\n", `"\t"`},
+	for _, c := range []struct{ content, sep, sepLine string }{
+		{"serial number;code\nTOK0;" + actCode(t, 0, 0) + "\n", "';'", "sep=;"},
+		{"Serial Number\tCode\tUPN\nTOK0\t" + actCode(t, 0, 0) + "\t\n", "tab", "sep=\t"},
 	} {
 		path := e.file("codes.csv", c.content)
 		e.run("", false, "tokens", "activate", "--from", path).check(t, 1, "",
-			"mfactl: error: "+path+":1: the file is separated by "+c.sep+", not commas (Excel saves CSV so in many locales); save it as comma-separated CSV\n")
+			"mfactl: error: "+path+":1: the header is one field: the file seems to use "+c.sep+" as separator (Excel does in many locales)\n"+
+				"mfactl: hint: add the line \""+c.sepLine+"\" at the top of the file, or save it as comma-separated CSV\n")
 	}
 	if tok := e.token("TOK0"); tok.Status != store.StatusAssigned {
 		t.Fatalf("TOK0 changed: %+v", tok)
 	}
+}
+
+// The --from file is read like every CSV file: UTF-16 with a byte-order mark (Excel's "Unicode
+// text"), and a "sep=;" first line naming the separator.
+func TestActivateBulkDialect(t *testing.T) {
+	e := newActEnv(t)
+	for i, content := range []string{
+		utf16LE("\uFEFFserial number,code\r\nTOK0," + actCode(t, 0, 0) + "\r\n"),
+		"sep=;\nSerial Number;Code\nTOK1;" + actCode(t, 1, 0) + "\n",
+	} {
+		serial := []string{"TOK0", "TOK1"}[i]
+		path := e.file("codes.csv", content)
+		r := e.run("", false, "tokens", "activate", "--from", path, "-o", "csv")
+		if r.code != 0 || !strings.Contains(r.out, ","+serial+",") {
+			t.Fatalf("file %d: exit %d\n%s%s", i, r.code, r.out, r.errOut)
+		}
+		if tok := e.token(serial); tok.Status != store.StatusActivated {
+			t.Fatalf("%s: %+v", serial, tok)
+		}
+	}
+	// Lines count the sep= line: the row is on line 3.
+	path := e.file("codes.csv", "sep=;\nserial number;code\nTOK2;12345\n")
+	e.run("", false, "tokens", "activate", "--from", path).check(t, 1, "",
+		"mfactl: error: "+path+":3: code: 5 digits, want 6; a spreadsheet drops leading zeros unless the column is formatted as text\n")
+}
+
+func utf16LE(s string) string {
+	var b strings.Builder
+	for _, u := range utf16.Encode([]rune(s)) {
+		b.WriteByte(byte(u))
+		b.WriteByte(byte(u >> 8))
+	}
+	return b.String()
 }
 
 // A code that lost its leading zero in a spreadsheet (012345 saved as 12345) is reported before

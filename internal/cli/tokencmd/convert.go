@@ -155,7 +155,7 @@ func readUPNMap(f *cmdutil.Factory, path string) (*tokenfile.UPNMap, error) {
 	defer in.Close()
 	m, err := tokenfile.ReadUPNMap(in)
 	if err != nil {
-		return nil, fmt.Errorf("reading --upn-map %s: %w", displayName(path), err)
+		return nil, cmdutil.CSVSeparatorHint(fmt.Errorf("reading --upn-map %s: %w", displayName(path), err), "")
 	}
 	return m, nil
 }

@@ -234,14 +234,16 @@ func resetRun(ctx context.Context, opts *resetOptions) error {
 // readUPNFile reads the upn column of a CSV file, or of standard input for "-".
 func readUPNFile(f *cmdutil.Factory, name string) ([]string, error) {
 	if name == "-" {
-		return users.ReadUPNs(f.IO.In, "<stdin>")
+		upns, err := users.ReadUPNs(f.IO.In, "<stdin>")
+		return upns, cmdutil.CSVSeparatorHint(err, "")
 	}
 	file, err := os.Open(name)
 	if err != nil {
 		return nil, fmt.Errorf("reading users: %w", err)
 	}
 	defer file.Close()
-	return users.ReadUPNs(file, name)
+	upns, err := users.ReadUPNs(file, name)
+	return upns, cmdutil.CSVSeparatorHint(err, "")
 }
 
 // confirm asks question on stderr and reads the answer from stdin, which the caller has made
