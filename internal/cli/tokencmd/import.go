@@ -16,6 +16,7 @@ import (
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
 	"github.com/mfactl/mfactl/internal/cli/render"
+	"github.com/mfactl/mfactl/internal/csvdialect"
 	"github.com/mfactl/mfactl/internal/store"
 	"github.com/mfactl/mfactl/internal/tokenfile"
 	"github.com/mfactl/mfactl/internal/tokens"
@@ -607,16 +608,11 @@ func (t *tokenImport) report(sum importSummary) error {
 	return nil
 }
 
-// unneutralise undoes the formula neutralisation of mfactl's CSV listings
-// (render.NeutraliseFormula writes a model "-" or a manufacturer "=Vendor" as "'-" and
-// "'=Vendor"), so that "tokens list -o csv" with the secrets added imports as unchanged
-// rather than as tokens with other data.
-func unneutralise(s string) string {
-	if len(s) >= 2 && s[0] == '\'' && render.NeutraliseFormula(s[1:]) == s {
-		return s[1:]
-	}
-	return s
-}
+// unneutralise undoes the formula neutralisation of mfactl's CSV listings (a model "-" or a
+// manufacturer "=Vendor" is listed as "'-" and "'=Vendor"), so that "tokens list -o csv" with
+// the secrets added imports as unchanged rather than as tokens with other data. It is the one
+// users import uses too.
+func unneutralise(s string) string { return csvdialect.Unneutralise(s) }
 
 // inputSize is the size of a regular file, or -1 (standard input, a pipe).
 func inputSize(r io.Reader) int64 {

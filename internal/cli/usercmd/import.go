@@ -1,8 +1,6 @@
 package usercmd
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -10,16 +8,16 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/text/encoding/unicode"
-	"golang.org/x/text/transform"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
 	"github.com/mfactl/mfactl/internal/cli/render"
 	"github.com/mfactl/mfactl/internal/cli/view"
+	"github.com/mfactl/mfactl/internal/csvdialect"
 	"github.com/mfactl/mfactl/internal/store"
 	"github.com/mfactl/mfactl/internal/tokens"
 	"github.com/mfactl/mfactl/internal/users"
@@ -250,7 +248,7 @@ var listingOnly = map[string]bool{}
 
 func init() {
 	for _, c := range view.UserHeader[len(userColumns):] {
-		listingOnly[foldHeader(c)] = true
+		listingOnly[csvdialect.Fold(c)] = true
 	}
 }
 
@@ -259,11 +257,12 @@ func init() {
 // UTF-16 with one, CRLF or LF, blank lines ignored, header names matched loosely, problems with
 // their line, column and code.
 type userCSVReader struct {
-	cr     *csv.Reader
-	col    [4]int
-	width  int
-	header []tokens.Problem
-	seen   map[string]int // folded UPN -> line
+	cr         *csv.Reader
+	lineOffset int // the "sep=" line, when there is one
+	col        [4]int
+	width      int
+	header     []tokens.Problem
+	seen       map[string]int // folded UPN -> line
 }
 
 type userRecord struct {
@@ -282,23 +281,11 @@ func (r userRecord) valid() bool {
 }
 
 func newUserCSVReader(r io.Reader, delim rune) (*userCSVReader, error) {
-	br := bufio.NewReader(r)
-	head, err := br.Peek(3)
-	if err != nil && !errors.Is(err, io.EOF) {
+	in, err := csvdialect.Open(r, delim, 0)
+	if err != nil {
 		return nil, err
 	}
-	var src io.Reader = br
-	switch {
-	case bytes.HasPrefix(head, []byte{0xEF, 0xBB, 0xBF}):
-		_, _ = br.Discard(3)
-	case bytes.HasPrefix(head, []byte{0xFF, 0xFE}):
-		src = transform.NewReader(br, unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder())
-	case bytes.HasPrefix(head, []byte{0xFE, 0xFF}):
-		src = transform.NewReader(br, unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM).NewDecoder())
-	}
-	ur := &userCSVReader{cr: csv.NewReader(src), seen: map[string]int{}}
-	ur.cr.Comma = delim
-	ur.cr.FieldsPerRecord = -1
+	ur := &userCSVReader{cr: in.NewReader(), lineOffset: in.LineOffset, seen: map[string]int{}}
 	return ur, ur.readHeader()
 }
 
@@ -319,12 +306,12 @@ func (r *userCSVReader) readHeader() error {
 	for {
 		f, err := r.cr.Read()
 		if errors.Is(err, io.EOF) {
-			r.header = append(r.header, userErr(1, "", tokens.CodeCSVHeader, "the file is empty: the header upn,display name,email,phone is required"))
+			r.header = append(r.header, userErr(1+r.lineOffset, "", tokens.CodeCSVHeader, "the file is empty: the header upn,display name,email,phone is required"))
 			return nil
 		}
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
-			r.header = append(r.header, userErr(pe.StartLine, "", tokens.CodeCSVHeader, "the header cannot be parsed: "+pe.Err.Error()))
+			r.header = append(r.header, userErr(pe.StartLine+r.lineOffset, "", tokens.CodeCSVHeader, "the header cannot be parsed: "+pe.Err.Error()))
 			return nil
 		}
 		if err != nil {
@@ -336,36 +323,35 @@ func (r *userCSVReader) readHeader() error {
 		}
 	}
 	line, _ := r.cr.FieldPos(0)
+	line += r.lineOffset
 	r.width = len(fields)
-	if len(fields) == 1 {
-		if sep, ok := otherSeparator(fields[0], r.cr.Comma); ok {
-			name, flag := "'"+string(sep)+"'", "--delimiter '"+string(sep)+"'"
-			if sep == '\t' {
-				name, flag = "tab", "--delimiter tab"
-			}
-			r.header = append(r.header, userErr(line, "", tokens.CodeCSVDelimiter, fmt.Sprintf(
-				"the header is one field: the file seems to use %s as separator (Excel does in many locales); pass %s", name, flag)))
-			return nil
-		}
+	if err := csvdialect.CheckSeparator(line, fields, r.cr.Comma, knownUserColumn); err != nil {
+		var se *csvdialect.SeparatorError
+		errors.As(err, &se)
+		r.header = append(r.header, userErr(line, "", tokens.CodeCSVDelimiter,
+			err.Error()+"; pass --delimiter "+csvdialect.FlagValue(se.Sep)))
+		return nil
 	}
+	// A header of many unknown or repeated columns is summed up past tokens.MaxProblemsPerCode
+	// of a code, like the token file's.
+	var limit tokens.ProblemLimit
+	defer func() { r.header = append(r.header, limit.Summaries(line)...) }()
 	for i, name := range fields {
 		if !utf8.ValidString(name) {
 			r.header = append(r.header, userErr(line, "", tokens.CodeCSVEncoding, "the header is not valid UTF-8; save the file as UTF-8"))
 			return nil
 		}
-		k := -1
-		for j, c := range userColumns {
-			if foldHeader(name) == foldHeader(c) {
-				k = j
-			}
-		}
+		folded := csvdialect.Fold(name)
+		k := slices.IndexFunc(userColumns, func(c string) bool { return csvdialect.Fold(c) == folded })
 		switch {
-		case k < 0 && listingOnly[foldHeader(name)]:
+		case k < 0 && listingOnly[folded]:
 		case k < 0:
-			r.header = append(r.header, tokens.Problem{Line: line, Column: strings.TrimSpace(name), Severity: tokens.SeverityWarning,
-				Code: tokens.CodeCSVColumnUnknown, Message: "not one of the columns upn, display name, email, phone; it is ignored"})
+			if limit.Allow(tokens.CodeCSVColumnUnknown, tokens.SeverityWarning) {
+				r.header = append(r.header, tokens.Problem{Line: line, Column: strings.TrimSpace(name), Severity: tokens.SeverityWarning,
+					Code: tokens.CodeCSVColumnUnknown, Message: "not one of the columns upn, display name, email, phone; it is ignored"})
+			}
 		case r.col[k] >= 0:
-			r.header = append(r.header, userErr(line, userColumns[k], tokens.CodeCSVHeader,
+			r.header = limit.Add(r.header, userErr(line, userColumns[k], tokens.CodeCSVHeader,
 				fmt.Sprintf("the column appears twice in the header (fields %d and %d)", r.col[k]+1, i+1)))
 		default:
 			r.col[k] = i
@@ -379,40 +365,9 @@ func (r *userCSVReader) readHeader() error {
 	return nil
 }
 
-// otherSeparator finds the separator of a header read as one field: the one of ';', tab, ','
-// and '|' (other than delim) that splits it into the most known column names.
-func otherSeparator(field string, delim rune) (rune, bool) {
-	best, bestN := rune(0), 0
-	for _, sep := range []rune{';', '\t', ',', '|'} {
-		if sep == delim || !strings.ContainsRune(field, sep) {
-			continue
-		}
-		n := 0
-		for part := range strings.SplitSeq(field, string(sep)) {
-			for _, c := range userColumns {
-				if foldHeader(strings.Trim(part, `" `)) == foldHeader(c) {
-					n++
-				}
-			}
-		}
-		if n > bestN {
-			best, bestN = sep, n
-		}
-	}
-	return best, bestN > 0
-}
-
-// foldHeader folds a header name for matching: case, spaces, underscores and hyphens ignored.
-func foldHeader(s string) string {
-	var b strings.Builder
-	for _, c := range strings.ToLower(strings.TrimPrefix(s, "\uFEFF")) {
-		switch c {
-		case ' ', '\t', '_', '-':
-		default:
-			b.WriteRune(c)
-		}
-	}
-	return b.String()
+// knownUserColumn reports whether a folded header name is one of userColumns.
+func knownUserColumn(folded string) bool {
+	return slices.ContainsFunc(userColumns, func(c string) bool { return csvdialect.Fold(c) == folded })
 }
 
 func blank(fields []string) bool {
@@ -441,8 +396,9 @@ func (r *userCSVReader) next() (userRecord, error) {
 		}
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
-			return userRecord{line: pe.StartLine, problems: []tokens.Problem{
-				userErr(pe.StartLine, "", tokens.CodeCSVQuote, "row cannot be split into fields: "+pe.Err.Error())}}, nil
+			line := pe.StartLine + r.lineOffset
+			return userRecord{line: line, problems: []tokens.Problem{
+				userErr(line, "", tokens.CodeCSVQuote, "row cannot be split into fields: "+pe.Err.Error())}}, nil
 		}
 		if err != nil {
 			return userRecord{}, fmt.Errorf("reading csv: %w", err)
@@ -451,7 +407,7 @@ func (r *userCSVReader) next() (userRecord, error) {
 			continue
 		}
 		line, _ := r.cr.FieldPos(0)
-		return r.check(line, fields), nil
+		return r.check(line+r.lineOffset, fields), nil
 	}
 }
 
@@ -472,7 +428,8 @@ func (r *userCSVReader) check(line int, fields []string) userRecord {
 			return rec
 		}
 	}
-	get := func(k int) string { return unneutralise(strings.TrimSpace(fields[r.col[k]])) }
+	// A listing (users list -o csv) imports again as the values it lists.
+	get := func(k int) string { return csvdialect.Unneutralise(strings.TrimSpace(fields[r.col[k]])) }
 	u := &rec.user
 	u.UPN, u.DisplayName, u.Email, u.Phone = get(0), get(1), get(2), get(3)
 	upnProblems := tokens.CheckUPN(line, u.UPN)
@@ -497,16 +454,6 @@ func (r *userCSVReader) check(line int, fields []string) userRecord {
 		add("phone", codePhoneInvalid, "want +CountryCode Number, e.g. +1 4255551234")
 	}
 	return rec
-}
-
-// unneutralise undoes the formula neutralisation of mfactl's CSV output (render.CSV), which
-// writes "+1 4255551234" as "'+1 4255551234" so that a spreadsheet does not compute it:
-// without this, a listing could not be imported again.
-func unneutralise(s string) string {
-	if len(s) >= 2 && s[0] == '\'' && strings.ContainsRune("=+-@\t\r", rune(s[1])) {
-		return s[1:]
-	}
-	return s
 }
 
 // emailDefect says why a non-empty email address is not one (same shape as a UPN).

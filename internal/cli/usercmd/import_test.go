@@ -36,14 +36,48 @@ func utf16LE(s string) []byte {
 	return b
 }
 
+func utf16BE(s string) []byte {
+	b := []byte{0xFE, 0xFF}
+	for _, u := range utf16.Encode([]rune(s)) {
+		b = append(b, byte(u>>8), byte(u))
+	}
+	return b
+}
+
+// A header of many unknown columns is summed up after tokens.MaxProblemsPerCode warnings.
+func TestUsersFileHeaderProblemsCapped(t *testing.T) {
+	_, header := readAll(t, []byte("upn,display name,email,phone"+strings.Repeat(",x", 1000)+"\n"), ',')
+	if len(header) != tokens.MaxProblemsPerCode+1 {
+		t.Fatalf("%d header problems", len(header))
+	}
+	want := tokens.Problem{Line: 1, Severity: tokens.SeverityWarning, Code: tokens.CodeCSVColumnUnknown,
+		Message: "900 more csv.column-unknown problems not shown"}
+	if header[len(header)-1] != want {
+		t.Errorf("summary %+v", header[len(header)-1])
+	}
+}
+
 func TestUsersFileEncodingsAndHeaders(t *testing.T) {
 	const text = "Phone;E_MAIL;display-name;UPN\r\n+1 4255551234;anne@contoso.com;Anne;anne@contoso.com\r\n\r\n;;;bob@contoso.com\r\n"
 	for name, data := range map[string][]byte{
 		"utf-8":          []byte(text),
 		"utf-8 with BOM": append([]byte{0xEF, 0xBB, 0xBF}, text...),
 		"utf-16le":       utf16LE(text),
+		"utf-16be":       utf16BE(text),
+		// The delimiter option says ',' but the file's "sep=;" line wins; lines count it.
+		"sep line": []byte("sep=;\r\n" + text),
 	} {
-		recs, header := readAll(t, data, ';')
+		delim, first := ';', 2
+		if name == "sep line" {
+			delim, first = ',', 3
+		}
+		recs, header := readAll(t, data, delim)
+		if first == 3 {
+			if len(recs) != 2 || recs[0].line != 3 || recs[1].line != 5 {
+				t.Fatalf("%s: records %+v, want lines 3 and 5", name, recs)
+			}
+			recs[0].line, recs[1].line = 2, 4
+		}
 		if len(header) != 0 {
 			t.Errorf("%s: header problems %+v", name, header)
 		}
