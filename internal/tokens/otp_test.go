@@ -3,6 +3,7 @@ package tokens
 import (
 	"encoding/base32"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
