@@ -16,10 +16,19 @@ const (
 
 	CodeUPNEmpty   = "upn.empty"
 	CodeUPNInvalid = "upn.invalid"
+	// CodeUPNInvisible and the other *.invisible and *.control codes are not in the SPEC table:
+	// a format, bidirectional, zero-width or private-use character makes two different values
+	// look the same, and a control character drives the terminal the value is listed on.
+	CodeUPNInvisible = "upn.invisible"
+	// CodeUPNMixedScript warns of a label mixing Latin, Cyrillic or Greek letters, the way a
+	// look-alike of another name is made.
+	CodeUPNMixedScript = "upn.mixed-script"
 
 	CodeSerialEmpty     = "serial.empty"
 	CodeSerialExcel     = "serial.excel"
 	CodeSerialDuplicate = "serial.duplicate"
+	CodeSerialControl   = "serial.control"
+	CodeSerialInvisible = "serial.invisible"
 
 	CodeSecretEmpty    = "secret.empty"
 	CodeSecretHex      = "secret.hex"
@@ -36,8 +45,15 @@ const (
 	CodeIntervalInvalid   = "interval.invalid"
 	CodeManufacturerEmpty = "manufacturer.empty"
 	CodeModelEmpty        = "model.empty"
-	CodeUserLimit         = "user.limit"
-	CodeUserUnknown       = "user.unknown"
+	// The free-text codes CheckText gives: "<column>.control" and "<column>.invisible".
+	CodeManufacturerControl   = ColManufacturer + ".control"
+	CodeManufacturerInvisible = ColManufacturer + ".invisible"
+	CodeModelControl          = ColModel + ".control"
+	CodeModelInvisible        = ColModel + ".invisible"
+	CodeIssuerControl         = ColIssuer + ".control"
+	CodeIssuerInvisible       = ColIssuer + ".invisible"
+	CodeUserLimit             = "user.limit"
+	CodeUserUnknown           = "user.unknown"
 
 	// Codes for token facts from other formats (PSKC), checked by Rules.CheckKey.
 	CodeAlgorithmUnsupported = "algorithm.unsupported"
@@ -54,6 +70,8 @@ const (
 	ColInterval     = "time interval"
 	ColManufacturer = "manufacturer"
 	ColModel        = "model"
+	// ColIssuer is not an Azure column: PSKC names a key's issuer, checked as free text.
+	ColIssuer = "issuer"
 )
 
 // Columns lists the six columns of the Azure OATH CSV in their canonical order.

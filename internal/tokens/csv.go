@@ -542,11 +542,11 @@ func (r *CSVReader) checkRow(rec *Record, secretBuf []byte) {
 	t := &rec.Token
 	t.Digits, t.Hash = 6, HashSHA1 // the Azure CSV has no column for them
 	if !bad[0] {
-		t.UPN = strings.TrimSpace(get(0))
+		t.UPN = Field(get(0))
 		rec.Problems = append(rec.Problems, checkUPN(line, t.UPN)...)
 	}
 	if !bad[1] {
-		t.Serial = strings.TrimSpace(get(1))
+		t.Serial = Field(get(1))
 		rec.Problems = append(rec.Problems, checkSerial(line, t.Serial)...)
 	}
 	if !bad[2] {
@@ -566,11 +566,11 @@ func (r *CSVReader) checkRow(rec *Record, secretBuf []byte) {
 		t.Period = period
 	}
 	if !bad[4] {
-		t.Manufacturer = strings.TrimSpace(get(4))
+		t.Manufacturer = Field(get(4))
 		rec.Problems = append(rec.Problems, checkFreeText(line, ColManufacturer, CodeManufacturerEmpty, t.Manufacturer)...)
 	}
 	if !bad[5] {
-		t.Model = strings.TrimSpace(get(5))
+		t.Model = Field(get(5))
 		rec.Problems = append(rec.Problems, checkFreeText(line, ColModel, CodeModelEmpty, t.Model)...)
 	}
 }

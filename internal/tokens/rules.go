@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/mfactl/mfactl/internal/ident"
 )
 
 // The field rules of SPEC section 5. Each takes the 1-based line and the field as read and
@@ -12,16 +14,36 @@ import (
 // secret: when columns are shifted, any field may hold the secret, so only the serial number
 // (needed to name duplicates) and short numbers are ever quoted.
 
-// CheckUPN checks a UPN field: required, local@domain, no spaces, a dot in the domain.
-func CheckUPN(line int, upn string) []Problem { return checkUPN(line, strings.TrimSpace(upn)) }
+// Field is a text field's value as it enters the domain, from any format: white space around it
+// trimmed and in Unicode Normalization Form C, so that the NFD and NFC spellings of a UPN or a
+// serial are one value (store keys are normalised the same way).
+func Field(s string) string { return ident.NFC(strings.TrimSpace(s)) }
 
-// checkUPN is CheckUPN on a value already trimmed.
+// CheckUPN checks a UPN field: required, local@domain, no spaces, control or invisible
+// characters, a dot in the domain; a warning when a label mixes look-alike scripts. The caller
+// passes the value through Field first when it keeps it.
+func CheckUPN(line int, upn string) []Problem { return checkUPN(line, Field(upn)) }
+
+// checkUPN is CheckUPN on a value already trimmed and normalised.
 func checkUPN(line int, upn string) []Problem {
 	if upn == "" {
 		return []Problem{errorAt(line, ColUPN, CodeUPNEmpty, "required")}
 	}
+	if d, bad := ident.CheckID(upn); bad {
+		// A control character in a UPN was upn.invalid before the invisible ones were refused;
+		// it stays so (codes are stable).
+		code := CodeUPNInvisible
+		if d.Class == ident.Control {
+			code = CodeUPNInvalid
+		}
+		return []Problem{errorAt(line, ColUPN, code, "contains "+d.String())}
+	}
 	if msg := upnDefect(upn); msg != "" {
 		return []Problem{errorAt(line, ColUPN, CodeUPNInvalid, ""+msg)}
+	}
+	if m, mixed := ident.MixedScript(upn); mixed {
+		return []Problem{warningAt(line, ColUPN, CodeUPNMixedScript,
+			"mixes "+m.String()+"; check that it does not imitate another name")}
 	}
 	return nil
 }
@@ -34,7 +56,7 @@ func upnDefect(upn string) string {
 		if c >= utf8.RuneSelf {
 			for _, r := range upn[i:] {
 				if unicode.IsSpace(r) || unicode.IsControl(r) {
-					return "contains a space or control character"
+					return "contains a space"
 				}
 			}
 			if at < 0 {
@@ -42,8 +64,8 @@ func upnDefect(upn string) string {
 			}
 			break
 		}
-		if c <= ' ' || c == 0x7f {
-			return "contains a space or control character"
+		if c <= ' ' || c == 0x7f { // controls are refused before, by checkUPN
+			return "contains a space"
 		}
 		if c == '@' && at < 0 {
 			at = i
@@ -68,15 +90,23 @@ func upnDefect(upn string) string {
 	return ""
 }
 
-// CheckSerial checks a serial number field: required, not mangled by a spreadsheet.
+// CheckSerial checks a serial number field: required, no control or invisible characters, not
+// mangled by a spreadsheet. The caller passes the value through Field first when it keeps it.
 func CheckSerial(line int, serial string) []Problem {
-	return checkSerial(line, strings.TrimSpace(serial))
+	return checkSerial(line, Field(serial))
 }
 
-// checkSerial is CheckSerial on a value already trimmed.
+// checkSerial is CheckSerial on a value already trimmed and normalised.
 func checkSerial(line int, serial string) []Problem {
 	if serial == "" {
 		return []Problem{errorAt(line, ColSerial, CodeSerialEmpty, "required")}
+	}
+	if d, bad := ident.CheckID(serial); bad {
+		code := CodeSerialInvisible
+		if d.Class == ident.Control {
+			code = CodeSerialControl
+		}
+		return []Problem{errorAt(line, ColSerial, code, "contains "+d.String())}
 	}
 	if how := spreadsheetDamage(serial); how != "" {
 		return []Problem{errorAt(line, ColSerial, CodeSerialExcel, "looks like a spreadsheet turned it into "+
@@ -140,12 +170,28 @@ func CheckInterval(line int, interval string) (int, []Problem) {
 	}
 }
 
-// checkFreeText produces the manufacturer.empty and model.empty warnings.
+// checkFreeText applies the rules of the manufacturer and model fields: the text rules of
+// CheckText, and the manufacturer.empty and model.empty warnings.
 func checkFreeText(line int, column, code, value string) []Problem {
 	if value == "" { // trimmed by the caller
 		return []Problem{warningAt(line, column, code, "empty; the cloud API requires it")}
 	}
-	return nil
+	return CheckText(line, column, value)
+}
+
+// CheckText applies the text rule of a free-text field (ColManufacturer, ColModel, ColIssuer):
+// no control character (a terminal would obey it when the value is listed), code
+// "<column>.control", and no invisible or bidirectional character, "<column>.invisible".
+func CheckText(line int, column, value string) []Problem {
+	d, bad := ident.CheckText(value)
+	if !bad {
+		return nil
+	}
+	code := column + ".invisible"
+	if d.Class == ident.Control {
+		code = column + ".control"
+	}
+	return []Problem{errorAt(line, column, code, "contains "+d.String())}
 }
 
 // CheckSecret checks a secret key field in the given encoding (EncodingBase32 when empty) and

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf16"
+
+	"github.com/mfactl/mfactl/internal/ident"
 )
 
 const hdr = "upn,serial number,secret key,time interval,manufacturer,model\n"
@@ -109,8 +111,45 @@ func TestRules(t *testing.T) {
 			want: []want{w(1, "", CodeCSVColumnUnknown)}, message: "header field 7"},
 		{name: "blank and empty rows skipped", in: hdr + "\n,,,,,\n  , ,,,,\n" + row("a@contoso.com", "1", sec1, "45") + ",,,,,\n",
 			want: []want{e(5, ColInterval, CodeIntervalInvalid)}},
+		// A line break inside a field is a control character; the next row keeps its real line.
 		{name: "line after multi-line quoted field", in: hdr + "a@contoso.com,1," + sec1 + ",30,\"Con\ntoso\",M\n" + row("b@contoso.com", "2", sec2, "45"),
-			want: []want{e(4, ColInterval, CodeIntervalInvalid)}},
+			want: []want{e(2, ColManufacturer, CodeManufacturerControl), e(4, ColInterval, CodeIntervalInvalid)},
+			message: "contains U+000A LINE FEED, a control character"},
+		{name: "escape in manufacturer", in: hdr + "a@contoso.com,1," + sec1 + ",30,\x1b[31mContoso,M\n",
+			want: []want{e(2, ColManufacturer, CodeManufacturerControl)}, message: "contains U+001B ESCAPE, a control character"},
+		{name: "bell in model", in: hdr + "a@contoso.com,1," + sec1 + ",30,Contoso,Key\a\n",
+			want: []want{e(2, ColModel, CodeModelControl)}, message: "contains U+0007 BELL, a control character"},
+		{name: "C1 CSI in model", in: hdr + "a@contoso.com,1," + sec1 + ",30,Contoso,Key\u009b2J\n",
+			want: []want{e(2, ColModel, CodeModelControl)}, message: "U+009B CONTROL SEQUENCE INTRODUCER"},
+		{name: "bidi override in model", in: hdr + "a@contoso.com,1," + sec1 + ",30,Contoso,Key\u202e\n",
+			want: []want{e(2, ColModel, CodeModelInvisible)}, message: "contains U+202E RIGHT-TO-LEFT OVERRIDE, a bidirectional control character"},
+		{name: "zero width space in manufacturer", in: hdr + "a@contoso.com,1," + sec1 + ",30,Con\u200btoso,M\n",
+			want: []want{e(2, ColManufacturer, CodeManufacturerInvisible)}, message: "U+200B ZERO WIDTH SPACE"},
+		{name: "escape in upn", in: hdr + row("a\x1b@contoso.com", "1", sec1, "30"),
+			want: []want{e(2, ColUPN, CodeUPNInvalid)}, message: "contains U+001B ESCAPE, a control character"},
+		{name: "bidi override in upn", in: hdr + row("admin\u202eoc.evil@contoso.com", "1", sec1, "30"),
+			want: []want{e(2, ColUPN, CodeUPNInvisible)}, message: "contains U+202E RIGHT-TO-LEFT OVERRIDE"},
+		{name: "bom inside upn", in: hdr + row("ada\ufeff@contoso.com", "1", sec1, "30"),
+			want: []want{e(2, ColUPN, CodeUPNInvisible)}, message: "U+FEFF ZERO WIDTH NO-BREAK SPACE"},
+		{name: "word joiner in upn", in: hdr + row("ada\u2060@contoso.com", "1", sec1, "30"),
+			want: []want{e(2, ColUPN, CodeUPNInvisible)}, message: "U+2060 WORD JOINER"},
+		{name: "private use in upn", in: hdr + row("ada\ue000@contoso.com", "1", sec1, "30"),
+			want: []want{e(2, ColUPN, CodeUPNInvisible)}, message: "a private-use character"},
+		{name: "space in upn", in: hdr + row("ada lovelace@contoso.com", "1", sec1, "30"),
+			want: []want{e(2, ColUPN, CodeUPNInvalid)}, message: "contains a space"},
+		{name: "mixed script upn", in: hdr + row("p\u0430ypal@contoso.com", "1", sec1, "30"),
+			want: []want{w(2, ColUPN, CodeUPNMixedScript)}, message: "mixes Latin and Cyrillic letters in one label (U+0430 is Cyrillic)"},
+		{name: "cyrillic upn", in: hdr + row("\u0430\u0434\u0430@contoso.com", "1", sec1, "30"), want: []want{}},
+		{name: "zero width space in serial", in: hdr + row("a@contoso.com", "GALT\u200b1", sec1, "30"),
+			want: []want{e(2, ColSerial, CodeSerialInvisible)}, message: "contains U+200B ZERO WIDTH SPACE"},
+		{name: "escape in serial", in: hdr + row("a@contoso.com", "GALT\x1b1", sec1, "30"),
+			want: []want{e(2, ColSerial, CodeSerialControl)}, message: "contains U+001B ESCAPE"},
+		// NFD and NFC spellings are one serial and one user.
+		{name: "nfd serial duplicates nfc", in: hdr + row("a@contoso.com", "S\u00e91", sec1, "30") + row("b@contoso.com", "Se\u03011", sec2, "30"),
+			want: []want{e(3, ColSerial, CodeSerialDuplicate)}},
+		{name: "nfd upn counts with nfc", chk: CheckerOptions{MaxMethods: 1},
+			in:   hdr + row("ren\u00e9@contoso.com", "1", sec1, "30") + row("rene\u0301@contoso.com", "2", sec2, "30"),
+			want: []want{e(3, ColUPN, CodeUserLimit)}},
 		{name: "crlf", in: strings.ReplaceAll(hdr+row("", "1", sec1, "30"), "\n", "\r\n"),
 			want: []want{e(2, ColUPN, CodeUPNEmpty)}},
 
@@ -221,6 +260,12 @@ func checkRules(t *testing.T, in string, opts CSVOptions, chk CheckerOptions, wa
 		ch.Check(rec)
 		ps = append(ps, rec.Problems...)
 	}
+	for _, p := range ps {
+		// A message names a refused character by code point; it never prints one.
+		if d, bad := ident.CheckText(p.Message); bad {
+			t.Errorf("message of %s contains %s", p.Code, d)
+		}
+	}
 	if got := summarize(ps); !slices.Equal(got, want) {
 		t.Errorf("problems = %v, want %v\n%s", got, want, problemList(ps))
 	}
@@ -288,6 +333,27 @@ func TestRecordToken(t *testing.T) {
 	}
 	if _, err := cr.Next(); !errors.Is(err, io.EOF) {
 		t.Errorf("second Next = %v, want io.EOF", err)
+	}
+}
+
+// TestRecordTokenNFC checks that every text field of a record is in NFC, whichever form the
+// file used, while Fields keep the row as read (for --rejected).
+func TestRecordTokenNFC(t *testing.T) {
+	in := hdr + "rene\u0301@contoso.com,Se\u03011," + sec1 + ",30,Societe\u0301,Mode\u0300le\n"
+	cr, err := NewCSVReader(strings.NewReader(in), CSVOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := cr.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := rec.Token
+	if tok.UPN != "ren\u00e9@contoso.com" || tok.Serial != "S\u00e91" || tok.Manufacturer != "Societ\u00e9" || tok.Model != "Mod\u00e8le" {
+		t.Errorf("token = %+q %+q %+q %+q, want NFC", tok.UPN, tok.Serial, tok.Manufacturer, tok.Model)
+	}
+	if rec.Fields[0] != "rene\u0301@contoso.com" {
+		t.Errorf("fields not kept as read: %+q", rec.Fields[0])
 	}
 }
 
