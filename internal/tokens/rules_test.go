@@ -113,7 +113,7 @@ func TestRules(t *testing.T) {
 			want: []want{e(5, ColInterval, CodeIntervalInvalid)}},
 		// A line break inside a field is a control character; the next row keeps its real line.
 		{name: "line after multi-line quoted field", in: hdr + "a@contoso.com,1," + sec1 + ",30,\"Con\ntoso\",M\n" + row("b@contoso.com", "2", sec2, "45"),
-			want: []want{e(2, ColManufacturer, CodeManufacturerControl), e(4, ColInterval, CodeIntervalInvalid)},
+			want:    []want{e(2, ColManufacturer, CodeManufacturerControl), e(4, ColInterval, CodeIntervalInvalid)},
 			message: "contains U+000A LINE FEED, a control character"},
 		{name: "escape in manufacturer", in: hdr + "a@contoso.com,1," + sec1 + ",30,\x1b[31mContoso,M\n",
 			want: []want{e(2, ColManufacturer, CodeManufacturerControl)}, message: "contains U+001B ESCAPE, a control character"},
