@@ -8,6 +8,8 @@ import (
 	"iter"
 	"strings"
 	"time"
+
+	"github.com/mfactl/mfactl/internal/ident"
 )
 
 // TokenStatus is the life-cycle state of a hardware token.
@@ -54,8 +56,9 @@ type TokenFilter struct {
 	Model        string
 }
 
-// Key folds a serial number or UPN to the form used for uniqueness and lookups.
-func Key(s string) string { return strings.ToLower(s) }
+// Key folds a serial number or UPN to the form used for uniqueness and lookups: NFC, so that
+// a name typed with a combining accent finds the one stored precomposed, and lower case.
+func Key(s string) string { return strings.ToLower(ident.NFC(s)) }
 
 const tokenColumns = `t.id, t.serial, COALESCE(u.upn, ''), t.hash, t.digits, t.period, t.manufacturer, t.model,
 	t.status, t.disabled_reason, t.drift, t.last_step, t.failed_attempts, t.source_file,
@@ -106,8 +109,8 @@ func (d *DB) Tokens(ctx context.Context, f TokenFilter) iter.Seq2[Token, error] 
 		defer rows.Close()
 		for rows.Next() {
 			t, err := scanToken(rows)
-			if err == nil && (f.Manufacturer != "" && !strings.EqualFold(t.Manufacturer, f.Manufacturer) ||
-				f.Model != "" && !strings.EqualFold(t.Model, f.Model)) {
+			if err == nil && (f.Manufacturer != "" && Key(t.Manufacturer) != Key(f.Manufacturer) ||
+				f.Model != "" && Key(t.Model) != Key(f.Model)) {
 				continue
 			}
 			if !yield(t, err) || err != nil {

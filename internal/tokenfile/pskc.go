@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/mfactl/mfactl/internal/ident"
 	"github.com/mfactl/mfactl/internal/pskc"
 	"github.com/mfactl/mfactl/internal/tokens"
 )
@@ -117,12 +118,12 @@ func (s *pskcSource) fileWarnings(ws []pskc.Warning) *InvalidError {
 // record maps one key to a record and applies the token rules to it.
 func (s *pskcSource) record(k *pskc.Key) *tokens.Record {
 	t := tokens.Token{
-		Serial:       k.SerialOrID(),
+		Serial:       tokens.Field(k.SerialOrID()),
 		Secret:       k.Secret,
 		Period:       30, // RFC 6238's default; the reader warns interval-defaulted
 		Hash:         tokens.HashSHA1,
-		Manufacturer: strings.TrimSpace(deref(k.Manufacturer)),
-		Model:        strings.TrimSpace(deref(k.Model)),
+		Manufacturer: tokens.Field(deref(k.Manufacturer)),
+		Model:        tokens.Field(deref(k.Model)),
 	}
 	if k.TimeInterval != nil {
 		t.Period = *k.TimeInterval
@@ -135,19 +136,32 @@ func (s *pskcSource) record(k *pskc.Key) *tokens.Record {
 	}
 	// UserId is free text (a login name, an LDAP DN...): only a UPN is taken as the owner,
 	// from Key/UserId or else DeviceInfo/UserId, so a key naming a login does not hide the
-	// UPN its device names.
+	// UPN its device names. A UserId holding a control or invisible character is refused
+	// whatever it names (upn.invalid, upn.invisible), as the same text in a CSV would be.
+	var ps []tokens.Problem
+	upnFound := false
 	for _, u := range []*string{k.User, k.DeviceUser} {
 		if u == nil {
 			continue
 		}
-		if s := strings.TrimSpace(*u); s != "" && len(tokens.CheckUPN(0, s)) == 0 {
-			t.UPN = s
-			break
+		s := tokens.Field(*u)
+		if _, bad := ident.CheckID(s); bad {
+			ps = append(ps, tokens.CheckUPN(k.Line, s)...)
+			continue
+		}
+		if upnPs := tokens.CheckUPN(0, s); s != "" && !upnFound {
+			if _, bad := tokens.FirstError(upnPs); !bad {
+				t.UPN, upnFound = s, true
+				ps = append(ps, upnPs...) // upn.mixed-script
+			}
 		}
 	}
 	rec := &tokens.Record{Line: k.Line, Token: t}
 
-	ps := tokens.CheckSerial(k.Line, t.Serial)
+	ps = append(ps, tokens.CheckSerial(k.Line, t.Serial)...)
+	ps = append(ps, tokens.CheckText(k.Line, tokens.ColManufacturer, t.Manufacturer)...)
+	ps = append(ps, tokens.CheckText(k.Line, tokens.ColModel, t.Model)...)
+	ps = append(ps, tokens.CheckText(k.Line, tokens.ColIssuer, tokens.Field(deref(k.Issuer)))...)
 	for _, p := range s.f.opts.Rules.CheckKey(tokens.KeyFacts{
 		Kind: keyKind(k.Kind), Hash: t.Hash, Digits: t.Digits, Period: t.Period, Secret: k.Secret,
 	}) {
@@ -167,7 +181,7 @@ func (s *pskcSource) record(k *pskc.Key) *tokens.Record {
 	for i := range ps {
 		ps[i].Line = k.Line
 		ps[i].Package = k.Package
-		ps[i].Serial = t.Serial
+		ps[i].Serial = printableSerial(t.Serial)
 	}
 	rec.Problems = ps
 	return rec
@@ -229,12 +243,22 @@ func keyKind(kind string) string {
 
 func errorProblem(e *pskc.Error) tokens.Problem {
 	return tokens.Problem{Line: e.Line, Severity: tokens.SeverityError, Code: e.Code(), Message: e.Msg,
-		Package: e.Package, Serial: e.Serial}
+		Package: e.Package, Serial: printableSerial(e.Serial)}
 }
 
 func warningProblem(w pskc.Warning) tokens.Problem {
 	return tokens.Problem{Line: w.Line, Severity: tokens.SeverityWarning, Code: w.FullCode(), Message: w.Message,
-		Package: w.Package, Serial: w.Serial}
+		Package: w.Package, Serial: printableSerial(w.Serial)}
+}
+
+// printableSerial is the serial a problem names, or "" when the serial holds a character the
+// rules refuse: printing it would do on the terminal what serial.control prevents. The key
+// package number still says which key it is.
+func printableSerial(s string) string {
+	if _, bad := ident.CheckID(s); bad {
+		return ""
+	}
+	return s
 }
 
 func deref(s *string) string {

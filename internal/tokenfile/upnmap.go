@@ -105,15 +105,18 @@ func ReadUPNMap(r io.Reader) (*UPNMap, error) {
 		if serialCol >= len(fields) || upnCol >= len(fields) {
 			return nil, &UPNMapError{Line: line, Msg: fmt.Sprintf("%d fields, fewer than the header's %d", len(fields), width)}
 		}
-		serial, upn := strings.TrimSpace(fields[serialCol]), strings.TrimSpace(fields[upnCol])
+		serial, upn := tokens.Field(fields[serialCol]), tokens.Field(fields[upnCol])
 		if serial == "" && upn == "" {
 			continue
 		}
 		if serial == "" {
 			return nil, &UPNMapError{Line: line, Column: tokens.ColSerial, Msg: "required"}
 		}
-		if ps := tokens.CheckUPN(line, upn); len(ps) > 0 {
-			return nil, &UPNMapError{Line: line, Column: tokens.ColUPN, Msg: ps[0].Message}
+		if p, bad := tokens.FirstError(tokens.CheckSerial(line, serial)); bad {
+			return nil, &UPNMapError{Line: line, Column: tokens.ColSerial, Msg: p.Message}
+		}
+		if p, bad := tokens.FirstError(tokens.CheckUPN(line, upn)); bad {
+			return nil, &UPNMapError{Line: line, Column: tokens.ColUPN, Msg: p.Message}
 		}
 		key := strings.ToUpper(serial)
 		if prev, dup := m.m[key]; dup {

@@ -90,6 +90,16 @@ func upnDefect(upn string) string {
 	return ""
 }
 
+// FirstError returns the first error of ps: a warning (upn.mixed-script) leaves a value usable.
+func FirstError(ps []Problem) (Problem, bool) {
+	for _, p := range ps {
+		if p.IsError() {
+			return p, true
+		}
+	}
+	return Problem{}, false
+}
+
 // CheckSerial checks a serial number field: required, no control or invisible characters, not
 // mangled by a spreadsheet. The caller passes the value through Field first when it keeps it.
 func CheckSerial(line int, serial string) []Problem {

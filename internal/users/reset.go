@@ -133,7 +133,7 @@ func ReadUPNs(r io.Reader, name string) ([]string, error) {
 		line := lineOf(0)
 		upn := ""
 		if col < len(rec) {
-			upn = strings.TrimSpace(rec[col])
+			upn = Text(rec[col])
 		}
 		if upn == "" {
 			return nil, fmt.Errorf("%s:%d: empty upn", name, line)

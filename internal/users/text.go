@@ -2,7 +2,10 @@ package users
 
 import (
 	"fmt"
+	"strings"
 	"unicode/utf8"
+
+	"github.com/mfactl/mfactl/internal/ident"
 )
 
 // MaxTextLen bounds names and reasons an admin gives (they are shown in tables).
@@ -10,7 +13,9 @@ const MaxTextLen = 256
 
 // CheckText checks a name, reason or UPN given on the command line or in a file: at most
 // MaxTextLen bytes of valid UTF-8 without control characters, which would garble tables and
-// terminals. The error names the field but never echoes the value.
+// terminals, nor invisible or bidirectional ones, which make two values look alike or reorder
+// a table (the rules of ident.CheckText). The error names the field and the character by code
+// point but never echoes the value.
 func CheckText(field, s string) error {
 	if len(s) > MaxTextLen {
 		return fmt.Errorf("%s is longer than %d bytes", field, MaxTextLen)
@@ -18,10 +23,13 @@ func CheckText(field, s string) error {
 	if !utf8.ValidString(s) {
 		return fmt.Errorf("%s is not valid UTF-8", field)
 	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return fmt.Errorf("%s contains a control character", field)
-		}
+	if d, bad := ident.CheckText(s); bad {
+		return fmt.Errorf("%s contains %s", field, d)
 	}
 	return nil
 }
+
+// Text is a name, UPN or serial as it enters the domain from an argument or a file: white space
+// around it dropped and in Unicode Normalization Form C, so that the NFD and NFC spellings of a
+// name are one name.
+func Text(s string) string { return ident.NFC(strings.TrimSpace(s)) }

@@ -162,7 +162,9 @@ func TestReadUPNs(t *testing.T) {
 		{"empty", "", nil, "f.csv: empty file; want a header row with a upn column"},
 		{"no column", "user,name\nada,Ada\n", nil, "f.csv:1: no upn column in the header"},
 		{"blank cell", "upn,name\nada@contoso.com,a\n,b\n", nil, "f.csv:3: empty upn"},
-		{"control character", "upn\n\"ada@contoso.com\x1b[2J\"\n", nil, "f.csv:2: upn contains a control character"},
+		{"control character", "upn\n\"ada@contoso.com\x1b[2J\"\n", nil, "f.csv:2: upn contains U+001B ESCAPE, a control character"},
+		{"bidi override", "upn\nada\u202e@contoso.com\n", nil, "f.csv:2: upn contains U+202E RIGHT-TO-LEFT OVERRIDE, a bidirectional control character"},
+		{"nfd", "upn\nrene\u0301@contoso.com\n", []string{"ren\u00e9@contoso.com"}, ""},
 		{"bad quotes", "upn\n\"ada\n", nil, "f.csv:2: extraneous or missing \" in quoted-field"},
 		{"semicolons", "UPN;Name\nada@contoso.com;Ada\n", nil, `f.csv:1: the header is one field: the file seems to use ';' as separator (Excel does in many locales)`},
 		{"tabs", "upn\tname\nada@contoso.com\tAda\n", nil, `f.csv:1: the header is one field: the file seems to use tab as separator (Excel does in many locales)`},
@@ -191,14 +193,17 @@ func TestCheckText(t *testing.T) {
 	for s, want := range map[string]string{
 		"":                            "",
 		"Ada's phone — Köln":          "",
-		"tab\there":                   "name contains a control character",
-		"esc\x1b[31m":                 "name contains a control character",
-		"c1\u0085":                    "name contains a control character",
+		"tab\there":                   "name contains U+0009 CHARACTER TABULATION, a control character",
+		"esc\x1b[31m":                 "name contains U+001B ESCAPE, a control character",
+		"c1\u0085":                    "name contains U+0085 NEXT LINE, a control character",
+		"rtl\u202egnp.exe":            "name contains U+202E RIGHT-TO-LEFT OVERRIDE, a bidirectional control character",
+		"zero\u200bwidth":             "name contains U+200B ZERO WIDTH SPACE, an invisible character",
+		"نیم\u200cفاصله":              "",
 		"bad\xff":                     "name is not valid UTF-8",
 		strings.Repeat("x", 257):      "name is longer than 256 bytes",
 		strings.Repeat("x", 256):      "",
-		"del\x7f":                     "name contains a control character",
-		"newline\nsecond line":        "name contains a control character",
+		"del\x7f":                     "name contains U+007F DELETE, a control character",
+		"newline\nsecond line":        "name contains U+000A LINE FEED, a control character",
 		"emoji \U0001F511 is fine ok": "",
 	} {
 		err := CheckText("name", s)
@@ -208,11 +213,18 @@ func TestCheckText(t *testing.T) {
 	}
 }
 
+// TestText checks that a name typed in NFD enters the domain in NFC, the form stored.
+func TestText(t *testing.T) {
+	if got := Text(" rene\u0301@contoso.com "); got != "ren\u00e9@contoso.com" {
+		t.Errorf("Text = %+q, want NFC without the spaces", got)
+	}
+}
+
 func TestBlockUnblock(t *testing.T) {
 	ctx := context.Background()
 	db, _ := openDB(t)
 	addUsers(t, db, "Ada@contoso.com")
-	if _, _, err := Block(ctx, db, "ada@contoso.com", "bad\nreason"); err == nil || err.Error() != "reason contains a control character" {
+	if _, _, err := Block(ctx, db, "ada@contoso.com", "bad\nreason"); err == nil || err.Error() != "reason contains U+000A LINE FEED, a control character" {
 		t.Errorf("control character in reason: %v", err)
 	}
 	u, changed, err := Block(ctx, db, "ada@contoso.com", "lost laptop")
@@ -272,7 +284,7 @@ func TestAppPasswordLifecycle(t *testing.T) {
 	if _, err := ListAppPasswords(ctx, db, "nobody@contoso.com"); err == nil || err.Error() != "user nobody@contoso.com not found" {
 		t.Errorf("list unknown: %v", err)
 	}
-	if _, err := CreateAppPassword(ctx, db, "ada@contoso.com", "a\tb"); err == nil || err.Error() != "name contains a control character" {
+	if _, err := CreateAppPassword(ctx, db, "ada@contoso.com", "a\tb"); err == nil || err.Error() != "name contains U+0009 CHARACTER TABULATION, a control character" {
 		t.Errorf("control character in name: %v", err)
 	}
 
@@ -399,7 +411,7 @@ func TestEnrollApp(t *testing.T) {
 	if _, err := EnrollApp(ctx, db, "nobody@contoso.com", EnrollOptions{}); err == nil || err.Error() != "user nobody@contoso.com not found" {
 		t.Errorf("unknown user: %v", err)
 	}
-	if _, err := EnrollApp(ctx, db, "ada@contoso.com", EnrollOptions{Issuer: "a\x00b"}); err == nil || err.Error() != "issuer contains a control character" {
+	if _, err := EnrollApp(ctx, db, "ada@contoso.com", EnrollOptions{Issuer: "a\x00b"}); err == nil || err.Error() != "issuer contains U+0000 NULL, a control character" {
 		t.Errorf("bad issuer: %v", err)
 	}
 }

@@ -3,7 +3,6 @@ package authcmd
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -63,7 +62,7 @@ Exits 0 when verified and 1 when denied. -o json prints {"time", "upn", "device_
 			}
 			// The UPN is written to the auth log even when unknown: no control characters,
 			// which would forge lines in its reports.
-			opts.upn = strings.TrimSpace(args[0])
+			opts.upn = users.Text(args[0])
 			if opts.upn == "" {
 				return cmdutil.Usagef("empty UPN")
 			}

@@ -374,9 +374,9 @@ func readBulkRows(r io.Reader, name string) ([]bulkRow, error) {
 		}
 		line, _ := cr.FieldPos(0)
 		line += in.LineOffset
-		row := bulkRow{line: line, serial: strings.TrimSpace(rec[col["serial number"]]), code: rec[col["code"]]}
+		row := bulkRow{line: line, serial: users.Text(rec[col["serial number"]]), code: rec[col["code"]]}
 		if i, ok := col["upn"]; ok {
-			row.upn = strings.TrimSpace(rec[i])
+			row.upn = users.Text(rec[i])
 		}
 		if row.serial == "" {
 			return nil, fmt.Errorf("%s:%d: serial number: empty", name, line)

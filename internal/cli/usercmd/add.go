@@ -31,12 +31,16 @@ token later or only use app passwords.`,
 		Args:    cmdutil.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			u := &opts.user
-			u.UPN = strings.TrimSpace(args[0])
-			u.DisplayName = strings.TrimSpace(u.DisplayName)
-			u.Email = strings.TrimSpace(u.Email)
+			u.UPN = users.Text(args[0])
+			u.DisplayName = users.Text(u.DisplayName)
+			u.Email = users.Text(u.Email)
 			u.Phone = strings.TrimSpace(u.Phone)
-			if ps := tokens.CheckUPN(0, u.UPN); len(ps) > 0 {
-				return cmdutil.Usagef("invalid UPN %q: %s", u.UPN, ps[0].Message)
+			ps := tokens.CheckUPN(0, u.UPN)
+			if p, bad := tokens.FirstError(ps); bad {
+				return cmdutil.Usagef("invalid UPN %q: %s", u.UPN, p.Message)
+			}
+			for _, p := range ps { // upn.mixed-script: the admin decides
+				fmt.Fprintf(opts.f.IO.ErrOut, "mfactl: warning: the UPN %s [%s]\n", p.Message, p.Code)
 			}
 			if err := users.CheckText("the UPN", u.UPN); err != nil {
 				return &cmdutil.UsageError{Err: err}

@@ -68,7 +68,7 @@ func TestBlockUnblockCommands(t *testing.T) {
 	expect(t, "unknown user", e.run("", false, "users", "block", "nobody@contoso.com"), 1, "", "mfactl: error: user nobody@contoso.com not found\n")
 	expect(t, "unknown user", e.run("", false, "users", "unblock", "nobody@contoso.com"), 1, "", "mfactl: error: user nobody@contoso.com not found\n")
 	expect(t, "control character", e.run("", false, "users", "block", "ada@contoso.com", "--reason", "a\x1b[2Jb"), 2, "",
-		"mfactl: error: --reason contains a control character\nRun 'mfactl users block --help' for usage.\n")
+		"mfactl: error: --reason contains U+001B ESCAPE, a control character\nRun 'mfactl users block --help' for usage.\n")
 	expect(t, "no UPN", e.run("", false, "users", "block"), 2, "",
 		"mfactl: error: accepts 1 arg(s), received 0\nRun 'mfactl users block --help' for usage.\n")
 	expect(t, "empty UPN", e.run("", false, "users", "unblock", " "), 2, "",

@@ -174,7 +174,7 @@ func TestEnrollAppCommand(t *testing.T) {
 	expect(t, "QR to stdout", e.run("", false, "users", "enroll-app", "bob@contoso.com", "--qr", "-"), 2, "",
 		"mfactl: error: --qr: want a file name for the PNG (it is never written to standard output)\nRun 'mfactl users enroll-app --help' for usage.\n")
 	expect(t, "bad issuer", e.run("", false, "users", "enroll-app", "bob@contoso.com", "--issuer", "a\tb"), 2, "",
-		"mfactl: error: --issuer contains a control character\nRun 'mfactl users enroll-app --help' for usage.\n")
+		"mfactl: error: --issuer contains U+0009 CHARACTER TABULATION, a control character\nRun 'mfactl users enroll-app --help' for usage.\n")
 	expect(t, "colon in issuer", e.run("", false, "users", "enroll-app", "bob@contoso.com", "--issuer", "Contoso: IT"), 2, "",
 		"mfactl: error: --issuer: contains a colon, which authenticator apps take for the end of the issuer\nRun 'mfactl users enroll-app --help' for usage.\n")
 

@@ -429,15 +429,17 @@ func (r *userCSVReader) check(line int, fields []string) userRecord {
 		}
 	}
 	// A listing (users list -o csv) imports again as the values it lists.
-	get := func(k int) string { return csvdialect.Unneutralise(strings.TrimSpace(fields[r.col[k]])) }
+	get := func(k int) string { return csvdialect.Unneutralise(users.Text(fields[r.col[k]])) }
 	u := &rec.user
 	u.UPN, u.DisplayName, u.Email, u.Phone = get(0), get(1), get(2), get(3)
 	upnProblems := tokens.CheckUPN(line, u.UPN)
-	if err := users.CheckText("the UPN", u.UPN); err != nil && len(upnProblems) == 0 {
+	_, upnBad := tokens.FirstError(upnProblems)
+	if err := users.CheckText("the UPN", u.UPN); err != nil && !upnBad {
 		upnProblems = append(upnProblems, userErr(line, "upn", tokens.CodeUPNInvalid, err.Error()))
+		upnBad = true
 	}
 	rec.problems = append(rec.problems, upnProblems...)
-	if len(upnProblems) == 0 {
+	if !upnBad {
 		if first, dup := r.seen[store.Key(u.UPN)]; dup {
 			add("upn", codeUserDuplicate, fmt.Sprintf("already on line %d (UPNs are compared ignoring case)", first))
 		} else {
@@ -464,8 +466,8 @@ func emailDefect(email string) string {
 	if len(email) > users.MaxTextLen {
 		return fmt.Sprintf("longer than %d bytes", users.MaxTextLen)
 	}
-	if ps := tokens.CheckUPN(0, email); len(ps) > 0 {
-		return strings.Replace(ps[0].Message, "local@domain", "name@domain", 1)
+	if p, bad := tokens.FirstError(tokens.CheckUPN(0, email)); bad {
+		return strings.Replace(p.Message, "local@domain", "name@domain", 1)
 	}
 	return ""
 }

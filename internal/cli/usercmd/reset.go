@@ -266,9 +266,10 @@ func confirm(f *cmdutil.Factory, question string) (bool, error) {
 
 // Helpers shared by the registration verbs (reset, block, unblock, app-passwords, enroll-app).
 
-// upnArg checks a UPN given as an argument: not empty, no control characters.
+// upnArg checks a UPN given as an argument: not empty, no control or invisible characters; it
+// comes back in NFC, the form the directory stores.
 func upnArg(s string) (string, error) {
-	upn := strings.TrimSpace(s)
+	upn := users.Text(s)
 	if upn == "" {
 		return "", cmdutil.Usagef("empty UPN")
 	}
