@@ -82,9 +82,10 @@ func TestScripts(t *testing.T) {
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exits": cmdExits,
-			"totp":  cmdTOTP,
-			"grab":  cmdGrab,
+			"exits":    cmdExits,
+			"totp":     cmdTOTP,
+			"grab":     cmdGrab,
+			"unescape": cmdUnescape,
 		},
 	})
 }
@@ -165,4 +166,38 @@ func cmdGrab(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) == 3 {
 		ts.Check(os.WriteFile(ts.MkAbs(args[2]), []byte(m[1]+"\n"), 0o600))
 	}
+}
+
+// escapePattern matches the Go escapes cmdUnescape replaces.
+var escapePattern = regexp.MustCompile(`\\x[0-9a-fA-F]{2}|\\u[0-9a-fA-F]{4}|\\U[0-9a-fA-F]{8}`)
+
+// cmdUnescape rewrites files in place with the Go escapes \xNN, \uNNNN and \UNNNNNNNN replaced by
+// the byte or character they name, so that a script can hold an ESC or a U+202E without the
+// character itself sitting invisibly (or reordering lines) in the .txtar file:
+//
+//	unescape FILE...
+//	unescape -env VAR VALUE
+//
+// The second form sets $VAR to VALUE unescaped, for an argument such as a UPN in NFD.
+func cmdUnescape(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 || args[0] == "-env" && len(args) != 3 {
+		ts.Fatalf("usage: unescape FILE... | unescape -env VAR VALUE")
+	}
+	if args[0] == "-env" {
+		ts.Setenv(args[1], unescape(args[2]))
+		return
+	}
+	for _, name := range args {
+		ts.Check(os.WriteFile(ts.MkAbs(name), []byte(unescape(ts.ReadFile(name))), 0o600))
+	}
+}
+
+func unescape(s string) string {
+	return escapePattern.ReplaceAllStringFunc(s, func(esc string) string {
+		n, _ := strconv.ParseUint(esc[2:], 16, 32)
+		if esc[1] == 'x' {
+			return string([]byte{byte(n)})
+		}
+		return string(rune(n))
+	})
 }

@@ -80,7 +80,7 @@ func (s *pskcSource) next() (*tokens.Record, error) {
 		if w.Package == k.Package && k.Package != s.lastPkg {
 			p := warningProblem(w)
 			if p.Serial == "" {
-				p.Serial = rec.Token.Serial
+				p.Serial = printableSerial(rec.Token.Serial)
 			}
 			rec.Problems = append(rec.Problems, p)
 		} else {

@@ -224,7 +224,7 @@ func (f *File) fillPSKCLocation(rec *tokens.Record) {
 			p.Package = f.pkg
 		}
 		if p.Serial == "" {
-			p.Serial = rec.Token.Serial
+			p.Serial = printableSerial(rec.Token.Serial)
 		}
 	}
 }
