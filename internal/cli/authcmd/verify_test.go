@@ -270,11 +270,16 @@ func TestVerifyAppPassword(t *testing.T) {
 // around it are dropped.
 func TestVerifyRefusesControlCharactersInUPN(t *testing.T) {
 	e := newEnv(t)
-	for _, upn := range []string{"ada@contoso.com\nforged", "ada\x1b[2J@contoso.com", "nobody\t@contoso.com"} {
+	for upn, char := range map[string]string{
+		"ada@contoso.com\nforged": "U+000A LINE FEED, a control character",
+		"ada\x1b[2J@contoso.com":  "U+001B ESCAPE, a control character",
+		"nobody\t@contoso.com":    "U+0009 CHARACTER TABULATION, a control character",
+		"ada\u202e@contoso.com":   "U+202E RIGHT-TO-LEFT OVERRIDE, a bidirectional control character",
+	} {
 		e.run("", false, "auth", "verify", upn, e.code(0)).check(t, 2, "",
-			"mfactl: error: UPN contains a control character\nRun 'mfactl auth verify --help' for usage.\n")
+			"mfactl: error: UPN contains "+char+"\nRun 'mfactl auth verify --help' for usage.\n")
 		e.run("password\n", false, "auth", "verify", upn, "--app-password").check(t, 2, "",
-			"mfactl: error: UPN contains a control character\nRun 'mfactl auth verify --help' for usage.\n")
+			"mfactl: error: UPN contains "+char+"\nRun 'mfactl auth verify --help' for usage.\n")
 	}
 	e.run("", false, "auth", "verify", " ", e.code(0)).check(t, 2, "",
 		"mfactl: error: empty UPN\nRun 'mfactl auth verify --help' for usage.\n")

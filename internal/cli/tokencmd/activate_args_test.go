@@ -18,15 +18,16 @@ func TestTokenArgsRefuseControlCharacters(t *testing.T) {
 		args []string
 		err  string
 	}{
-		{[]string{"tokens", "activate", "TOK0\nforged", code}, "serial number contains a control character"},
-		{[]string{"tokens", "activate", "TOK2", code, "--user", "bob@contoso.com\tx"}, "--user contains a control character"},
+		{[]string{"tokens", "activate", "TOK0\nforged", code}, "serial number contains U+000A LINE FEED, a control character"},
+		{[]string{"tokens", "activate", "TOK2", code, "--user", "bob@contoso.com\tx"}, "--user contains U+0009 CHARACTER TABULATION, a control character"},
 		{[]string{"tokens", "activate", "  ", code}, "empty serial number"},
-		{[]string{"tokens", "assign", "TOK2", "bob\n@contoso.com"}, "UPN contains a control character"},
-		{[]string{"tokens", "assign", "TOK2\x1b[31m", "bob@contoso.com"}, "serial number contains a control character"},
-		{[]string{"tokens", "unassign", "TOK\r0"}, "serial number contains a control character"},
-		{[]string{"tokens", "enable", "TOK\x000"}, "serial number contains a control character"},
-		{[]string{"tokens", "disable", "TOK\n0"}, "serial number contains a control character"},
-		{[]string{"tokens", "disable", "TOK0", "--reason", "lost\nin a taxi"}, "--reason contains a control character"},
+		{[]string{"tokens", "assign", "TOK2", "bob\u202e@contoso.com"}, "UPN contains U+202E RIGHT-TO-LEFT OVERRIDE, a bidirectional control character"},
+		{[]string{"tokens", "assign", "TOK2", "bob\n@contoso.com"}, "UPN contains U+000A LINE FEED, a control character"},
+		{[]string{"tokens", "assign", "TOK2\x1b[31m", "bob@contoso.com"}, "serial number contains U+001B ESCAPE, a control character"},
+		{[]string{"tokens", "unassign", "TOK\r0"}, "serial number contains U+000D CARRIAGE RETURN, a control character"},
+		{[]string{"tokens", "enable", "TOK\x000"}, "serial number contains U+0000 NULL, a control character"},
+		{[]string{"tokens", "disable", "TOK\n0"}, "serial number contains U+000A LINE FEED, a control character"},
+		{[]string{"tokens", "disable", "TOK0", "--reason", "lost\nin a taxi"}, "--reason contains U+000A LINE FEED, a control character"},
 	} {
 		e.run("", false, c.args...).check(t, 2, "", "mfactl: error: "+c.err+"\nRun 'mfactl "+c.args[0]+" "+c.args[1]+" --help' for usage.\n")
 	}
@@ -34,11 +35,11 @@ func TestTokenArgsRefuseControlCharacters(t *testing.T) {
 	if err := os.WriteFile(file, []byte("serial number,code,upn\nTOK2,"+actCode(t, 2, 0)+",bob@contoso.com\n\"TOK3\nforged\",123456,\nTOK3,123456,\"bob@contoso.com\x07\"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	e.run("", false, "tokens", "activate", "--from", file).check(t, 1, "", "mfactl: error: "+file+":3: serial number contains a control character\n")
+	e.run("", false, "tokens", "activate", "--from", file).check(t, 1, "", "mfactl: error: "+file+":3: serial number contains U+000A LINE FEED, a control character\n")
 	if err := os.WriteFile(file, []byte("serial number,code,upn\nTOK3,123456,\"bob@contoso.com\x07\"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	e.run("", false, "tokens", "activate", "--from", file).check(t, 1, "", "mfactl: error: "+file+":2: upn contains a control character\n")
+	e.run("", false, "tokens", "activate", "--from", file).check(t, 1, "", "mfactl: error: "+file+":2: upn contains U+0007 BELL, a control character\n")
 
 	// Nothing was written: no auth event, no audit row, the tokens as they were.
 	db := e.db()
