@@ -24,6 +24,7 @@ var domain = []string{
 	"internal/tokenfile",
 	"internal/auth",
 	"internal/csvdialect",
+	"internal/ident",
 }
 
 // outside the domain: the command line and its terminal layer, the binary, and tools and test
