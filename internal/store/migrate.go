@@ -58,6 +58,38 @@ func (d *DB) SchemaVersion(ctx context.Context) (int, error) {
 	return v, mapErr(err)
 }
 
+// readCompatible lists the migrations that a read-only open may do without: they only add
+// indexes, so every query runs without them, only slower. A read-only open of a directory
+// missing any other migration is refused (SchemaError) rather than upgraded, since reading
+// never writes; the next command that changes the directory upgrades it.
+var readCompatible = map[int]bool{
+	2: true, // 0002_reports: covering indexes for the reports
+}
+
+// checkSchema is migrate for a read-only open: it checks that this mfactl can read the
+// schema as it is.
+func (d *DB) checkSchema(ctx context.Context) error {
+	ms, err := loadMigrations()
+	if err != nil {
+		return err
+	}
+	latest := ms[len(ms)-1].version
+	var current int
+	err = d.sql.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current)
+	if err != nil {
+		return fileErr(err)
+	}
+	if current > latest {
+		return fmt.Errorf("database schema version %d is newer than this mfactl supports (%d); upgrade mfactl", current, latest)
+	}
+	for _, m := range ms {
+		if m.version > current && !readCompatible[m.version] {
+			return &SchemaError{Path: d.path, Have: current, Want: latest}
+		}
+	}
+	return nil
+}
+
 func (d *DB) migrate(ctx context.Context) error {
 	ms, err := loadMigrations()
 	if err != nil {

@@ -10,8 +10,10 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/url"
 	"os"
@@ -43,8 +45,24 @@ const metaKeyCheck = "key_check"
 // ErrBusy.
 const DefaultBusyTimeout = 5 * time.Second
 
+// Mode says what Open may do to the database file.
+type Mode int
+
+const (
+	// ModeCreate opens the directory to change it and creates it when the file does not exist
+	// (the first import or user added).
+	ModeCreate Mode = iota
+	// ModeExisting opens an existing directory to change it: a missing file is ErrNoDirectory.
+	ModeExisting
+	// ModeReadOnly opens an existing directory for reading (listings and reports): the file is
+	// opened read-only, nothing is migrated or written and the key file is never created.
+	ModeReadOnly
+)
+
 // Options adjust Open. The zero value is the normal configuration.
 type Options struct {
+	// Mode is what Open may do; the zero value creates a missing directory.
+	Mode Mode
 	// KeyFile is the master key file; empty means DefaultKeyPath(path).
 	KeyFile string
 	// NoKey opens the database without reading (or creating) the key file, for commands that
@@ -56,7 +74,11 @@ type Options struct {
 	BusyTimeout time.Duration
 }
 
-// DB is an open directory database. It is safe for concurrent use.
+// applicationID marks a SQLite file as an mfactl directory ("mfac" in the header's
+// application_id field, set when mfactl creates the file). Directories created before the
+// marker existed have 0 there and are recognised by their migrations table instead.
+const applicationID = 0x6d666163
+
 type DB struct {
 	sql        *sql.DB
 	path       string
@@ -108,10 +130,14 @@ func DefaultKeyPath(dbPath string) string {
 	return filepath.Join(filepath.Dir(dbPath), DefaultKeyName)
 }
 
-// Open opens the database at path (DefaultPath when empty), creating the directory (0700) and
-// the file (0600) when absent, and brings the schema up to date. Unless opts.NoKey, it loads
-// the master key: a database that already holds a key check value needs its key file
-// (*KeyError with ErrKeyMissing or ErrKeyMismatch); a new database may create one (KeyCreated).
+// Open opens the database at path (DefaultPath when empty). Only ModeCreate creates a
+// database, and only where no file exists: the new file (0600, in a folder made 0700) appears
+// complete, with mfactl's marker and schema, or not at all. An existing file must be an mfactl
+// directory (*NotDirectoryError otherwise) and is never written to before that is known.
+// Writable modes bring the schema up to date; ModeReadOnly never writes. Unless opts.NoKey, it
+// loads the master key: a database that already holds a key check value needs its key file
+// (*KeyError with ErrKeyMissing or ErrKeyMismatch); a new database may create one (KeyCreated),
+// except in ModeReadOnly.
 func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if path == "" {
 		p, err := DefaultPath()
@@ -128,28 +154,51 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if keyPath == "" {
 		keyPath = DefaultKeyPath(abs)
 	}
-	if err := createFile(abs); err != nil {
-		return nil, fmt.Errorf("creating database %s: %w", path, err)
-	}
 	busy := opts.BusyTimeout
 	if busy <= 0 {
 		busy = DefaultBusyTimeout
 	}
-	sdb, err := sql.Open("sqlite", dsn(abs, busy))
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	if _, err := os.Stat(abs); errors.Is(err, fs.ErrNotExist) {
+		if opts.Mode != ModeCreate {
+			return nil, &NoDirectoryError{Path: path}
+		}
+		if err := create(ctx, abs, busy, now); err != nil {
+			return nil, WithPath(fmt.Errorf("creating database %s: %w", path, err), path)
+		}
+	}
+	appID, err := checkMarker(ctx, abs, path, busy)
+	if err != nil {
+		return nil, err
+	}
+	readOnly := opts.Mode == ModeReadOnly
+	sdb, err := sql.Open("sqlite", dsn(abs, busy, readOnly))
 	if err != nil {
 		return nil, fmt.Errorf("opening database %s: %w", path, err)
 	}
-	d := &DB{sql: sdb, path: path, keyPath: keyPath, now: opts.Now}
-	if d.now == nil {
-		d.now = time.Now
+	d := &DB{sql: sdb, path: path, keyPath: keyPath, now: now}
+	if readOnly {
+		err = d.checkSchema(ctx)
+	} else {
+		err = d.migrate(ctx)
 	}
-	if err := d.migrate(ctx); err != nil {
+	if err != nil {
 		sdb.Close()
-		return nil, fmt.Errorf("opening database %s: %w", path, mapErr(err))
+		return nil, WithPath(fmt.Errorf("opening database %s: %w", path, mapErr(err)), path)
 	}
-	d.ensureIndexes(ctx)
+	if !readOnly {
+		d.ensureIndexes(ctx)
+		if appID == 0 {
+			// A directory from before the marker: mark it now. Best effort, like the
+			// indexes: another process may hold the write lock, and the next open retries.
+			d.sql.ExecContext(ctx, fmt.Sprintf(`PRAGMA application_id = %d`, applicationID))
+		}
+	}
 	if !opts.NoKey {
-		if err := d.loadKey(ctx); err != nil {
+		if err := d.loadKey(ctx, !readOnly); err != nil {
 			sdb.Close()
 			return nil, err
 		}
@@ -157,38 +206,132 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	return d, nil
 }
 
-// createFile makes the parent directory (0700) and an empty database file with mode 0600
-// before SQLite opens it, so the file never exists with umask-dependent permissions. SQLite
-// creates the -wal and -shm files with the permissions of the database file.
-func createFile(path string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+// create makes a new directory at path, which does not exist: it builds the database in a
+// temporary file beside it (0600, in a folder made 0700 when missing), with the marker and the
+// whole schema, closes it (which checkpoints the WAL into the file) and links it into place.
+// A crash leaves at most a temporary file, never an empty or half-made database at path, so
+// an empty file at path is never mfactl's. When another process created path meanwhile, its
+// directory wins and this one is discarded.
+func create(ctx context.Context, abs string, busy time.Duration, now func() time.Time) error {
+	dir := filepath.Dir(abs)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return mapErr(err)
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(abs)+".new-*")
+	if err != nil {
+		return mapErr(err)
+	}
+	tmpPath := tmp.Name()
+	defer func() {
+		for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+			os.Remove(tmpPath + suffix)
+		}
+	}()
+	if err := tmp.Close(); err != nil {
+		return mapErr(err)
+	}
+	sdb, err := sql.Open("sqlite", dsn(tmpPath, busy, false))
+	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	d := &DB{sql: sdb, path: abs, now: now}
+	_, err = sdb.ExecContext(ctx, fmt.Sprintf(`PRAGMA application_id = %d`, applicationID))
+	if err == nil {
+		err = d.migrate(ctx)
+	}
+	if cerr := sdb.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
+		return mapErr(err)
+	}
+	if err := os.Link(tmpPath, abs); err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			if st, err := os.Stat(path); err == nil && st.IsDir() {
-				return errors.New("it is a directory; --db and MFACTL_DB name the database file")
-			}
 			return nil
 		}
-		return err
+		// No hard links on this file system: rename, which could replace a directory
+		// created in the last instant by another process, so look once more first.
+		if _, serr := os.Lstat(abs); serr == nil {
+			return nil
+		}
+		return mapErr(os.Rename(tmpPath, abs))
 	}
-	if runtime.GOOS != "windows" {
-		if err := f.Chmod(0o600); err != nil {
-			f.Close()
-			return err
+	return nil
+}
+
+// sqliteHeader starts every SQLite database file.
+const sqliteHeader = "SQLite format 3\x00"
+
+// checkMarker makes sure the existing file at abs is an mfactl directory before anything opens
+// it for writing (even the WAL setting of the connection would change another program's
+// file). It reads the header's application_id; a directory from before the marker (0) is
+// recognised by its first migration, read through a read-only connection. It returns the
+// application_id found.
+func checkMarker(ctx context.Context, abs, path string, busy time.Duration) (uint32, error) {
+	st, err := os.Stat(abs)
+	if err != nil {
+		return 0, fmt.Errorf("opening database %s: %w", path, err)
+	}
+	if st.IsDir() {
+		return 0, &NotDirectoryError{Path: path, Reason: NotDirFolder}
+	}
+	if st.Size() == 0 {
+		// Older versions created the file empty and wrote the first transaction to the WAL,
+		// so an empty file with a WAL beside it may be a directory that was never
+		// checkpointed: let SQLite read it.
+		if wal, err := os.Stat(abs + "-wal"); err != nil || wal.Size() == 0 {
+			return 0, &NotDirectoryError{Path: path, Reason: NotDirEmpty}
+		}
+	} else {
+		f, err := os.Open(abs)
+		if err != nil {
+			return 0, fmt.Errorf("opening database %s: %w", path, err)
+		}
+		var hdr [100]byte
+		_, err = io.ReadFull(f, hdr[:])
+		f.Close()
+		if err != nil || string(hdr[:len(sqliteHeader)]) != sqliteHeader {
+			return 0, &NotDirectoryError{Path: path, Reason: NotDirNotDB}
+		}
+		switch id := binary.BigEndian.Uint32(hdr[68:72]); id {
+		case applicationID:
+			return id, nil
+		case 0:
+		default:
+			return 0, &NotDirectoryError{Path: path, Reason: NotDirForeign}
 		}
 	}
-	return f.Close()
+	sdb, err := sql.Open("sqlite", dsn(abs, busy, true))
+	if err != nil {
+		return 0, fmt.Errorf("opening database %s: %w", path, err)
+	}
+	defer sdb.Close()
+	var id uint32
+	var legacy bool
+	err = sdb.QueryRowContext(ctx, `PRAGMA application_id`).Scan(&id)
+	if err == nil && id == 0 {
+		err = sdb.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations')`).Scan(&legacy)
+		if err == nil && legacy {
+			err = sdb.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = 1 AND name = '0001_init')`).Scan(&legacy)
+		}
+	}
+	if err != nil {
+		return 0, WithPath(fmt.Errorf("opening database %s: %w", path, fileErr(err)), path)
+	}
+	if id != applicationID && !legacy {
+		return 0, &NotDirectoryError{Path: path, Reason: NotDirForeign}
+	}
+	return id, nil
 }
 
 // dsn builds the modernc.org/sqlite data source name: WAL (readers never block the writer),
 // a busy timeout instead of failing at once when another process writes, foreign keys on,
 // synchronous=NORMAL (durable at checkpoints, never corrupt, the usual WAL setting) and BEGIN
 // IMMEDIATE for transactions so that writers queue on the lock at the start instead of
-// deadlocking when a read transaction is upgraded.
-func dsn(abs string, busy time.Duration) string {
+// deadlocking when a read transaction is upgraded. A read-only connection sets nothing that
+// writes (the journal mode is in the file already): SQLite opens the file read-only
+// (mode=ro) and refuses any statement that would change it (query_only).
+func dsn(abs string, busy time.Duration, readOnly bool) string {
 	p := filepath.ToSlash(abs)
 	if len(p) > 0 && p[0] != '/' {
 		p = "/" + p // Windows drive letter: file:///C:/...
@@ -196,6 +339,11 @@ func dsn(abs string, busy time.Duration) string {
 	u := url.URL{Scheme: "file", Path: p}
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
+	if readOnly {
+		q.Set("mode", "ro")
+		q.Add("_pragma", "query_only(1)")
+		return u.String() + "?" + q.Encode()
+	}
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
@@ -215,7 +363,10 @@ func (d *DB) ensureIndexes(ctx context.Context) {
 	}
 }
 
-func (d *DB) loadKey(ctx context.Context) error {
+// loadKey loads the master key. When the database has no key check value yet, a writable
+// open (create) records one, creating the key file if needed; a read-only open goes on
+// without a key.
+func (d *DB) loadKey(ctx context.Context, create bool) error {
 	// secrets would report a directory as a key file "readable by group or others" and
 	// suggest chmod 600, which does not help.
 	if st, err := os.Stat(d.keyPath); err == nil && st.IsDir() {
@@ -245,6 +396,9 @@ func (d *DB) loadKey(ctx context.Context) error {
 	}
 	// No check value: a new database, or one opened only with NoKey so far. Never start a
 	// new key for a database that somehow holds secrets without one.
+	if !create {
+		return nil
+	}
 	var hasSecrets bool
 	err = d.sql.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM tokens) OR EXISTS (SELECT 1 FROM auth_methods)`).Scan(&hasSecrets)
 	if err != nil {
@@ -347,11 +501,11 @@ func fromUnix(v sql.NullInt64) time.Time {
 func (d *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := d.sql.BeginTx(ctx, nil)
 	if err != nil {
-		return mapErr(err)
+		return WithPath(mapErr(err), d.path)
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
-		return mapErr(err)
+		return WithPath(mapErr(err), d.path)
 	}
-	return mapErr(tx.Commit())
+	return WithPath(mapErr(tx.Commit()), d.path)
 }

@@ -237,8 +237,8 @@ func TestOpenNotADatabaseFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ path, want string }{
-		{dir, "creating database " + dir + ": it is a directory; --db and MFACTL_DB name the database file"},
-		{text, "opening database " + text + ": not an mfactl database (file is not a database (26))"},
+		{dir, dir + " is a folder, not a directory database file"},
+		{text, text + " is not an mfactl directory (not a SQLite database)"},
 	} {
 		d, err := Open(ctx, tc.path, Options{NoKey: true})
 		if err == nil {
