@@ -104,7 +104,8 @@ func (e *NoSpaceError) Is(target error) bool { return target == ErrNoSpace }
 func (e *NoSpaceError) Unwrap() error { return e.Err }
 
 // WithPath fills in the database file of a NoSpaceError in err's chain that does not name
-// one yet, and returns err.
+// one yet, and returns err. Call it before wrapping err: fmt.Errorf fixes the message of a
+// wrapper when it is made.
 func WithPath(err error, path string) error {
 	var ns *NoSpaceError
 	if errors.As(err, &ns) && ns.Path == "" {

@@ -167,7 +167,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 			return nil, &NoDirectoryError{Path: path}
 		}
 		if err := create(ctx, abs, busy, now); err != nil {
-			return nil, WithPath(fmt.Errorf("creating database %s: %w", path, err), path)
+			return nil, fmt.Errorf("creating database %s: %w", path, WithPath(err, path))
 		}
 	}
 	appID, err := checkMarker(ctx, abs, path, busy)
@@ -187,7 +187,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	if err != nil {
 		sdb.Close()
-		return nil, WithPath(fmt.Errorf("opening database %s: %w", path, mapErr(err)), path)
+		return nil, fmt.Errorf("opening database %s: %w", path, WithPath(mapErr(err), path))
 	}
 	if !readOnly {
 		d.ensureIndexes(ctx)
@@ -316,7 +316,7 @@ func checkMarker(ctx context.Context, abs, path string, busy time.Duration) (uin
 		}
 	}
 	if err != nil {
-		return 0, WithPath(fmt.Errorf("opening database %s: %w", path, fileErr(err)), path)
+		return 0, fmt.Errorf("opening database %s: %w", path, WithPath(fileErr(err), path))
 	}
 	if id != applicationID && !legacy {
 		return 0, &NotDirectoryError{Path: path, Reason: NotDirForeign}
