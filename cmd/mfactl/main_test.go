@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
@@ -86,6 +87,7 @@ func TestScripts(t *testing.T) {
 			"totp":     cmdTOTP,
 			"grab":     cmdGrab,
 			"unescape": cmdUnescape,
+			"sqlitedb": cmdSQLiteDB,
 		},
 	})
 }
@@ -200,4 +202,19 @@ func unescape(s string) string {
 		}
 		return string(rune(n))
 	})
+}
+
+// cmdSQLiteDB writes the SQLite database of another program (one table, one row, the usual
+// rollback journal), for the tests that --db never adopts it:
+//
+//	sqlitedb FILE
+func cmdSQLiteDB(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: sqlitedb FILE")
+	}
+	db, err := sql.Open("sqlite", "file:"+ts.MkAbs(args[0]))
+	ts.Check(err)
+	defer db.Close()
+	_, err = db.Exec(`CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes (body) VALUES ('keep me')`)
+	ts.Check(err)
 }

@@ -27,7 +27,13 @@ type Factory struct {
 	// Getenv reads the environment; tests replace it.
 	Getenv func(string) string
 
-	db *store.DB
+	// BusyTimeout is how long a write waits for another process's write lock (zero: the
+	// store's default). Tests shorten it; there is no flag.
+	BusyTimeout time.Duration
+
+	db     *store.DB
+	dbMode store.Mode
+	dbPath string // the database file opened, for messages
 }
 
 // NewFactory returns a factory over the process's streams, clock and environment.

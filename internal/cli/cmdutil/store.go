@@ -4,17 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"strings"
 
 	"github.com/mfactl/mfactl/internal/store"
 )
 
-// DBPath is the database the command works on: --db, else MFACTL_DB, else the default in the
-// user's data directory (empty: the store picks it).
-func (f *Factory) dbPath() string {
+// dbSource is the directory location the command works on, and the flag or variable it came
+// from for messages: --db, else MFACTL_DB, else the default file in the user's data directory
+// (empty: the store picks it).
+func (f *Factory) dbSource() (value, source string) {
 	if f.DBPath != "" {
-		return f.DBPath
+		return f.DBPath, "--db"
 	}
-	return f.Getenv("MFACTL_DB")
+	return f.Getenv("MFACTL_DB"), "MFACTL_DB"
 }
 
 func (f *Factory) keyPath() string {
@@ -24,29 +27,124 @@ func (f *Factory) keyPath() string {
 	return f.Getenv("MFACTL_KEY_FILE")
 }
 
-// Store opens the directory database on first use; later calls return the same handle.
-// The root command closes it when the command ends.
+// Store opens the directory for a command that may be the first to write to it (tokens
+// import, users add, users import): where no file exists, it creates the directory.
 func (f *Factory) Store(ctx context.Context) (*store.DB, error) {
+	return f.OpenStore(ctx, store.ModeCreate)
+}
+
+// ExistingStore opens the directory for a command that changes a directory that must already
+// exist (verify, activate, assign, delete, the user commands other than add and import): a
+// missing file, which is what a mistyped --db looks like, fails with "no directory database at
+// PATH" instead of creating an empty directory and a master key and then answering "user not
+// found".
+func (f *Factory) ExistingStore(ctx context.Context) (*store.DB, error) {
+	return f.OpenStore(ctx, store.ModeExisting)
+}
+
+// ReadStore opens the directory for a listing or a report: it must exist, it is opened
+// read-only (nothing is created, migrated or written) and without the master key, which no
+// listing or report needs.
+func (f *Factory) ReadStore(ctx context.Context) (*store.DB, error) {
+	return f.OpenStore(ctx, store.ModeReadOnly)
+}
+
+// OpenStore is the one way commands open the directory. It opens it on first use; later calls
+// return the same handle, unless it was opened read-only and mode may write, when it is
+// reopened. The root command closes it when the command ends.
+func (f *Factory) OpenStore(ctx context.Context, mode store.Mode) (*store.DB, error) {
 	if f.db != nil {
-		return f.db, nil
-	}
-	db, err := store.Open(ctx, f.dbPath(), store.Options{KeyFile: f.keyPath(), Now: f.Now})
-	if err != nil {
-		var keyErr *store.KeyError
-		if errors.As(err, &keyErr) {
-			if errors.Is(err, store.ErrKeyMissing) {
-				return nil, WithHint(err, "pass the key file the directory was created with: --key-file PATH or MFACTL_KEY_FILE")
-			}
-			return nil, WithHint(err, "the key file belongs to another directory; pass the right one with --key-file or MFACTL_KEY_FILE")
+		if f.dbMode != store.ModeReadOnly || mode == store.ModeReadOnly {
+			return f.db, nil
 		}
-		return nil, fmt.Errorf("opening the directory: %w", err)
+		f.db.Close()
+		f.db = nil
+	}
+	value, source := f.dbSource()
+	loc, err := store.ParseLocation(value)
+	if err != nil {
+		return nil, Usagef("%s: %w", source, err)
+	}
+	if loc.Kind != store.KindSQLite {
+		return nil, WithHint(Usagef("%s %s: the %s backend is not available in this version of mfactl", source, loc, loc.Kind),
+			"pass the path of a SQLite database file, or leave "+source+" unset for the default one")
+	}
+	f.dbPath = loc.Path
+	if f.dbPath == "" {
+		if f.dbPath, err = store.DefaultPath(); err != nil {
+			return nil, err
+		}
+	}
+	opts := store.Options{Mode: mode, KeyFile: f.keyPath(), Now: f.Now, BusyTimeout: f.BusyTimeout, NoKey: mode == store.ModeReadOnly}
+	db, err := store.Open(ctx, f.dbPath, opts)
+	if err != nil {
+		return nil, openError(err)
 	}
 	if db.KeyCreated() && !f.Quiet {
 		fmt.Fprintf(f.IO.ErrOut, "mfactl: created master key %s (mode 0600); back it up: without it the token secrets cannot be read\n", db.KeyPath())
 	}
-	f.db = db
+	f.db, f.dbMode = db, mode
 	return db, nil
 }
+
+// openError adds the hint that fits a failure to open the directory.
+func openError(err error) error {
+	var keyErr *store.KeyError
+	var noDir *store.NoDirectoryError
+	var notDir *store.NotDirectoryError
+	switch {
+	case errors.As(err, &keyErr):
+		if errors.Is(err, store.ErrKeyMissing) {
+			return WithHint(err, "pass the key file the directory was created with: --key-file PATH or MFACTL_KEY_FILE")
+		}
+		return WithHint(err, "the key file belongs to another directory; pass the right one with --key-file or MFACTL_KEY_FILE")
+	case errors.As(err, &noDir):
+		return WithHint(err, "pass the directory's database with --db or MFACTL_DB; 'mfactl tokens import' or 'mfactl users add' creates one")
+	case errors.As(err, &notDir):
+		err = fmt.Errorf("opening the directory: %w", err)
+		switch notDir.Reason {
+		case store.NotDirFolder:
+			return WithHint(err, "--db and MFACTL_DB name the database file itself, for example "+filepath.Join(notDir.Path, store.DefaultDBName))
+		case store.NotDirEmpty:
+			return WithHint(err, "mfactl never leaves an empty database file; remove it, and 'mfactl tokens import' or 'mfactl users add' creates a directory there")
+		}
+		return WithHint(err, "check --db and MFACTL_DB: mfactl does not write to a file it did not create")
+	}
+	return fmt.Errorf("opening the directory: %w", err)
+}
+
+// BusyHint is the hint for a directory whose write lock another process held too long.
+const BusyHint = "another mfactl process is writing to the directory; try again when it has finished"
+
+// ExplainError completes a command's error with what only the factory knows: the database
+// file a full device holds, and the hint for a busy directory.
+func (f *Factory) ExplainError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var full *store.NoSpaceError
+	if f.dbPath != "" && errors.As(err, &full) && full.Path == "" {
+		// The wrappers' messages were fixed when they were made, with the error's text
+		// before it knew the path: replace that text in the whole message.
+		generic := full.Error()
+		full.Path = f.dbPath
+		err = &rewordedError{msg: strings.Replace(err.Error(), generic, full.Error(), 1), err: err}
+	}
+	var hint *HintError
+	if errors.Is(err, store.ErrBusy) && !errors.As(err, &hint) {
+		return WithHint(err, BusyHint)
+	}
+	return err
+}
+
+// rewordedError is err with another message.
+type rewordedError struct {
+	msg string
+	err error
+}
+
+func (e *rewordedError) Error() string { return e.msg }
+func (e *rewordedError) Unwrap() error { return e.err }
 
 // Close releases what the factory opened.
 func (f *Factory) Close() error {

@@ -3,10 +3,6 @@ package reportcmd
 import (
 	"bufio"
 	"context"
-	"errors"
-	"fmt"
-	"io/fs"
-	"os"
 	"time"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
@@ -62,28 +58,7 @@ func runReport(ctx context.Context, f *cmdutil.Factory, format string, write fun
 // reports hold no secrets, and a report over a mistyped --db must fail rather than show the
 // zeros of a new, empty directory (and leave a database and a key file behind).
 func openDirectory(ctx context.Context, f *cmdutil.Factory) (*store.DB, error) {
-	path := f.DBPath
-	if path == "" {
-		path = f.Getenv("MFACTL_DB")
-	}
-	if path == "" {
-		var err error
-		if path, err = store.DefaultPath(); err != nil {
-			return nil, err
-		}
-	}
-	if _, err := os.Stat(path); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, cmdutil.WithHint(fmt.Errorf("no directory database at %s", path),
-				"pass the directory's database with --db or MFACTL_DB; 'mfactl tokens import' or 'mfactl users add' creates one")
-		}
-		return nil, fmt.Errorf("opening the directory: %w", err)
-	}
-	db, err := store.Open(ctx, path, store.Options{NoKey: true, Now: f.Now})
-	if err != nil {
-		return nil, fmt.Errorf("opening the directory: %w", err)
-	}
-	return db, nil
+	return f.ReadStore(ctx)
 }
 
 // flush writes what is buffered; call it once at the end, also after an error so that the

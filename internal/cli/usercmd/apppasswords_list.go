@@ -42,7 +42,7 @@ passwords themselves are never shown; mfactl does not have them.`,
 }
 
 func appPasswordsListRun(ctx context.Context, opts *appPasswordsListOptions) error {
-	db, err := opts.f.ExistingStore(ctx)
+	db, err := opts.f.ReadStore(ctx)
 	if err != nil {
 		return err
 	}

@@ -45,7 +45,7 @@ four named as "users import" reads them.`,
 
 func listRun(ctx context.Context, opts *listOptions) error {
 	f := opts.f
-	db, err := f.Store(ctx)
+	db, err := f.ReadStore(ctx)
 	if err != nil {
 		return err
 	}
