@@ -47,6 +47,7 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	if err != nil && isCobraUsageError(err) {
 		err = &cmdutil.UsageError{Err: err}
 	}
+	err = f.ExplainError(err)
 	printError(f.IO.ErrOut, cmd, err)
 	return cmdutil.ExitCode(err)
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/mfactl/mfactl/internal/store"
 )
 
 // Exit codes of mfactl (SPEC section 10). This table is the only place they are defined;
@@ -13,6 +15,7 @@ const (
 	ExitFailure     = 1
 	ExitUsage       = 2
 	ExitPartial     = 3
+	ExitBusy        = 4
 	ExitInterrupted = 130
 )
 
@@ -25,6 +28,7 @@ var ExitCodes = []struct {
 	{ExitFailure, "failure: invalid data, a denied verification, or a runtime error"},
 	{ExitUsage, "usage error: unknown command or flag, wrong arguments, bad flag value"},
 	{ExitPartial, "partial success: some rows failed, the others were done (--skip-invalid, bulk activation)"},
+	{ExitBusy, "busy: another process held the directory's write lock for longer than " + store.DefaultBusyTimeout.String() + "; try again"},
 	{ExitInterrupted, "interrupted (Ctrl-C); any open transaction was rolled back"},
 }
 
@@ -73,6 +77,8 @@ func ExitCode(err error) int {
 		return ExitInterrupted
 	case errors.Is(err, ErrPartial):
 		return ExitPartial
+	case errors.Is(err, store.ErrBusy):
+		return ExitBusy
 	case errors.As(err, &usage):
 		return ExitUsage
 	default:
