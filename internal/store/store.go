@@ -21,7 +21,8 @@ import (
 	"runtime"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	"modernc.org/sqlite" // also registers the "sqlite" database/sql driver
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/mfactl/mfactl/internal/secrets"
 	"github.com/mfactl/mfactl/internal/tokens"
@@ -175,9 +176,14 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	readOnly := opts.Mode == ModeReadOnly
-	sdb, err := sql.Open("sqlite", dsn(abs, busy, readOnly))
+	var sdb *sql.DB
+	if readOnly {
+		sdb, err = openReadOnly(ctx, abs, busy)
+	} else {
+		sdb, err = sql.Open("sqlite", dsn(abs, busy, false))
+	}
 	if err != nil {
-		return nil, fmt.Errorf("opening database %s: %w", path, err)
+		return nil, fmt.Errorf("opening database %s: %w", path, WithPath(fileErr(err), path))
 	}
 	d := &DB{sql: sdb, path: path, keyPath: keyPath, now: now}
 	if readOnly {
@@ -301,9 +307,9 @@ func checkMarker(ctx context.Context, abs, path string, busy time.Duration) (uin
 			return 0, &NotDirectoryError{Path: path, Reason: NotDirForeign}
 		}
 	}
-	sdb, err := sql.Open("sqlite", dsn(abs, busy, true))
+	sdb, err := openReadOnly(ctx, abs, busy)
 	if err != nil {
-		return 0, fmt.Errorf("opening database %s: %w", path, err)
+		return 0, fmt.Errorf("opening database %s: %w", path, WithPath(fileErr(err), path))
 	}
 	defer sdb.Close()
 	var id uint32
@@ -322,6 +328,42 @@ func checkMarker(ctx context.Context, abs, path string, busy time.Duration) (uin
 		return 0, &NotDirectoryError{Path: path, Reason: NotDirForeign}
 	}
 	return id, nil
+}
+
+// openReadOnly opens a read-only connection pool and reads from it once. A reader of a WAL
+// database needs the -shm file, which SQLite cannot create in a folder the process may not
+// write (a read-only copy, another user's directory): it fails with SQLITE_READONLY_CANTINIT
+// or SQLITE_CANTOPEN. When no -wal file exists, everything committed is in the database
+// file, and it is opened with immutable=1 instead, which reads the file without the -shm
+// file or locks. That read is not isolated from a writer that starts meanwhile (only the
+// owner of the folder can be one); refusing to read would be worse.
+func openReadOnly(ctx context.Context, abs string, busy time.Duration) (*sql.DB, error) {
+	sdb, err := sql.Open("sqlite", dsn(abs, busy, true))
+	if err != nil {
+		return nil, err
+	}
+	var n int
+	err = sdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master`).Scan(&n)
+	if err == nil {
+		return sdb, nil
+	}
+	sdb.Close()
+	var se *sqlite.Error
+	if !errors.As(err, &se) || (se.Code()&0xff != sqlite3.SQLITE_READONLY && se.Code()&0xff != sqlite3.SQLITE_CANTOPEN) {
+		return nil, err
+	}
+	if _, serr := os.Stat(abs + "-wal"); !errors.Is(serr, fs.ErrNotExist) {
+		return nil, err
+	}
+	sdb, ierr := sql.Open("sqlite", dsn(abs, busy, true)+"&immutable=1")
+	if ierr != nil {
+		return nil, err
+	}
+	if ierr := sdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master`).Scan(&n); ierr != nil {
+		sdb.Close()
+		return nil, err
+	}
+	return sdb, nil
 }
 
 // dsn builds the modernc.org/sqlite data source name: WAL (readers never block the writer),
