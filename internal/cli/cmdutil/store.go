@@ -33,6 +33,16 @@ func (f *Factory) Store(ctx context.Context) (*store.DB, error) {
 	return f.OpenStore(ctx, store.ModeCreate)
 }
 
+// ImportStore opens the directory for an import: like Store, except that a dry run, which
+// writes nothing, never creates the directory (a dry run of the first import fails with "no
+// directory database", like the commands that need one).
+func (f *Factory) ImportStore(ctx context.Context, dryRun bool) (*store.DB, error) {
+	if dryRun {
+		return f.OpenStore(ctx, store.ModeExisting)
+	}
+	return f.OpenStore(ctx, store.ModeCreate)
+}
+
 // ExistingStore opens the directory for a command that changes a directory that must already
 // exist (verify, activate, assign, delete, the user commands other than add and import): a
 // missing file, which is what a mistyped --db looks like, fails with "no directory database at

@@ -250,7 +250,7 @@ func importRun(ctx context.Context, cmd *cobra.Command, opts *importOptions) err
 	defer t.progress.done()
 	defer limitImportMemory(size)()
 
-	db, err := f.Store(ctx)
+	db, err := f.ImportStore(ctx, opts.dryRun)
 	if err != nil {
 		return err
 	}

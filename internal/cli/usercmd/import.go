@@ -156,7 +156,7 @@ func userImportRun(ctx context.Context, cmd *cobra.Command, opts *userImportOpti
 		}
 	}
 
-	db, err := f.Store(ctx)
+	db, err := f.ImportStore(ctx, opts.dryRun)
 	if err != nil {
 		return err
 	}
