@@ -286,6 +286,7 @@ func TestAuthTxRollsBackEvents(t *testing.T) {
 // TestAuthQueriesUseIndexes: the reads of a verification are index lookups, so verification
 // stays flat as the directory grows (SPEC section 12).
 func TestAuthQueriesUseIndexes(t *testing.T) {
+	sqliteOnly(t, "EXPLAIN QUERY PLAN of SQLite")
 	d, _ := authDB(t)
 	for name, q := range map[string]string{"user": qAuthUser, "tokens": qAuthTokens, "apps": qAuthApps} {
 		rows, err := d.sql.Query(`EXPLAIN QUERY PLAN `+q, 1)

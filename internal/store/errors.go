@@ -185,6 +185,9 @@ func mapErr(err error) error {
 	if errors.As(err, &busy) || errors.As(err, &full) {
 		return err
 	}
+	if pe := mapPgErr(err); pe != nil {
+		return pe
+	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {
 		switch se.Code() & 0xff {
@@ -229,6 +232,9 @@ func fileErr(err error) error {
 
 // isUniqueViolation reports whether err is a UNIQUE constraint failure.
 func isUniqueViolation(err error) bool {
+	if isPgUniqueViolation(err) {
+		return true
+	}
 	var se *sqlite.Error
 	return errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
 }

@@ -1,12 +1,10 @@
 package store
 
 import (
-	"context"
 	"encoding/binary"
 	"fmt"
 	"iter"
 	"math/rand/v2"
-	"path/filepath"
 	"testing"
 	"time"
 )
@@ -21,7 +19,7 @@ func openTest(t testing.TB, dir string, opts Options) *DB {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	d, err := Open(context.Background(), filepath.Join(dir, "mfactl.db"), opts)
+	d, err := openBackend(t, dir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,6 +88,12 @@ func count(t testing.TB, d *DB, table string) int {
 func snapshot(t testing.TB, d *DB) string {
 	t.Helper()
 	var s string
+	if d.dialect == dialectPostgres {
+		if err := d.sql.QueryRow(pgSnapshotSQL).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
 	err := d.sql.QueryRow(`SELECT COALESCE(group_concat(x, '|'), '') FROM (
 		SELECT id || ',' || serial || ',' || hex(secret_enc) || ',' || hex(secret_fp) || ',' || hash || ',' || digits || ',' ||
 		period || ',' || manufacturer || ',' || model || ',' || COALESCE(user_id, '-') || ',' || status || ',' ||
@@ -103,3 +107,12 @@ func snapshot(t testing.TB, d *DB) string {
 	}
 	return s
 }
+
+// pgSnapshotSQL is snapshot's query in PostgreSQL's words (string_agg, encode, casts).
+const pgSnapshotSQL = `SELECT COALESCE(string_agg(x, '|' ORDER BY x COLLATE "C"), '') FROM (
+	SELECT id || ',' || serial || ',' || encode(secret_enc, 'hex') || ',' || encode(secret_fp, 'hex') || ',' || hash || ',' ||
+	digits || ',' || period || ',' || manufacturer || ',' || model || ',' || COALESCE(user_id::text, '-') || ',' || status || ',' ||
+	drift || ',' || last_step || ',' || failed_attempts || ',' || created_at || ',' || updated_at || ',' ||
+	COALESCE(activated_at::text, '-') AS x FROM tokens
+	UNION ALL
+	SELECT id || ',' || upn || ',' || created_at || ',' || updated_at FROM users) s`

@@ -186,17 +186,20 @@ func (d *DB) ImportTokens(ctx context.Context, src iter.Seq2[ImportRow, error], 
 	//     most the pages one batch touches;
 	//   - no foreign-key probes: every user_id written comes from a lookup or an insert in this
 	//     very transaction, so the per-row check into users would only repeat it.
-	for _, p := range []string{fmt.Sprintf(`PRAGMA cache_size = -%d`, importCacheKiB), `PRAGMA temp_store = MEMORY`, `PRAGMA foreign_keys = OFF`} {
-		if _, err := conn.ExecContext(ctx, p); err != nil {
-			return res, mapErr(err)
+	// (PostgreSQL has none of these settings, and nothing to gain from them.)
+	if d.dialect == dialectSQLite {
+		for _, p := range []string{fmt.Sprintf(`PRAGMA cache_size = -%d`, importCacheKiB), `PRAGMA temp_store = MEMORY`, `PRAGMA foreign_keys = OFF`} {
+			if _, err := conn.ExecContext(ctx, p); err != nil {
+				return res, mapErr(err)
+			}
 		}
+		defer func() {
+			bg := context.WithoutCancel(ctx)
+			conn.ExecContext(bg, `PRAGMA foreign_keys = ON`)
+			conn.ExecContext(bg, `PRAGMA temp_store = DEFAULT`)
+			conn.ExecContext(bg, `PRAGMA cache_size = -2000`)
+		}()
 	}
-	defer func() {
-		bg := context.WithoutCancel(ctx)
-		conn.ExecContext(bg, `PRAGMA foreign_keys = ON`)
-		conn.ExecContext(bg, `PRAGMA temp_store = DEFAULT`)
-		conn.ExecContext(bg, `PRAGMA cache_size = -2000`)
-	}()
 
 	err = d.importTx(ctx, conn, sealer, src, opts, &res)
 	if err != nil && ctx.Err() != nil {
@@ -239,7 +242,7 @@ func (d *DB) importTx(ctx context.Context, conn *sql.Conn, sealer *secrets.Seale
 	}
 	im := &importer{
 		ctx: ctx, tx: tx, opts: opts, sealer: sealer, res: res, now: unix(d.now()),
-		stmts: map[string]*sql.Stmt{},
+		stmts: map[string]*sql.Stmt{}, conn: conn, dialect: d.dialect,
 	}
 	// ids are rowids, so MAX(id) is an instant upper bound of a table's size.
 	var maxToken, maxUser int64
@@ -516,6 +519,9 @@ type importer struct {
 	preTokens  int64
 	rewritten  map[int64]bool
 	heldBefore []heldSecret
+
+	conn    *sql.Conn // the connection of tx (PostgreSQL's COPY needs it)
+	dialect dialect
 }
 
 // Bulk imports drop the index on secret fingerprints and build it again at the end of the
@@ -532,7 +538,8 @@ const (
 )
 
 func (im *importer) dropIndexIfBulk() error {
-	if im.droppedIdx || im.inserted <= im.bulkAfter {
+	// PostgreSQL: DROP INDEX would lock every reader of the table out until the commit.
+	if im.droppedIdx || im.inserted <= im.bulkAfter || im.dialect == dialectPostgres {
 		return nil
 	}
 	if err := im.keepHeldSecrets(); err != nil {
@@ -940,11 +947,14 @@ func (im *importer) createUsers(create []*pendingRow, ids map[string]int64) erro
 		if err != nil {
 			return err
 		}
+		reserved, err := im.reserveUserIDs(n)
+		if err != nil {
+			return err
+		}
 		args := im.args[:0]
-		for _, p := range part {
-			im.nextUserID++
-			ids[p.upnKey] = im.nextUserID
-			args = append(args, im.nextUserID, p.UPN, p.upnKey)
+		for i, p := range part {
+			ids[p.upnKey] = reserved[i]
+			args = append(args, reserved[i], p.UPN, p.upnKey)
 		}
 		im.args = args
 		if _, err := s.ExecContext(im.ctx, args...); err != nil {
@@ -969,6 +979,12 @@ func (im *importer) insertTokens() error {
 		if p := &im.batch[i]; p.action == actInsert {
 			rows = append(rows, p)
 		}
+	}
+	if im.dialect == dialectPostgres && len(rows) > 0 {
+		if err := im.copyTokens(rows); err != nil {
+			return err
+		}
+		rows = nil
 	}
 	for _, n := range chunks(len(rows)) {
 		part := rows[:n]

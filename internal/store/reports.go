@@ -28,7 +28,7 @@ type UsageFilter struct {
 }
 
 // where returns the WHERE clause (starting with " WHERE") and its arguments.
-func (f UsageFilter) where() (string, []any) {
+func (f UsageFilter) where(dl dialect) (string, []any) {
 	var conds []string
 	var args []any
 	if !f.Since.IsZero() {
@@ -46,7 +46,7 @@ func (f UsageFilter) where() (string, []any) {
 		}
 	}
 	if f.UPNAnyCase != "" {
-		conds = append(conds, `upn = ? COLLATE NOCASE`)
+		conds = append(conds, dl.eqNoCase(`upn`))
 		args = append(args, f.UPNAnyCase)
 	}
 	if f.Result != "" {
@@ -83,7 +83,7 @@ func scanAuthEvent(s scanner) (AuthEvent, error) {
 // UsageEvents iterates over the auth events matching f in time order without holding them in
 // memory.
 func (d *DB) UsageEvents(ctx context.Context, f UsageFilter) iter.Seq2[AuthEvent, error] {
-	where, args := f.where()
+	where, args := f.where(d.dialect)
 	return queryRows(ctx, d.sql, `SELECT `+authEventColumns+` FROM auth_events`+where+` ORDER BY time, id`, args, scanAuthEvent)
 }
 
@@ -120,7 +120,7 @@ const secondsPerDay = 24 * 60 * 60
 // sort of the events, no table rows, and per event only the cheapest aggregate step. The day
 // index is on the expression of dayExpr, which the query repeats word for word.
 func (d *DB) UsageCounts(ctx context.Context, f UsageFilter, by UsageDimension) iter.Seq2[UsageCount, error] {
-	q, args, err := usageCountsQuery(f, by)
+	q, args, err := usageCountsQuery(f, by, d.dialect)
 	if err != nil {
 		return func(yield func(UsageCount, error) bool) { yield(UsageCount{}, err) }
 	}
@@ -138,7 +138,7 @@ func (d *DB) UsageCounts(ctx context.Context, f UsageFilter, by UsageDimension) 
 }
 
 // usageCountsQuery returns the SQL of UsageCounts.
-func usageCountsQuery(f UsageFilter, by UsageDimension) (string, []any, error) {
+func usageCountsQuery(f UsageFilter, by UsageDimension, dl dialect) (string, []any, error) {
 	var key string
 	switch by {
 	case ByDay:
@@ -152,7 +152,7 @@ func usageCountsQuery(f UsageFilter, by UsageDimension) (string, []any, error) {
 	default:
 		return "", nil, fmt.Errorf("counting auth events: unknown dimension %q", by)
 	}
-	where, args := f.where()
+	where, args := f.where(dl)
 	group, order := key+`, result`, `4 DESC, 1`
 	switch by {
 	case ByDay:

@@ -177,6 +177,7 @@ func TestUsageEvents(t *testing.T) {
 // of the events (a sort of ten million rows is what made these reports slow). EXPLAIN QUERY
 // PLAN is stable for a given schema without planner statistics, which mfactl never gathers.
 func TestUsageCountsPlans(t *testing.T) {
+	sqliteOnly(t, "EXPLAIN QUERY PLAN of SQLite")
 	d := openTest(t, "", Options{})
 	window := UsageFilter{Since: day0, Until: day0.AddDate(0, 0, 30)}
 	tests := []struct {
@@ -234,7 +235,7 @@ func TestUsageCountsPlans(t *testing.T) {
 // usagePlan explains the query UsageCounts runs.
 func usagePlan(t *testing.T, d *DB, f UsageFilter, by UsageDimension) string {
 	t.Helper()
-	q, args, err := usageCountsQuery(f, by)
+	q, args, err := usageCountsQuery(f, by, d.dialect)
 	if err != nil {
 		t.Fatal(err)
 	}

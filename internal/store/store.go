@@ -87,6 +87,7 @@ type DB struct {
 	sealer     *secrets.Sealer
 	keyCreated bool
 	now        func() time.Time
+	dialect    dialect // sqlite unless OpenPostgres
 }
 
 // DefaultPath returns the default database file: $XDG_DATA_HOME/mfactl/mfactl.db when
@@ -499,6 +500,9 @@ func (d *DB) KeyCreated() bool { return d.keyCreated }
 
 // IntegrityCheck runs PRAGMA integrity_check and returns nil when the database is sound.
 func (d *DB) IntegrityCheck(ctx context.Context) error {
+	if d.dialect == dialectPostgres {
+		return d.pgIntegrityCheck(ctx)
+	}
 	rows, err := d.sql.QueryContext(ctx, `PRAGMA integrity_check`)
 	if err != nil {
 		return mapErr(err)

@@ -22,6 +22,7 @@ func mode(t *testing.T, path string) os.FileMode {
 }
 
 func TestOpenCreatesPrivateFiles(t *testing.T) {
+	sqliteOnly(t, "the database file and its permissions")
 	if runtime.GOOS == "windows" {
 		t.Skip("Unix permissions")
 	}
@@ -53,7 +54,7 @@ func TestOpenCreatesPrivateFiles(t *testing.T) {
 func TestOpenKeyMissingOrWrong(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	dbPath := filepath.Join(dir, "mfactl.db")
+	dbPath := testDBName(t, dir)
 	keyPath := filepath.Join(dir, "mfactl.key")
 	d := openTest(t, dir, Options{})
 	if _, err := d.ImportTokens(ctx, genSource(0, 2, 0), ImportOptions{}); err != nil {
@@ -62,7 +63,7 @@ func TestOpenKeyMissingOrWrong(t *testing.T) {
 	d.Close()
 
 	// Reopening with the same key works and does not create one.
-	d2, err := Open(ctx, dbPath, Options{})
+	d2, err := openBackend(t, dir, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +73,7 @@ func TestOpenKeyMissingOrWrong(t *testing.T) {
 	d2.Close()
 
 	os.Rename(keyPath, keyPath+".bak")
-	_, err = Open(ctx, dbPath, Options{})
+	_, err = openBackend(t, dir, Options{})
 	if !errors.Is(err, ErrKeyMissing) {
 		t.Fatalf("missing key: %v, want ErrKeyMissing", err)
 	}
@@ -85,7 +86,7 @@ func TestOpenKeyMissingOrWrong(t *testing.T) {
 	}
 
 	// NoKey opens it for commands that never decrypt; secret operations then refuse.
-	d3, err := Open(ctx, dbPath, Options{NoKey: true})
+	d3, err := openBackend(t, dir, Options{NoKey: true})
 	if err != nil {
 		t.Fatalf("NoKey open: %v", err)
 	}
@@ -102,7 +103,7 @@ func TestOpenKeyMissingOrWrong(t *testing.T) {
 	if _, _, err := secrets.LoadOrCreateKey(other, true); err != nil {
 		t.Fatal(err)
 	}
-	_, err = Open(ctx, dbPath, Options{KeyFile: other})
+	_, err = openBackend(t, dir, Options{KeyFile: other})
 	if !errors.Is(err, ErrKeyMismatch) {
 		t.Fatalf("wrong key: %v, want ErrKeyMismatch", err)
 	}
@@ -115,7 +116,7 @@ func TestOpenKeyMissingOrWrong(t *testing.T) {
 	}
 
 	os.Rename(keyPath+".bak", keyPath)
-	d4, err := Open(ctx, dbPath, Options{})
+	d4, err := openBackend(t, dir, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,13 +174,14 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.Close()
-	_, err := Open(context.Background(), filepath.Join(dir, "mfactl.db"), Options{})
+	_, err := openBackend(t, dir, Options{})
 	if err == nil || !strings.Contains(err.Error(), "schema version 9999 is newer") {
 		t.Fatalf("newer schema: %v", err)
 	}
 }
 
 func TestPragmas(t *testing.T) {
+	sqliteOnly(t, "SQLite connection settings")
 	d := openTest(t, "", Options{})
 	for pragma, want := range map[string]string{
 		"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": "5000", "synchronous": "1",
@@ -217,6 +219,7 @@ func TestDefaultPath(t *testing.T) {
 }
 
 func TestOpenPathWithSpecialCharacters(t *testing.T) {
+	sqliteOnly(t, "a database file path")
 	dir := filepath.Join(t.TempDir(), "a dir?#%")
 	d := openTest(t, dir, Options{})
 	if _, err := os.Stat(filepath.Join(dir, "mfactl.db")); err != nil {
@@ -230,6 +233,7 @@ func TestOpenPathWithSpecialCharacters(t *testing.T) {
 // TestOpenNotADatabaseFile: --db naming a directory or a file that is not a database says so,
 // instead of a driver error about creating schema_migrations.
 func TestOpenNotADatabaseFile(t *testing.T) {
+	sqliteOnly(t, "a database file path")
 	ctx := context.Background()
 	dir := t.TempDir()
 	text := filepath.Join(dir, "tokens.csv")
@@ -255,6 +259,7 @@ func TestOpenNotADatabaseFile(t *testing.T) {
 // TestOpenKeyFileIsADirectory: a key path that is a directory is named as such, not as a key
 // file readable by others (whose advice, chmod 600, does not help).
 func TestOpenKeyFileIsADirectory(t *testing.T) {
+	sqliteOnly(t, "opens a database file (the key check is shared code)")
 	dir := t.TempDir()
 	keyDir := filepath.Join(dir, "keys")
 	if err := os.Mkdir(keyDir, 0o755); err != nil {

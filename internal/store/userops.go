@@ -122,7 +122,7 @@ var resetQueries = [...]string{
 		status = CASE WHEN status = 'disabled' THEN 'disabled' ELSE 'available' END,
 		drift = 0, failed_attempts = 0, activated_at = NULL, updated_at = ? WHERE user_id = ?`,
 	// The time is unused; it keeps one argument list for all three changes.
-	resetDeleteApps:   `DELETE FROM auth_methods WHERE ? IS NOT NULL AND user_id = ?`,
+	resetDeleteApps:   `DELETE FROM auth_methods WHERE CAST(? AS BIGINT) IS NOT NULL AND user_id = ?`,
 	resetMustRegister: `UPDATE users SET must_register = 1, updated_at = ? WHERE id = ?`,
 }
 
@@ -245,7 +245,7 @@ func (d *DB) AddAppPassword(ctx context.Context, upn, name, hash string) (AppPas
 		}
 		now := d.now()
 		id, err := insertWithID(ctx, tx, `INSERT INTO app_passwords (id, user_id, name, hash, created_at) VALUES (?, ?, ?, ?, ?)`,
-			userID, name, hash, unix(now))
+			func(string) []any { return []any{userID, name, hash, unix(now)} })
 		if err != nil {
 			return err
 		}
@@ -392,16 +392,11 @@ func (d *DB) AddAuthApp(ctx context.Context, upn string, app NewAuthApp, maxMeth
 		}
 		now := unix(d.now())
 		fp := sealer.Fingerprint(app.Secret)
-		var id string
-		for attempt := 0; ; attempt++ {
-			id = newID()
-			_, err = tx.ExecContext(ctx, `INSERT INTO auth_methods (id, user_id, name, issuer, secret_enc, secret_fp, hash, digits,
-				period, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				id, userID, app.Name, app.Issuer, sealer.Seal(app.Secret, id), fp, app.Hash, app.Digits, app.Period, now, now)
-			if !isUniqueViolation(err) || attempt == 2 {
-				break
-			}
-		}
+		id, err := insertWithID(ctx, tx, `INSERT INTO auth_methods (id, user_id, name, issuer, secret_enc, secret_fp, hash, digits,
+			period, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			func(id string) []any {
+				return []any{userID, app.Name, app.Issuer, sealer.Seal(app.Secret, id), fp, app.Hash, app.Digits, app.Period, now, now}
+			})
 		if err != nil {
 			return err
 		}
@@ -490,17 +485,23 @@ func newID() string {
 	return idEncoding.EncodeToString(b[:])
 }
 
-// insertWithID runs an INSERT whose first parameter is a new random id, retrying with another
-// id on the (negligible) chance of a collision, and returns the id used.
-func insertWithID(ctx context.Context, tx *sql.Tx, query string, args ...any) (string, error) {
+// insertWithID runs an INSERT whose first parameter is a new random id (args gives the others,
+// which may depend on the id), retrying with another id on the (negligible) chance of a
+// collision, and returns the id used. The collision is detected with ON CONFLICT DO NOTHING
+// rather than by catching the unique violation, which would abort the whole transaction on
+// PostgreSQL.
+func insertWithID(ctx context.Context, tx *sql.Tx, query string, args func(id string) []any) (string, error) {
 	for attempt := 0; ; attempt++ {
 		id := newID()
-		_, err := tx.ExecContext(ctx, query, append([]any{id}, args...)...)
-		if err == nil {
-			return id, nil
-		}
-		if !isUniqueViolation(err) || attempt == 2 {
+		res, err := tx.ExecContext(ctx, query+` ON CONFLICT (id) DO NOTHING`, append([]any{id}, args(id)...)...)
+		if err != nil {
 			return "", err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			return id, err
+		}
+		if attempt == 2 {
+			return "", fmt.Errorf("three random ids in a row are taken")
 		}
 	}
 }

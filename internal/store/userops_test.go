@@ -50,8 +50,8 @@ func mustExec(t *testing.T, d *DB, q string, args ...any) {
 func tokenRow(t *testing.T, d *DB, serial string) string {
 	t.Helper()
 	var s string
-	err := d.sql.QueryRow(`SELECT COALESCE(user_id, '-') || ',' || status || ',' || disabled_reason || ',' || drift || ',' || last_step || ',' ||
-		failed_attempts || ',' || COALESCE(activated_at, '-') FROM tokens WHERE serial_key = ?`, Key(serial)).Scan(&s)
+	err := d.sql.QueryRow(`SELECT COALESCE(CAST(user_id AS TEXT), '-') || ',' || status || ',' || disabled_reason || ',' || drift || ',' || last_step || ',' ||
+		failed_attempts || ',' || COALESCE(CAST(activated_at AS TEXT), '-') FROM tokens WHERE serial_key = ?`, Key(serial)).Scan(&s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,11 +62,18 @@ func tokenRow(t *testing.T, d *DB, serial string) string {
 func fullSnapshot(t *testing.T, d *DB) string {
 	t.Helper()
 	var s string
-	err := d.sql.QueryRow(`SELECT COALESCE(group_concat(x, '|'), '') FROM (
+	q := `SELECT COALESCE(group_concat(x, '|'), '') FROM (
 		SELECT id || ',' || state || ',' || blocked_reason || ',' || must_register || ',' || failed_attempts || ',' || locked || ',' || updated_at AS x FROM users
 		UNION ALL SELECT id || ',' || user_id || ',' || hex(secret_enc) FROM auth_methods
 		UNION ALL SELECT id || ',' || user_id || ',' || hash FROM app_passwords
-		ORDER BY 1)`).Scan(&s)
+		ORDER BY 1)`
+	if d.dialect == dialectPostgres {
+		q = `SELECT COALESCE(string_agg(x, '|' ORDER BY x COLLATE "C"), '') FROM (
+		SELECT id || ',' || state || ',' || blocked_reason || ',' || must_register || ',' || failed_attempts || ',' || locked || ',' || updated_at AS x FROM users
+		UNION ALL SELECT id || ',' || user_id || ',' || encode(secret_enc, 'hex') FROM auth_methods
+		UNION ALL SELECT id || ',' || user_id || ',' || hash FROM app_passwords) s`
+	}
+	err := d.sql.QueryRow(q).Scan(&s)
 	if err != nil {
 		t.Fatal(err)
 	}
