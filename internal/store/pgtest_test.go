@@ -197,3 +197,9 @@ func testDBName(t testing.TB, dir string) string {
 	}
 	return filepath.Join(dir, DefaultDBName)
 }
+
+// OpenTestDB and BackendUnderTest give the external tests (package store_test, which may import
+// the packages built on the store) the backend under test.
+var OpenTestDB = openTest
+
+func BackendUnderTest() string { return testBackend.String() }

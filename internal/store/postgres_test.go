@@ -186,3 +186,24 @@ func TestPostgresOtherKeyRefusedBeforeWriting(t *testing.T) {
 		t.Error("the refused host changed the key check value")
 	}
 }
+
+// TestImportCreatedUsersThenAddUser: the users an import creates take ids that later users
+// do not collide with (PostgreSQL: the import reserves them from the identity sequence).
+func TestImportCreatedUsersThenAddUser(t *testing.T) {
+	ctx := context.Background()
+	d := openTest(t, "", Options{})
+	if _, err := d.AddUser(ctx, User{UPN: "first@contoso.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.ImportTokens(ctx, genSource(0, 20, 10), ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 15 {
+		if _, err := d.AddUser(ctx, User{UPN: fmt.Sprintf("later%d@contoso.com", i)}); err != nil {
+			t.Fatalf("AddUser after an import that created users: %v", err)
+		}
+	}
+	if n := count(t, d, "users"); n != 1+10+15 {
+		t.Errorf("%d users, want 26", n)
+	}
+}
