@@ -17,7 +17,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -180,12 +179,9 @@ func postgresOnly(t testing.TB) {
 	}
 }
 
-// TestBackends says which backend this pass runs, or why PostgreSQL was skipped (go test -v).
+// TestBackends says which backend this pass runs (go test -v lists it once per pass).
 func TestBackends(t *testing.T) {
 	t.Logf("backend %s", testBackend)
-	if testBackend == dialectSQLite && pgTest.skipReason == "" && strings.Contains(os.Getenv("MFACTL_TEST_BACKEND"), "sqlite") {
-		t.Log("PostgreSQL pass not requested")
-	}
 }
 
 // testDBName is how errors name the directory of the test directory dir on the backend under

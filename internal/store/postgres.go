@@ -33,7 +33,7 @@ var pgMigrationFiles embed.FS
 // serialization failures to retry. Waiting is bounded by lock_timeout (the busy timeout).
 // The first key is mfactl's ("mfa" in ASCII), the second a hash of the schema, so that
 // directories kept in different schemas of one database do not wait for each other.
-const writerLockSQL = `SELECT pg_advisory_xact_lock(7169633, hashtext(current_schema()))`
+const writerLockSQL = `SELECT pg_advisory_xact_lock(7169633, hashtext(COALESCE(current_schema(), '')))`
 
 // OpenPostgres opens the directory in the PostgreSQL database at url (a postgres:// URL or a
 // keyword/value connection string; the schema is the connection's search_path), creating the
