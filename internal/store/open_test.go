@@ -67,6 +67,7 @@ func foreignSQLite(t *testing.T, path string, appID int) {
 // a text file or a folder is refused by every mode, naming the path, and the file is left
 // byte for byte as it was (no mfactl schema, no WAL switch, no key file).
 func TestOpenRefusesForeignFiles(t *testing.T) {
+	sqliteOnly(t, "the SQLite file: its header, marker, read-only open and errors")
 	ctx := context.Background()
 	dir := t.TempDir()
 	foreign := filepath.Join(dir, "app.sqlite")
@@ -115,6 +116,7 @@ func TestOpenRefusesForeignFiles(t *testing.T) {
 // TestOpenMissing: only ModeCreate creates a directory; the others name the missing file and
 // create nothing, not even its folder.
 func TestOpenMissing(t *testing.T) {
+	sqliteOnly(t, "the SQLite file: its header, marker, read-only open and errors")
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "sub")
 	path := filepath.Join(dir, "mfactl.db")
@@ -159,6 +161,7 @@ func TestOpenMissing(t *testing.T) {
 // TestOpenReadOnlyWritesNothing: a read-only open reads a directory without its key file and
 // leaves the database file's bytes and time as they were, creates no key, and refuses writes.
 func TestOpenReadOnlyWritesNothing(t *testing.T) {
+	sqliteOnly(t, "the SQLite file: its header, marker, read-only open and errors")
 	ctx := context.Background()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "mfactl.db")
@@ -204,6 +207,7 @@ func TestOpenReadOnlyWritesNothing(t *testing.T) {
 // TestOpenReadOnlyNewDirectoryNoKey: a read-only open of a directory that has no key check
 // value yet (only users added) neither needs nor creates a key file.
 func TestOpenReadOnlyNewDirectoryNoKey(t *testing.T) {
+	sqliteOnly(t, "the SQLite file: its header, marker, read-only open and errors")
 	ctx := context.Background()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "mfactl.db")
@@ -227,6 +231,7 @@ func TestOpenReadOnlyNewDirectoryNoKey(t *testing.T) {
 // TestOpenLegacyDirectory: a directory created before the marker (application_id 0) is still
 // mfactl's: read-only opens read it unchanged, the first writable open marks it.
 func TestOpenLegacyDirectory(t *testing.T) {
+	sqliteOnly(t, "the SQLite file: its header, marker, read-only open and errors")
 	ctx := context.Background()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "mfactl.db")
@@ -259,6 +264,7 @@ func TestOpenLegacyDirectory(t *testing.T) {
 // TestOpenReadOnlyOldSchema: a read-only open never migrates. It reads a directory that lacks
 // only index migrations, and refuses one missing a migration reads depend on, unchanged.
 func TestOpenReadOnlyOldSchema(t *testing.T) {
+	sqliteOnly(t, "the SQLite file: its header, marker, read-only open and errors")
 	ctx := context.Background()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "mfactl.db")
@@ -291,6 +297,7 @@ func TestOpenReadOnlyOldSchema(t *testing.T) {
 // TestNoSpace: the driver's codes for a full device, and ENOSPC from the OS, become
 // "no space left on the device holding PATH" instead of "disk I/O error (4874)".
 func TestNoSpace(t *testing.T) {
+	sqliteOnly(t, "the SQLite file: its header, marker, read-only open and errors")
 	for _, tt := range []struct {
 		code int
 		want bool
@@ -334,5 +341,38 @@ func TestNoSpace(t *testing.T) {
 	err = d.AddAudit(ctx, AuditEvent{Command: "x", Detail: string(make([]byte, 1<<20))})
 	if !errors.As(err, &ns) || WithPath(err, path).Error() != "no space left on the device holding "+path {
 		t.Errorf("audit into a full database: %v", err)
+	}
+}
+
+// TestOpenPostgresModes is the PostgreSQL side of the open modes: a schema without a directory
+// is no directory to a mode that may not create one (nothing is created), and a read-only open
+// cannot write even if a listing tried to.
+func TestOpenPostgresModes(t *testing.T) {
+	postgresOnly(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	url := pgTestURL(t, dir)
+	for _, mode := range []Mode{ModeExisting, ModeReadOnly} {
+		if _, err := OpenPostgres(ctx, url, Options{Mode: mode, KeyFile: filepath.Join(dir, "k")}); !errors.Is(err, ErrNoDirectory) {
+			t.Fatalf("mode %d on an empty schema: %v, want ErrNoDirectory", mode, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "k")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a refused open created the key file: %v", err)
+	}
+	d := openTest(t, dir, Options{})
+	if _, err := d.AddUser(ctx, User{UPN: "a@contoso.com"}); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := OpenPostgres(ctx, url, Options{Mode: ModeReadOnly, NoKey: true})
+	if err != nil {
+		t.Fatalf("read-only open without a key: %v", err)
+	}
+	defer ro.Close()
+	if u, err := ro.GetUser(ctx, "A@contoso.com"); err != nil || u.UPN != "a@contoso.com" {
+		t.Fatalf("read-only GetUser: %+v, %v", u, err)
+	}
+	if _, err := ro.AddUser(ctx, User{UPN: "b@contoso.com"}); err == nil {
+		t.Fatal("a read-only open added a user")
 	}
 }

@@ -55,6 +55,10 @@ func OpenPostgres(ctx context.Context, url string, opts Options) (*DB, error) {
 	if _, ok := cfg.RuntimeParams["lock_timeout"]; !ok {
 		cfg.RuntimeParams["lock_timeout"] = strconv.FormatInt(busy.Milliseconds(), 10)
 	}
+	if opts.Mode == ModeReadOnly {
+		// Listings and reports never write, whatever a bug in them might try.
+		cfg.RuntimeParams["default_transaction_read_only"] = "on"
+	}
 	if _, ok := cfg.RuntimeParams["application_name"]; !ok {
 		cfg.RuntimeParams["application_name"] = "mfactl"
 	}
