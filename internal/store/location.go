@@ -2,16 +2,17 @@ package store
 
 import (
 	"fmt"
-	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Kind is the backend a directory location names.
 type Kind int
 
-// The backends a location can name. Only SQLite is implemented by Open; the others are
-// recognised so that a URL is never taken for a file name.
+// The backends a location can name: SQLite (Open), PostgreSQL (OpenPostgres) and Entra ID,
+// which is recognised so that its URL is never taken for a file name.
 const (
 	KindSQLite Kind = iota
 	KindPostgres
@@ -41,7 +42,7 @@ func (l Location) String() string {
 	if l.Kind == KindSQLite {
 		return l.Path
 	}
-	return redactURL(l.URL)
+	return RedactURL(l.URL)
 }
 
 // schemeRE matches the start of a URL. A Windows path (C:\x, C:/x) has a single slash
@@ -67,26 +68,40 @@ func (e *SchemeError) Error() string {
 func ParseLocation(s string) (Location, error) {
 	m := schemeRE.FindStringSubmatch(s)
 	if m == nil {
+		if libpqKeywordRE.MatchString(s) {
+			return postgresLocation(s)
+		}
 		return Location{Kind: KindSQLite, Path: s}, nil
 	}
 	switch strings.ToLower(m[1]) {
 	case "postgres", "postgresql":
-		return Location{Kind: KindPostgres, URL: s}, nil
+		return postgresLocation(s)
 	case "entra":
 		return Location{Kind: KindEntra, URL: s}, nil
 	}
 	return Location{}, &SchemeError{Scheme: m[1]}
 }
 
-// redactURL hides the password of a URL; a value that does not parse is reduced to its
-// scheme, since it might hold one in a form url.Parse does not recognise.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		if m := schemeRE.FindString(s); m != "" {
-			return m + "..."
-		}
-		return "..."
+// libpqKeywordRE recognises a libpq keyword/value connection string ("host=db dbname=mfa"):
+// it starts with one of the connection keywords a file name would hardly start with.
+var libpqKeywordRE = regexp.MustCompile(`^\s*(host|hostaddr|port|dbname|user|password|passfile|service|sslmode|sslrootcert|connect_timeout|application_name|options|target_session_attrs)\s*=`)
+
+// URLError reports a PostgreSQL location that does not parse. It names the location without
+// its password, and so does its message.
+type URLError struct {
+	Location string // redacted
+	Err      string // redacted
+}
+
+func (e *URLError) Error() string {
+	return fmt.Sprintf("%s is not a valid PostgreSQL connection URL or keyword string: %s", e.Location, e.Err)
+}
+
+// postgresLocation checks a PostgreSQL URL or keyword string as the driver will read it, so that
+// a malformed one is a usage error before anything is opened.
+func postgresLocation(s string) (Location, error) {
+	if _, err := pgx.ParseConfig(s); err != nil {
+		return Location{}, &URLError{Location: RedactURL(s), Err: redactErr(err, s)}
 	}
-	return u.Redacted()
+	return Location{Kind: KindPostgres, URL: s}, nil
 }

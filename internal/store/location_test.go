@@ -18,7 +18,7 @@ func TestParseLocation(t *testing.T) {
 		{"C:/data/mfactl.db", KindSQLite, "C:/data/mfactl.db"},
 		{"dir/postgres://x", KindSQLite, "dir/postgres://x"},
 		{"postgres://x", KindPostgres, "postgres://x"},
-		{"PostgreSQL://u:secret@h:5432/db?sslmode=verify-full", KindPostgres, "postgresql://u:xxxxx@h:5432/db?sslmode=verify-full"},
+		{"PostgreSQL://u:secret@h:5432/db?sslmode=verify-full", KindPostgres, "postgresql://u@h:5432/db?sslmode=verify-full"},
 		{"entra://contoso.com", KindEntra, "entra://contoso.com"},
 	} {
 		loc, err := ParseLocation(tt.in)

@@ -81,7 +81,7 @@ func pgSetup() error {
 		admin = defaultTestPG
 	}
 	u, err := url.Parse(admin)
-	if err != nil || !IsPostgresURL(admin) {
+	if loc, lerr := ParseLocation(admin); err != nil || lerr != nil || loc.Kind != KindPostgres || u.Scheme == "" {
 		return fmt.Errorf("MFACTL_TEST_PG %s: want a postgres:// URL", RedactURL(admin))
 	}
 	db, err := sql.Open("pgx", admin)

@@ -96,11 +96,6 @@ func OpenPostgres(ctx context.Context, url string, opts Options) (*DB, error) {
 	return d, nil
 }
 
-// IsPostgresURL reports whether s names a PostgreSQL database rather than a SQLite file.
-func IsPostgresURL(s string) bool {
-	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
-}
-
 var keywordPassword = regexp.MustCompile(`(?i)(^|\s)password\s*=\s*('(?:[^'\\]|\\.)*'|\S*)\s*`)
 
 // RedactURL returns a connection URL or keyword/value string without its password, for

@@ -75,18 +75,24 @@ func (f *Factory) OpenStore(ctx context.Context, mode store.Mode) (*store.DB, er
 	if err != nil {
 		return nil, Usagef("%s: %w", source, err)
 	}
-	if loc.Kind != store.KindSQLite {
-		return nil, WithHint(Usagef("%s %s: the %s backend is not available in this version of mfactl", source, loc, loc.Kind),
-			"pass the path of a SQLite database file, or leave "+source+" unset for the default one")
-	}
-	f.dbPath = loc.Path
-	if f.dbPath == "" {
-		if f.dbPath, err = store.DefaultPath(); err != nil {
-			return nil, err
-		}
-	}
 	opts := store.Options{Mode: mode, KeyFile: f.keyPath(), Now: f.Now, BusyTimeout: f.BusyTimeout, NoKey: mode == store.ModeReadOnly}
-	db, err := store.Open(ctx, f.dbPath, opts)
+	var db *store.DB
+	switch loc.Kind {
+	case store.KindSQLite:
+		f.dbPath = loc.Path
+		if f.dbPath == "" {
+			if f.dbPath, err = store.DefaultPath(); err != nil {
+				return nil, err
+			}
+		}
+		db, err = store.Open(ctx, f.dbPath, opts)
+	case store.KindPostgres:
+		f.dbPath = loc.String()
+		db, err = store.OpenPostgres(ctx, loc.URL, opts)
+	default:
+		return nil, WithHint(Usagef("%s %s: the %s backend is not available in this version of mfactl", source, loc, loc.Kind),
+			"pass the path of a SQLite database file or a postgres:// URL, or leave "+source+" unset for the default directory")
+	}
 	if err != nil {
 		return nil, openError(err)
 	}
