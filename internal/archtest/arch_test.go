@@ -23,6 +23,7 @@ var domain = []string{
 	"internal/secrets",
 	"internal/tokenfile",
 	"internal/auth",
+	"internal/directory",
 	"internal/csvdialect",
 	"internal/ident",
 }

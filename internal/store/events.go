@@ -4,25 +4,17 @@ import (
 	"context"
 	"iter"
 	"time"
+
+	"github.com/mfactl/mfactl/internal/directory"
 )
 
-// AuditEvent records one change made by an admin command (SPEC section 3).
-type AuditEvent struct {
-	ID      int64
-	Time    time.Time // zero: now
-	Actor   string    // OS user
-	Host    string
-	Command string // e.g. "tokens import"
-	Target  string // e.g. the serial, UPN or file
-	Result  string // e.g. "success", "failure"
-	Detail  string // free text; never secret material
-}
-
-// AuditFilter selects audit events; zero times are open bounds. Since is inclusive, Until
-// exclusive.
-type AuditFilter struct {
-	Since, Until time.Time
-}
+// The model lives in internal/directory; these names keep the store's callers compiling.
+type (
+	AuditEvent      = directory.AuditEvent
+	AuditFilter     = directory.AuditFilter
+	AuthEvent       = directory.AuthEvent
+	AuthEventFilter = directory.AuthEventFilter
+)
 
 // AddAudit records an audit event.
 func (d *DB) AddAudit(ctx context.Context, e AuditEvent) error {
@@ -70,35 +62,6 @@ func timeRange(q string, since, until time.Time) (string, []any) {
 		args = append(args, unix(until))
 	}
 	return q, args
-}
-
-// AuthEvent is one verification or activation attempt, with the fields of Azure MFA Server's
-// two-step verification log (SPEC section 9).
-type AuthEvent struct {
-	ID          int64
-	Time        time.Time // zero: now
-	UPN         string
-	FirstName   string
-	LastName    string
-	Email       string
-	Phone       string
-	DeviceToken string // token serial for OATH
-	Mode        string // "oath-hardware", "app-password", ...
-	Result      string // "success" or "denied"
-	ResultCode  string // e.g. "SUCCESS_OATH_CODE_VERIFIED"
-	Reason      string
-	ServerName  string
-	ServerIP    string
-	ClientIP    string
-}
-
-// AuthEventFilter selects auth events; empty fields match everything. Since is inclusive,
-// Until exclusive. UPN matches exactly as recorded: callers pass the UPN as stored for the
-// user (see GetUser), which is what verification records.
-type AuthEventFilter struct {
-	Since, Until time.Time
-	UPN          string
-	Result       string
 }
 
 // AddAuthEvent records an auth event.

@@ -11,24 +11,27 @@ import (
 	"iter"
 	"strings"
 	"time"
+
+	"github.com/mfactl/mfactl/internal/directory"
 )
 
-// UsageFilter selects auth events for the usage report; zero fields match everything. Since is
-// inclusive, Until exclusive. UPNs match exactly as recorded (pass both the UPN as typed and as
-// stored for the user); Result and Mode match exactly.
-type UsageFilter struct {
-	Since, Until time.Time
-	UPNs         []string
-	// UPNAnyCase matches the events of a UPN in any letter case (ASCII, as SQLite's NOCASE),
-	// for a UPN that is not in the directory: its events keep the spelling each attempt typed.
-	// No index serves it, so use UPNs for the users of the directory.
-	UPNAnyCase string
-	Result     string
-	Mode       string
-}
+// The model lives in internal/directory; these names keep the store's callers compiling.
+type (
+	UsageFilter    = directory.UsageFilter
+	UsageDimension = directory.UsageDimension
+	UsageCount     = directory.UsageCount
+	InventoryRow   = directory.InventoryRow
+)
 
-// where returns the WHERE clause (starting with " WHERE") and its arguments.
-func (f UsageFilter) where(dl dialect) (string, []any) {
+const (
+	ByDay        = directory.ByDay
+	ByUser       = directory.ByUser
+	ByMode       = directory.ByMode
+	ByResultCode = directory.ByResultCode
+)
+
+// usageWhere returns the WHERE clause (starting with " WHERE") and its arguments.
+func usageWhere(f UsageFilter, dl dialect) (string, []any) {
 	var conds []string
 	var args []any
 	if !f.Since.IsZero() {
@@ -83,28 +86,8 @@ func scanAuthEvent(s scanner) (AuthEvent, error) {
 // UsageEvents iterates over the auth events matching f in time order without holding them in
 // memory.
 func (d *DB) UsageEvents(ctx context.Context, f UsageFilter) iter.Seq2[AuthEvent, error] {
-	where, args := f.where(d.dialect)
+	where, args := usageWhere(f, d.dialect)
 	return queryRows(ctx, d.sql, `SELECT `+authEventColumns+` FROM auth_events`+where+` ORDER BY time, id`, args, scanAuthEvent)
-}
-
-// UsageDimension is what UsageCounts groups auth events by.
-type UsageDimension string
-
-// Usage dimensions.
-const (
-	ByDay        UsageDimension = "day"         // UTC calendar day of the event
-	ByUser       UsageDimension = "user"        // UPN as recorded
-	ByMode       UsageDimension = "mode"        // authentication mode ("oath-hardware", ...)
-	ByResultCode UsageDimension = "result_code" // result code ("FAILED_OATH_CODE_INCORRECT", ...)
-)
-
-// UsageCount counts the auth events of one group.
-type UsageCount struct {
-	// Key names the group: the day as YYYY-MM-DD (UTC), the UPN, the mode or the result code.
-	Key     string
-	Success int64 // result "success"
-	Denied  int64 // result "denied"
-	Total   int64 // all events of the group
 }
 
 const secondsPerDay = 24 * 60 * 60
@@ -152,7 +135,7 @@ func usageCountsQuery(f UsageFilter, by UsageDimension, dl dialect) (string, []a
 	default:
 		return "", nil, fmt.Errorf("counting auth events: unknown dimension %q", by)
 	}
-	where, args := f.where(dl)
+	where, args := usageWhere(f, dl)
 	group, order := key+`, result`, `4 DESC, 1`
 	switch by {
 	case ByDay:
@@ -221,19 +204,6 @@ func (d *DB) RegistrationUsers(ctx context.Context) iter.Seq2[User, error] {
 			}
 		}
 	}
-}
-
-// InventoryRow counts the tokens of one manufacturer and model by status.
-type InventoryRow struct {
-	Manufacturer     string
-	Model            string
-	Total            int64
-	Available        int64 // unassigned stock, ready to hand out
-	Assigned         int64
-	Activated        int64
-	FailedActivation int64
-	Disabled         int64
-	Unassigned       int64 // no owner, whatever the status (available plus disabled stock)
 }
 
 // TokenInventory counts tokens per manufacturer and model (ordered by both) and status, in SQL.

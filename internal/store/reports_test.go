@@ -95,26 +95,26 @@ func TestUsageCounts(t *testing.T) {
 		want []UsageCount
 	}{
 		{"by day", UsageFilter{}, ByDay, []UsageCount{
-			{"2026-11-02", 2, 2, 4}, {"2026-11-03", 2, 2, 4}, {"2026-11-05", 1, 1, 2}}},
+			{Key: "2026-11-02", Success: 2, Denied: 2, Total: 4}, {Key: "2026-11-03", Success: 2, Denied: 2, Total: 4}, {Key: "2026-11-05", Success: 1, Denied: 1, Total: 2}}},
 		{"by user: recorded UPNs, biggest first", UsageFilter{}, ByUser, []UsageCount{
-			{"helga@contoso.com", 3, 2, 5}, {"ivan@contoso.com", 2, 0, 2}, {"zoe@contoso.com", 0, 2, 2}, {"Helga@Contoso.com", 0, 1, 1}}},
+			{Key: "helga@contoso.com", Success: 3, Denied: 2, Total: 5}, {Key: "ivan@contoso.com", Success: 2, Denied: 0, Total: 2}, {Key: "zoe@contoso.com", Success: 0, Denied: 2, Total: 2}, {Key: "Helga@Contoso.com", Success: 0, Denied: 1, Total: 1}}},
 		{"by mode", UsageFilter{}, ByMode, []UsageCount{
-			{hw, 3, 5, 8}, {pw, 1, 0, 1}, {app, 1, 0, 1}}},
+			{Key: hw, Success: 3, Denied: 5, Total: 8}, {Key: pw, Success: 1, Denied: 0, Total: 1}, {Key: app, Success: 1, Denied: 0, Total: 1}}},
 		{"by result code: ties by name", UsageFilter{}, ByResultCode, []UsageCount{
-			{verified, 5, 0, 5}, {incorrect, 0, 2, 2}, {blocked, 0, 2, 2}, {dupe, 0, 1, 1}}},
+			{Key: verified, Success: 5, Denied: 0, Total: 5}, {Key: incorrect, Success: 0, Denied: 2, Total: 2}, {Key: blocked, Success: 0, Denied: 2, Total: 2}, {Key: dupe, Success: 0, Denied: 1, Total: 1}}},
 		{"denial reasons", UsageFilter{Result: no}, ByResultCode, []UsageCount{
-			{incorrect, 0, 2, 2}, {blocked, 0, 2, 2}, {dupe, 0, 1, 1}}},
+			{Key: incorrect, Success: 0, Denied: 2, Total: 2}, {Key: blocked, Success: 0, Denied: 2, Total: 2}, {Key: dupe, Success: 0, Denied: 1, Total: 1}}},
 		{"since is inclusive, until exclusive", UsageFilter{Since: at(0, "08:00:30"), Until: at(1, "12:00:01")}, ByDay, []UsageCount{
-			{"2026-11-02", 1, 2, 3}, {"2026-11-03", 2, 0, 2}}},
+			{Key: "2026-11-02", Success: 1, Denied: 2, Total: 3}, {Key: "2026-11-03", Success: 2, Denied: 0, Total: 2}}},
 		{"until at midnight leaves the new day out", UsageFilter{Until: at(1, "00:00:00")}, ByDay, []UsageCount{
-			{"2026-11-02", 2, 2, 4}}},
+			{Key: "2026-11-02", Success: 2, Denied: 2, Total: 4}}},
 		{"since mid-day keeps that day's later events", UsageFilter{Since: at(3, "07:00:01")}, ByDay, []UsageCount{
-			{"2026-11-05", 1, 0, 1}}},
+			{Key: "2026-11-05", Success: 1, Denied: 0, Total: 1}}},
 		{"empty window in the future", UsageFilter{Since: at(10, "00:00:00")}, ByDay, []UsageCount{}},
 		{"both letter cases of a user", UsageFilter{UPNs: []string{"helga@contoso.com", "Helga@Contoso.com"}}, ByDay, []UsageCount{
-			{"2026-11-02", 1, 2, 3}, {"2026-11-03", 1, 0, 1}, {"2026-11-05", 1, 1, 2}}},
+			{Key: "2026-11-02", Success: 1, Denied: 2, Total: 3}, {Key: "2026-11-03", Success: 1, Denied: 0, Total: 1}, {Key: "2026-11-05", Success: 1, Denied: 1, Total: 2}}},
 		{"mode and result", UsageFilter{Mode: hw, Result: ok}, ByUser, []UsageCount{
-			{"helga@contoso.com", 2, 0, 2}, {"ivan@contoso.com", 1, 0, 1}}},
+			{Key: "helga@contoso.com", Success: 2, Denied: 0, Total: 2}, {Key: "ivan@contoso.com", Success: 1, Denied: 0, Total: 1}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,52 +9,24 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/ident"
 )
 
-// TokenStatus is the life-cycle state of a hardware token.
-type TokenStatus string
-
-// Token statuses (SPEC section 3).
-const (
-	StatusAvailable        TokenStatus = "available"
-	StatusAssigned         TokenStatus = "assigned"
-	StatusActivated        TokenStatus = "activated"
-	StatusFailedActivation TokenStatus = "failed_activation"
-	StatusDisabled         TokenStatus = "disabled"
+// The model lives in internal/directory; these names keep the store's callers compiling.
+type (
+	TokenStatus = directory.TokenStatus
+	Token       = directory.Token
+	TokenFilter = directory.TokenFilter
 )
 
-// Token is a hardware OATH token as stored. The secret is not part of it: TokenSecret decrypts
-// it on explicit request.
-type Token struct {
-	ID             int64
-	Serial         string
-	UPN            string // owner as stored in users; empty when unassigned
-	Hash           string
-	Digits         int
-	Period         int
-	Manufacturer   string
-	Model          string
-	Status         TokenStatus
-	DisabledReason string
-	Drift          int   // learned drift in time steps
-	LastStep       int64 // last accepted time step
-	FailedAttempts int
-	SourceFile     string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
-	ActivatedAt    time.Time // zero: never
-	LastUsedAt     time.Time // zero: never
-}
-
-// TokenFilter selects tokens; empty fields match everything. UPN, Manufacturer and Model
-// compare case-insensitively.
-type TokenFilter struct {
-	UPN          string
-	Status       TokenStatus
-	Manufacturer string
-	Model        string
-}
+const (
+	StatusAvailable        = directory.StatusAvailable
+	StatusAssigned         = directory.StatusAssigned
+	StatusActivated        = directory.StatusActivated
+	StatusFailedActivation = directory.StatusFailedActivation
+	StatusDisabled         = directory.StatusDisabled
+)
 
 // Key folds a serial number or UPN to the form used for uniqueness and lookups: NFC, so that
 // a name typed with a combining accent finds the one stored precomposed, and lower case.

@@ -9,33 +9,21 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/mfactl/mfactl/internal/directory"
+)
+
+// The model lives in internal/directory; these names keep the store's callers compiling.
+type (
+	AppPassword       = directory.AppPassword
+	AuthApp           = directory.AuthApp
+	NewAuthApp        = directory.NewAuthApp
+	ResetToken        = directory.ResetToken
+	RegistrationReset = directory.RegistrationReset
 )
 
 // This file holds the operations on a user's registration: resetting it, blocking and
 // unblocking, app passwords and authenticator-app registrations (the auth_methods table).
-
-// ResetToken is a hardware token a registration reset takes from its user.
-type ResetToken struct {
-	Serial string
-	Status TokenStatus // before the reset
-	// NewStatus is available, or disabled for a token that was disabled (a lost or locked
-	// token must not go back into stock as usable).
-	NewStatus TokenStatus
-}
-
-// RegistrationReset says what ResetRegistrations changed for one user, or would change in a
-// dry run.
-type RegistrationReset struct {
-	UPN string // as stored
-	// Tokens are the user's hardware tokens, now unassigned, ordered by serial.
-	Tokens []ResetToken
-	// AuthApps are the authenticator-app registrations removed, ordered by creation.
-	AuthApps []AuthApp
-	// AppPasswordsKept counts the app passwords, which a reset leaves alone (as in Azure).
-	AppPasswordsKept int
-	// WasMustRegister is the flag before the reset; afterwards it is always set.
-	WasMustRegister bool
-}
 
 // ResetRegistrations requires the users to register their MFA methods again, in one
 // transaction for all of them: each user's hardware tokens are unassigned (status available,
@@ -218,15 +206,6 @@ func (d *DB) setUserState(ctx context.Context, upn string, change func(User) (se
 	return after, changed, nil
 }
 
-// AppPassword is an app password as listed: never the password, nor its hash.
-type AppPassword struct {
-	ID         string
-	UPN        string // the owner as stored
-	Name       string
-	CreatedAt  time.Time
-	LastUsedAt time.Time // zero: never
-}
-
 // ErrNotHashed: AddAppPassword was given something that is not a PHC hash string; it refuses
 // to store what may be a password.
 var ErrNotHashed = errors.New("app password hash must be a PHC string ($id$...)")
@@ -326,30 +305,6 @@ func (d *DB) RevokeAppPasswords(ctx context.Context, upn, id string) ([]AppPassw
 		return nil, err
 	}
 	return out, nil
-}
-
-// AuthApp is an authenticator-app registration (a software TOTP method) as stored, without
-// its secret.
-type AuthApp struct {
-	ID         string // random; also the label its secret is sealed under
-	UPN        string // the owner as stored
-	Name       string
-	Issuer     string
-	Hash       string
-	Digits     int
-	Period     int
-	CreatedAt  time.Time
-	LastUsedAt time.Time // zero: never
-}
-
-// NewAuthApp describes an authenticator app to register. Secret is the raw shared secret.
-type NewAuthApp struct {
-	Name   string
-	Issuer string
-	Secret []byte
-	Hash   string // empty: SHA1
-	Digits int    // 0: 6
-	Period int    // 0: 30
 }
 
 // AddAuthApp registers an authenticator app for the user under a new random id. The secret

@@ -7,38 +7,22 @@ import (
 	"fmt"
 	"iter"
 	"time"
+
+	"github.com/mfactl/mfactl/internal/directory"
 )
 
-// UserState says whether a user may authenticate.
-type UserState string
+// The model lives in internal/directory; these names keep the store's callers compiling.
+type (
+	UserState         = directory.UserState
+	User              = directory.User
+	UserImportOptions = directory.UserImportOptions
+	UserImportResult  = directory.UserImportResult
+)
 
-// User states (SPEC section 3).
 const (
-	UserActive  UserState = "active"
-	UserBlocked UserState = "blocked"
+	UserActive  = directory.UserActive
+	UserBlocked = directory.UserBlocked
 )
-
-// User is a directory user. The counts at the end are filled by ListUsers and GetUser and
-// ignored when writing.
-type User struct {
-	ID             int64
-	UPN            string // unique, compared case-insensitively, stored as given
-	DisplayName    string
-	Email          string
-	Phone          string // "+CountryCode Number"
-	State          UserState
-	BlockedReason  string
-	MustRegister   bool
-	FailedAttempts int
-	Locked         bool // OATH methods locked after too many failed verifications
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
-
-	Methods         int // OATH methods: hardware tokens plus authenticator apps
-	TokensActivated int
-	TokensPending   int // assigned or failed activation, not yet activated
-	AppPasswords    int
-}
 
 const userColumns = `u.id, u.upn, u.display_name, u.email, u.phone, u.state, u.blocked_reason, u.must_register,
 	u.failed_attempts, u.locked, u.created_at, u.updated_at,
@@ -95,20 +79,6 @@ func insertUser(ctx context.Context, q querier, u User, now time.Time) error {
 		return &ConflictError{Msg: fmt.Sprintf("user %s already exists", u.UPN)}
 	}
 	return err
-}
-
-// UserImportOptions control ImportUsers.
-type UserImportOptions struct {
-	// Update overwrites display name, email and phone of existing users; otherwise they are
-	// skipped. Identical users are always left alone.
-	Update bool
-	// DryRun does everything but the commit.
-	DryRun bool
-}
-
-// UserImportResult counts what ImportUsers did (or would do, for a dry run).
-type UserImportResult struct {
-	Created, Updated, Unchanged, Skipped int
 }
 
 // ImportUsers creates (or with Update, updates) users in one transaction. An error from the

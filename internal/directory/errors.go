@@ -1,0 +1,64 @@
+package directory
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors; test with errors.Is. The concrete errors carry the details.
+var (
+	// ErrNotFound: a token, user or other record does not exist (see NotFoundError).
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: the change contradicts the current state (see ConflictError).
+	ErrConflict = errors.New("conflict")
+	// ErrLimit: the change would give a user more OATH methods than allowed (see LimitError).
+	ErrLimit = errors.New("too many OATH methods")
+	// ErrBusy: another process holds the write lock for longer than the busy timeout.
+	ErrBusy = errors.New("database is busy (another mfactl is writing); try again")
+	// ErrRejected: an import found problems and wrote nothing (see ImportError).
+	ErrRejected = errors.New("import rejected")
+)
+
+// NotFoundError names what was not found: Kind is "token", "user", ...
+type NotFoundError struct {
+	Kind string
+	Name string
+}
+
+func (e *NotFoundError) Error() string { return fmt.Sprintf("%s %s not found", e.Kind, e.Name) }
+
+// Is makes errors.Is(err, ErrNotFound) true.
+func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
+
+// ConflictError explains why a change contradicts the current state.
+type ConflictError struct {
+	Msg string
+}
+
+func (e *ConflictError) Error() string { return e.Msg }
+
+// Is makes errors.Is(err, ErrConflict) true.
+func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
+// LimitError says which user would exceed the OATH method limit.
+type LimitError struct {
+	UPN   string
+	Limit int
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("user %s already has %d OATH methods (the limit)", e.UPN, e.Limit)
+}
+
+// Is makes errors.Is(err, ErrLimit) true.
+func (e *LimitError) Is(target error) bool { return target == ErrLimit }
+
+// BusyError wraps the driver error behind ErrBusy.
+type BusyError struct{ Err error }
+
+func (e *BusyError) Error() string { return ErrBusy.Error() }
+
+// Is makes errors.Is(err, ErrBusy) true.
+func (e *BusyError) Is(target error) bool { return target == ErrBusy }
+
+func (e *BusyError) Unwrap() error { return e.Err }

@@ -1,0 +1,114 @@
+package directory
+
+import "fmt"
+
+// ImportRow is one already-validated token to import. Secret is the raw shared secret; the
+// importer copies what it keeps, so the source may reuse the buffer after yielding.
+type ImportRow struct {
+	Line         int // 1-based line (or record number) in the source, for problems
+	Serial       string
+	UPN          string // empty: unassigned stock
+	Secret       []byte
+	Period       int    // seconds; 0 means 30
+	Digits       int    // 0 means 6
+	Hash         string // "SHA1" (also when empty), "SHA256", "SHA512"
+	Manufacturer string
+	Model        string
+	SourceFile   string
+}
+
+// DuplicatePolicy says what ImportTokens does with a serial that is already in the directory
+// with different data. An identical row is always a no-op, whatever the policy.
+type DuplicatePolicy string
+
+// Duplicate policies (the --on-duplicate flag).
+const (
+	DuplicateFail   DuplicatePolicy = "fail"
+	DuplicateSkip   DuplicatePolicy = "skip"
+	DuplicateUpdate DuplicatePolicy = "update"
+)
+
+// Problem codes reported by ImportTokens (the directory-dependent rules of SPEC section 5).
+const (
+	CodeSerialExists = "serial.exists"
+	CodeUserUnknown  = "user.unknown"
+	CodeUserLimit    = "user.limit"
+)
+
+// DefaultMaxProblems bounds ImportResult.Problems so memory stays flat when every row of a
+// huge file is rejected; OnProblem sees them all.
+const DefaultMaxProblems = 1000
+
+// ImportOptions control ImportTokens.
+type ImportOptions struct {
+	OnDuplicate DuplicatePolicy // empty means DuplicateFail
+	// RequireExistingUsers makes an unknown UPN a problem (user.unknown); otherwise the user is
+	// created and counted in UsersCreated.
+	RequireExistingUsers bool
+	// SkipInvalid commits the good rows when some rows have problems (they are reported and
+	// counted in Rejected); otherwise any problem rolls the whole import back.
+	SkipInvalid bool
+	// DryRun does everything except the commit; the result says what would have happened.
+	DryRun bool
+	// MaxMethods is the per-user limit of OATH methods; 0 means DefaultMaxMethods.
+	MaxMethods int
+	// MaxProblems bounds ImportResult.Problems; 0 means DefaultMaxProblems.
+	MaxProblems int
+	// WarningsAreErrors makes a warning (a secret already held by another token of the
+	// directory, secret.reused) reject its row like any other problem.
+	WarningsAreErrors bool
+	// Progress, when set, is called with the number of rows processed so far after each batch.
+	Progress func(rows int)
+	// OnProblem, when set, is called for every problem in source order (e.g. to write a
+	// rejected-rows file).
+	OnProblem func(RowProblem)
+	// Audit, when set, is recorded in the same transaction as the import (so it exists exactly
+	// when the import committed) with Result "success" and a summary in Detail when Detail is
+	// empty. A rejected, failed or cancelled import records it with Result "failure" instead.
+	// A dry run records nothing.
+	Audit *AuditEvent
+	// SourceCounts, when set, says how many rows the source read in all and how many of them it
+	// rejected itself (by the file rules) and so never yielded. The audit summary counts them,
+	// so that it describes the file rather than the rows that reached the store. It is called
+	// once the store has stopped reading the source: before the commit of a successful import,
+	// after the rollback of a failed one (so the source may finish reading its input then,
+	// without holding the write lock).
+	SourceCounts func() (rows, rejected int)
+}
+
+// RowProblem is a row that cannot be imported because of the directory's state, or, when
+// Warning is set, a row that is imported but deserves a look.
+type RowProblem struct {
+	Line    int
+	Serial  string
+	Column  string // "serial number", "upn" or, for secret.reused, "secret key"
+	Code    string // CodeSerialExists, CodeUserUnknown, CodeUserLimit or tokens.CodeSecretReused
+	Message string
+	Warning bool // the row is not rejected for it
+}
+
+// ImportResult counts what an import did, or for a dry run or a rejected import what it would
+// have done.
+type ImportResult struct {
+	Rows         int // rows read from the source
+	Imported     int // new tokens
+	Unchanged    int // identical to the directory: nothing written
+	Updated      int // existing tokens overwritten (DuplicateUpdate)
+	Skipped      int // existing tokens left alone (DuplicateSkip)
+	Rejected     int // rows with a problem
+	UsersCreated int
+	Problems     []RowProblem // the first MaxProblems problems, warnings included
+	Committed    bool         // the transaction committed
+}
+
+// ImportError is returned when problems rejected the import and nothing was written.
+type ImportError struct {
+	Rejected int
+}
+
+func (e *ImportError) Error() string {
+	return fmt.Sprintf("import rejected: %d rows cannot be imported; nothing was written", e.Rejected)
+}
+
+// Is makes errors.Is(err, ErrRejected) true.
+func (e *ImportError) Is(target error) bool { return target == ErrRejected }
