@@ -1,14 +1,12 @@
 package main
 
 import (
-	"context"
 	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -38,8 +36,6 @@ func TestMain(m *testing.M) {
 // fixes the clock there, so scripts can test drift windows and replays at exact time steps.
 // Only the test binary reads that variable; the real mfactl has no way to fake its clock.
 func mainWithTestClock() int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 	f := cmdutil.NewFactory(iostreams.System(), os.Getenv)
 	if v := os.Getenv("MFACTL_TEST_NOW"); v != "" {
 		sec, err := strconv.ParseInt(v, 10, 64)
@@ -50,7 +46,7 @@ func mainWithTestClock() int {
 		now := time.Unix(sec, 0).UTC()
 		f.Now = func() time.Time { return now }
 	}
-	return cli.Run(ctx, f, os.Args[1:])
+	return cli.RunWithSignals(f, os.Args[1:])
 }
 
 // conformanceDir is the shared acceptance data beside the repository.

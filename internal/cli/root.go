@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -23,10 +25,68 @@ import (
 
 // Main runs mfactl with the process's arguments and streams and returns the exit status.
 func Main() int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 	f := cmdutil.NewFactory(iostreams.System(), os.Getenv)
-	return Run(ctx, f, os.Args[1:])
+	return RunWithSignals(f, os.Args[1:])
+}
+
+// stopSignals end a run: Ctrl-C, kill's default SIGTERM, SIGHUP when the terminal goes away,
+// and SIGPIPE when the reader of the output does. Catching SIGPIPE turns a write to a closed
+// pipe into an EPIPE error where Go would otherwise kill mfactl on the spot, before its
+// temporary files are removed. (Windows has the constants; only Ctrl-C and closing the
+// console reach a program there.)
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE}
+
+// interruptGrace is how long a stopped command has to return once its context is cancelled.
+// A command normally returns at once (the database rolls back in milliseconds); one stuck in
+// a read of standard input or a write to a pipe nobody reads cannot be woken, so mfactl exits
+// without it.
+const interruptGrace = 3 * time.Second
+
+// RunWithSignals is Run under the stop signals. The first one cancels the command's context,
+// removes the temporary files registered with cmdutil.OnInterrupt, and gives the command
+// interruptGrace to return; a second (not SIGPIPE) ends the run at once. Either way the exit
+// status is 130 with "interrupted", or 141 without a word when the output pipe was closed.
+func RunWithSignals(f *cmdutil.Factory, args []string) int {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, stopSignals...)
+	defer signal.Stop(sigs)
+
+	done := make(chan int, 1)
+	go func() { done <- Run(ctx, f, args) }()
+	var sig os.Signal
+	select {
+	case code := <-done:
+		return code
+	case sig = <-sigs:
+	}
+	cause := cmdutil.ErrInterrupted
+	if sig == syscall.SIGPIPE {
+		cause = cmdutil.ErrBrokenPipe
+	}
+	cancel(cause)
+	cmdutil.RunInterruptCleanups()
+
+	grace := time.NewTimer(interruptGrace)
+	defer grace.Stop()
+	for {
+		select {
+		case code := <-done:
+			return code
+		case s := <-sigs:
+			if s == syscall.SIGPIPE {
+				continue // every failed write raises one
+			}
+		case <-grace.C:
+		}
+		break
+	}
+	if cause == cmdutil.ErrBrokenPipe {
+		return cmdutil.ExitBrokenPipe
+	}
+	printError(f.IO.ErrOut, nil, cause)
+	return cmdutil.ExitInterrupted
 }
 
 // Run executes one command line with the given factory and returns the exit status. Errors are
@@ -41,10 +101,17 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("closing the directory: %w", cerr)
 	}
-	if err != nil && ctx.Err() != nil {
-		err = fmt.Errorf("interrupted: %w", context.Canceled)
-	}
-	if err != nil && isCobraUsageError(err) {
+	switch {
+	case err == nil:
+	case isBrokenPipe(err) || errors.Is(context.Cause(ctx), cmdutil.ErrBrokenPipe):
+		// The reader of the output went away (| head): nobody wants to hear more. The
+		// EPIPE can come back before the SIGPIPE that cancels ctx has been handled.
+		err = cmdutil.ErrBrokenPipe
+	case ctx.Err() != nil:
+		// Whatever the command made of its cancelled context ("context canceled" deep in
+		// a wrapped error), the user pressed Ctrl-C or sent a signal: say so in words.
+		err = cmdutil.ErrInterrupted
+	case isCobraUsageError(err):
 		err = &cmdutil.UsageError{Err: err}
 	}
 	err = f.ExplainError(err)
@@ -65,7 +132,7 @@ func isCobraUsageError(err error) bool {
 }
 
 func printError(w io.Writer, cmd *cobra.Command, err error) {
-	if err == nil || errors.Is(err, cmdutil.ErrSilent) || errors.Is(err, cmdutil.ErrPartial) {
+	if err == nil || errors.Is(err, cmdutil.ErrSilent) || errors.Is(err, cmdutil.ErrPartial) || errors.Is(err, cmdutil.ErrBrokenPipe) {
 		return
 	}
 	fmt.Fprintf(w, "mfactl: error: %v\n", err)

@@ -17,6 +17,7 @@ const (
 	ExitPartial     = 3
 	ExitBusy        = 4
 	ExitInterrupted = 130
+	ExitBrokenPipe  = 141
 )
 
 // ExitCodes documents each exit code, in order.
@@ -29,7 +30,8 @@ var ExitCodes = []struct {
 	{ExitUsage, "usage error: unknown command or flag, wrong arguments, bad flag value"},
 	{ExitPartial, "partial success: some rows failed, the others were done (--skip-invalid, bulk activation)"},
 	{ExitBusy, "busy: another process held the directory's write lock for longer than " + store.DefaultBusyTimeout.String() + "; try again"},
-	{ExitInterrupted, "interrupted (Ctrl-C); any open transaction was rolled back"},
+	{ExitInterrupted, "interrupted (Ctrl-C, SIGTERM or SIGHUP); any open transaction was rolled back"},
+	{ExitBrokenPipe, "the reader of the output went away (| head -1); stopped quietly, as on SIGPIPE"},
 }
 
 // UsageError is a mistake in how mfactl was called (exit 2).
@@ -73,6 +75,8 @@ func ExitCode(err error) int {
 	switch {
 	case err == nil:
 		return ExitOK
+	case errors.Is(err, ErrBrokenPipe):
+		return ExitBrokenPipe
 	case errors.Is(err, context.Canceled):
 		return ExitInterrupted
 	case errors.Is(err, ErrPartial):

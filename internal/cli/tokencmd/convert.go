@@ -68,7 +68,12 @@ Windows PowerShell use --out, because redirecting with > re-encodes it as UTF-16
 			if opts.out == "-" {
 				opts.out = ""
 			}
-			return convertRun(cmd.Context(), opts)
+			err = convertRun(cmd.Context(), opts)
+			if err != nil && cmdutil.Interrupted(cmd.Context()) && !f.Quiet {
+				// Main reports only "interrupted"; say what became of the output.
+				fmt.Fprintf(f.IO.ErrOut, "mfactl: conversion of %s interrupted; nothing was written\n", displayName(opts.file))
+			}
+			return err
 		},
 	}
 	ff.register(cmd)
