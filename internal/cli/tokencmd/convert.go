@@ -46,9 +46,15 @@ CSV with the columns "serial number,upn". A mapped UPN replaces the one in the f
 All or nothing: when a token is invalid nothing is written and the exit status is 1. With
 --skip-invalid the valid tokens are written, the others reported, and the exit status is 3.
 
-The output holds the secrets in clear. --out writes it atomically (a temporary file renamed
-into place, mode 0600); without --out it goes to standard output. The output is UTF-8: in
-Windows PowerShell use --out, because redirecting with > re-encodes it as UTF-16.`,
+The output holds the secrets in clear. Nothing is written until the whole file is converted:
+until then the CSV is held in memory or in an encrypted temporary file that is deleted as it
+is created, so no copy is left behind. --out writes it atomically (a temporary file, mode
+0600, filled and renamed into place at the end); without --out it goes to standard
+output. The output is UTF-8: in Windows PowerShell use --out, because
+redirecting with > re-encodes it as UTF-16.
+
+Interrupted (Ctrl-C, SIGTERM, SIGHUP), convert writes nothing and exits 130; when the reader of
+standard output goes away (| head), it stops quietly with exit status 141.`,
 		Example: `  $ mfactl tokens convert --pskc-key-file vendor.key --upn-map owners.csv seeds.pskc --out tokens.csv
   $ mfactl tokens convert --pskc-password-file pw.txt seeds.xml --skip-invalid --out tokens.csv
   $ mfactl tokens convert --secret-encoding hex hex-seeds.csv > tokens.csv`,
@@ -61,17 +67,22 @@ Windows PowerShell use --out, because redirecting with > re-encodes it as UTF-16
 			if opts.file == "-" && opts.upnMap == "-" {
 				return cmdutil.Usagef("--upn-map -: standard input cannot hold both the token file and the UPN map")
 			}
+			if opts.out == "-" {
+				opts.out = ""
+			}
 			var err error
 			if opts.read, err = ff.readOptions(f, []string{opts.file, opts.upnMap}); err != nil {
 				return err
 			}
-			if opts.out == "-" {
-				opts.out = ""
-			}
 			err = convertRun(cmd.Context(), opts)
 			if err != nil && cmdutil.Interrupted(cmd.Context()) && !f.Quiet {
 				// Main reports only "interrupted"; say what became of the output.
-				fmt.Fprintf(f.IO.ErrOut, "mfactl: conversion of %s interrupted; nothing was written\n", displayName(opts.file))
+				var partial *stdoutError
+				if errors.As(err, &partial) {
+					fmt.Fprintf(f.IO.ErrOut, "mfactl: conversion of %s interrupted; the csv on standard output is incomplete\n", displayName(opts.file))
+				} else {
+					fmt.Fprintf(f.IO.ErrOut, "mfactl: conversion of %s interrupted; nothing was written\n", displayName(opts.file))
+				}
 			}
 			return err
 		},
@@ -102,7 +113,7 @@ func convertRun(ctx context.Context, opts *convertOptions) error {
 
 	var out outputSink
 	if opts.out != "" {
-		if out, err = newAtomicFile(opts.out); err != nil {
+		if out, err = newFileSink(opts.out); err != nil {
 			return err
 		}
 	} else {
@@ -210,45 +221,79 @@ type outputSink interface {
 	Abort()
 }
 
-// stdoutHoldInMemory is how much converted CSV stdoutSink holds in memory before it moves it to
-// a temporary file (about 10,000 rows), so memory does not grow with the file.
-const stdoutHoldInMemory = 1 << 20
+// holdInMemory is how much converted CSV heldOutput holds in memory before it moves it to a
+// temporary file (about 10,000 rows), so memory does not grow with the file.
+const holdInMemory = 1 << 20
 
-// stdoutSink holds the CSV until the run succeeds: a file refused at its last key must not
-// have printed anything, and standard output cannot be taken back. Up to stdoutHoldInMemory it
-// is held in memory, past that in a temporary file readable only by the owner (it holds
-// secrets, like --out's), removed when the run ends.
-type stdoutSink struct {
-	w     io.Writer
-	limit int // 0 means stdoutHoldInMemory
+// heldOutput holds the converted CSV until the run succeeds: a file refused at its last key
+// must not have printed anything, standard output cannot be taken back, and a file on disk
+// holding secrets must exist for as short a time as possible. Up to holdInMemory it is held in
+// memory, past that in a spillFile (unlinked at once and encrypted under a key only this
+// process knows, so nothing readable is left behind however the run ends).
+type heldOutput struct {
+	limit int // 0 means holdInMemory
 	buf   bytes.Buffer
 	spill *spillFile
 	err   error
 }
 
-func (s *stdoutSink) Write(p []byte) (int, error) {
-	if s.err != nil {
-		return 0, s.err
+func (h *heldOutput) Write(p []byte) (int, error) {
+	if h.err != nil {
+		return 0, h.err
 	}
-	if s.spill == nil && s.buf.Len()+len(p) <= cmp.Or(s.limit, stdoutHoldInMemory) {
-		return s.buf.Write(p)
+	if h.spill == nil && h.buf.Len()+len(p) <= cmp.Or(h.limit, holdInMemory) {
+		return h.buf.Write(p)
 	}
-	if s.spill == nil {
-		if s.spill, s.err = newSpillFile("mfactl-convert-*.csv"); s.err != nil {
-			s.err = fmt.Errorf("holding the csv in a temporary file: %w", s.err)
-			return 0, s.err
+	if h.spill == nil {
+		if h.spill, h.err = newSpillFile("mfactl-convert-*.csv"); h.err != nil {
+			h.err = fmt.Errorf("holding the csv in a temporary file: %w", h.err)
+			return 0, h.err
 		}
-		_, s.err = s.buf.WriteTo(s.spill)
-		s.wipe()
+		_, h.err = h.buf.WriteTo(h.spill)
+		h.wipe()
 	}
-	if s.err == nil {
-		_, s.err = s.spill.Write(p)
+	if h.err == nil {
+		_, h.err = h.spill.Write(p)
 	}
-	if s.err != nil {
-		s.err = fmt.Errorf("holding the csv in a temporary file: %w", s.err)
-		return 0, s.err
+	if h.err != nil {
+		h.err = fmt.Errorf("holding the csv in a temporary file: %w", h.err)
+		return 0, h.err
 	}
 	return len(p), nil
+}
+
+// writeTo writes everything held to w.
+func (h *heldOutput) writeTo(w io.Writer) error {
+	if h.spill == nil {
+		_, err := h.buf.WriteTo(w)
+		return err
+	}
+	r, err := h.spill.reader()
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(w, r)
+	return err
+}
+
+// discard forgets the CSV: the memory is wiped and the temporary file removed.
+func (h *heldOutput) discard() {
+	h.wipe()
+	if h.spill != nil {
+		h.spill.remove()
+		h.spill = nil
+	}
+}
+
+func (h *heldOutput) wipe() {
+	clear(h.buf.Bytes()[:h.buf.Cap()])
+	h.buf.Reset()
+}
+
+// stdoutSink writes the held CSV to standard output on Commit.
+type stdoutSink struct {
+	heldOutput
+	w io.Writer
 }
 
 func (s *stdoutSink) Commit() error {
@@ -256,42 +301,61 @@ func (s *stdoutSink) Commit() error {
 	if s.err != nil {
 		return s.err
 	}
-	if s.spill == nil {
-		if _, err := s.buf.WriteTo(s.w); err != nil {
-			return fmt.Errorf("writing the csv: %w", err)
-		}
-		return nil
-	}
-	r, err := s.spill.reader()
-	if err != nil {
-		return fmt.Errorf("writing the csv: %w", err)
-	}
-	if _, err := io.Copy(s.w, r); err != nil {
-		return fmt.Errorf("writing the csv: %w", err)
+	if err := s.writeTo(s.w); err != nil {
+		return &stdoutError{fmt.Errorf("writing the csv: %w", err)}
 	}
 	return nil
 }
 
-// Abort forgets the CSV: the memory is wiped and the temporary file removed.
-func (s *stdoutSink) Abort() {
-	s.wipe()
-	if s.spill != nil {
-		s.spill.remove()
-		s.spill = nil
-	}
+func (s *stdoutSink) Abort() { s.discard() }
+
+// stdoutError is a failure while the CSV was being written to standard output: part of it
+// may have been.
+type stdoutError struct{ error }
+
+func (e *stdoutError) Unwrap() error { return e.error }
+
+// fileSink writes the held CSV to --out on Commit. Its temporary file is created at the start
+// (so an unwritable folder fails at once) and stays empty until Commit: killed at any point
+// before then, mfactl leaves at most an empty file behind.
+type fileSink struct {
+	heldOutput
+	file *atomicFile
 }
 
-func (s *stdoutSink) wipe() {
-	clear(s.buf.Bytes()[:s.buf.Cap()])
-	s.buf.Reset()
+func newFileSink(path string) (*fileSink, error) {
+	a, err := newAtomicFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return &fileSink{file: a}, nil
+}
+
+func (s *fileSink) Commit() error {
+	defer s.Abort()
+	if s.err != nil {
+		return s.err
+	}
+	if err := s.writeTo(s.file.File); err != nil {
+		return fmt.Errorf("writing %s: %w", s.file.path, err)
+	}
+	return s.file.Commit()
+}
+
+func (s *fileSink) Abort() {
+	s.discard()
+	s.file.Abort()
 }
 
 // atomicFile writes a file beside its destination, readable only by the owner (it holds
 // secrets), and renames it into place on Commit, so a failed run leaves no partial output.
+// A signal that stops the run removes it at once (cmdutil.OnInterrupt); only SIGKILL or a
+// crash between its first write and the rename can leave it behind.
 type atomicFile struct {
 	*os.File
-	path string
-	done bool
+	path   string
+	forget func()
+	done   bool
 }
 
 func newAtomicFile(path string) (*atomicFile, error) {
@@ -309,7 +373,8 @@ func newAtomicFile(path string) (*atomicFile, error) {
 		}
 		return nil, fmt.Errorf("creating %s: %w", path, err)
 	}
-	return &atomicFile{File: tmp, path: path}, nil
+	name := tmp.Name()
+	return &atomicFile{File: tmp, path: path, forget: cmdutil.OnInterrupt(func() { os.Remove(name) })}, nil
 }
 
 func (a *atomicFile) Commit() error {
@@ -325,9 +390,12 @@ func (a *atomicFile) Commit() error {
 	}
 	if err != nil {
 		os.Remove(a.Name())
+		a.done = true
+		a.forget()
 		return fmt.Errorf("writing %s: %w", a.path, err)
 	}
 	a.done = true
+	a.forget()
 	return nil
 }
 
@@ -338,4 +406,5 @@ func (a *atomicFile) Abort() {
 	a.done = true
 	a.Close()
 	os.Remove(a.Name())
+	a.forget()
 }

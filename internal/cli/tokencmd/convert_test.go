@@ -77,7 +77,7 @@ func TestStdoutSinkHoldsThenSpills(t *testing.T) {
 	for _, commit := range []bool{true, false} {
 		for _, limit := range []int{0, 10} {
 			var out strings.Builder
-			s := &stdoutSink{w: &out, limit: limit}
+			s := &stdoutSink{w: &out, heldOutput: heldOutput{limit: limit}}
 			want := ""
 			for i := range 5 {
 				line := fmt.Sprintf("user%d@contoso.com,SN%d\n", i, i)
