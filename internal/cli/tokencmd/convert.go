@@ -49,8 +49,8 @@ All or nothing: when a token is invalid nothing is written and the exit status i
 The output holds the secrets in clear. Nothing is written until the whole file is converted:
 until then the CSV is held in memory or in an encrypted temporary file that is deleted as it
 is created, so no copy is left behind. --out writes it atomically (a temporary file, mode
-0600, filled and renamed into place at the end); without --out it goes to standard
-output. The output is UTF-8: in Windows PowerShell use --out, because
+0600, filled and renamed into place at the end); it cannot name an input file. Without --out
+it goes to standard output. The output is UTF-8: in Windows PowerShell use --out, because
 redirecting with > re-encodes it as UTF-16.
 
 Interrupted (Ctrl-C, SIGTERM, SIGHUP), convert writes nothing and exits 130; when the reader of
@@ -69,6 +69,12 @@ standard output goes away (| head), it stops quietly with exit status 141.`,
 			}
 			if opts.out == "-" {
 				opts.out = ""
+			}
+			if err := refuseOverwritingInput(opts.out, []namedInput{
+				{"the token file", opts.file}, {"the --upn-map file", opts.upnMap},
+				{"the --pskc-key-file", ff.pskcKeyFile}, {"the --pskc-password-file", ff.pskcPasswordFile},
+			}); err != nil {
+				return err
 			}
 			var err error
 			if opts.read, err = ff.readOptions(f, []string{opts.file, opts.upnMap}); err != nil {
@@ -93,6 +99,30 @@ standard output goes away (| head), it stops quietly with exit status 141.`,
 	fl.StringVar(&opts.upnMap, "upn-map", "", "CSV `FILE` with columns \"serial number,upn\" giving each token's owner")
 	fl.BoolVar(&opts.skipInvalid, "skip-invalid", false, "write the valid tokens and report the others (exit 3)")
 	return cmd
+}
+
+type namedInput struct{ what, path string }
+
+// refuseOverwritingInput is the usage error of an --out that is one of the files the command
+// reads, by whatever path or link it is named: the rename at the end would replace the
+// vendor's file with the CSV.
+func refuseOverwritingInput(out string, inputs []namedInput) error {
+	if out == "" {
+		return nil
+	}
+	ost, err := os.Stat(out)
+	if err != nil {
+		return nil // a new file cannot be an input; other errors show when it is created
+	}
+	for _, in := range inputs {
+		if in.path == "" || in.path == "-" {
+			continue
+		}
+		if ist, err := os.Stat(in.path); err == nil && os.SameFile(ost, ist) {
+			return cmdutil.Usagef("--out %s is the same file as %s %s: refusing to overwrite an input; nothing was written", out, in.what, in.path)
+		}
+	}
+	return nil
 }
 
 func convertRun(ctx context.Context, opts *convertOptions) error {
