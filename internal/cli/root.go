@@ -32,8 +32,8 @@ func Main() int {
 // stopSignals end a run: Ctrl-C, kill's default SIGTERM, SIGHUP when the terminal goes away,
 // and SIGPIPE when the reader of the output does. Catching SIGPIPE turns a write to a closed
 // pipe into an EPIPE error where Go would otherwise kill mfactl on the spot, before its
-// temporary files are removed. (Windows has the constants; only Ctrl-C and closing the
-// console reach a program there.)
+// temporary files are removed. (Windows has the constants: there Ctrl-C is os.Interrupt, and
+// closing the console or logging off is SIGTERM, after which Windows allows a few seconds.)
 var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE}
 
 // interruptGrace is how long a stopped command has to return once its context is cancelled.
@@ -42,10 +42,11 @@ var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, sys
 // without it.
 const interruptGrace = 3 * time.Second
 
-// RunWithSignals is Run under the stop signals. The first one cancels the command's context,
-// removes the temporary files registered with cmdutil.OnInterrupt, and gives the command
-// interruptGrace to return; a second (not SIGPIPE) ends the run at once. Either way the exit
-// status is 130 with "interrupted", or 141 without a word when the output pipe was closed.
+// RunWithSignals is Run under the stop signals. The first one cancels the command's context
+// with its cause, removes the temporary files registered with cmdutil.OnInterrupt, and gives
+// the command interruptGrace to return (Run then reports the interruption, exit 130, or the
+// closed pipe, exit 141). A second signal (not SIGPIPE), or the end of the grace, ends the run
+// without the command: "interrupted" and 130, or silently 141.
 func RunWithSignals(f *cmdutil.Factory, args []string) int {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
@@ -70,17 +71,15 @@ func RunWithSignals(f *cmdutil.Factory, args []string) int {
 
 	grace := time.NewTimer(interruptGrace)
 	defer grace.Stop()
-	for {
+	for given := false; !given; {
 		select {
 		case code := <-done:
 			return code
 		case s := <-sigs:
-			if s == syscall.SIGPIPE {
-				continue // every failed write raises one
-			}
+			given = s != syscall.SIGPIPE // each failed write raises one
 		case <-grace.C:
+			given = true
 		}
-		break
 	}
 	if cause == cmdutil.ErrBrokenPipe {
 		return cmdutil.ExitBrokenPipe
