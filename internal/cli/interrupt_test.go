@@ -59,3 +59,34 @@ func TestBrokenPipeIsQuiet(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want 141 and nothing", code, errOut)
 	}
 }
+
+// pipeClosingAfter is standard output whose reader goes away after n bytes: a write gets part
+// of its bytes through, then EPIPE.
+type pipeClosingAfter struct{ n int }
+
+func (p *pipeClosingAfter) Write(b []byte) (int, error) {
+	if len(b) <= p.n {
+		p.n -= len(b)
+		return len(b), nil
+	}
+	n := p.n
+	p.n = 0
+	return n, &os.PathError{Op: "write", Path: "/dev/stdout", Err: syscall.EPIPE}
+}
+
+// The reader of standard output goes away in the middle of the CSV (| head -1 on a file of a
+// few rows): the same quiet exit 141.
+func TestBrokenPipeMidOutput(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "hex.csv")
+	if err := os.WriteFile(file, []byte(hexCSV), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ios, _, _, errOut := iostreams.Test()
+	ios.Out = &pipeClosingAfter{n: 70}
+	f := cmdutil.NewFactory(ios, func(string) string { return "" })
+	code := Run(context.Background(), f, []string{"tokens", "convert", "--secret-encoding", "hex", file})
+	if code != 141 || errOut.Len() != 0 {
+		t.Errorf("exit %d, stderr %q; want 141 and nothing", code, errOut)
+	}
+}

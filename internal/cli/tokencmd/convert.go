@@ -295,7 +295,9 @@ func (h *heldOutput) Write(p []byte) (int, error) {
 // writeTo writes everything held to w.
 func (h *heldOutput) writeTo(w io.Writer) error {
 	if h.spill == nil {
-		_, err := h.buf.WriteTo(w)
+		// Write, not WriteTo: the buffer must stay whole, even after a partial write, for
+		// wipe to reach all of it.
+		_, err := w.Write(h.buf.Bytes())
 		return err
 	}
 	r, err := h.spill.reader()
@@ -316,7 +318,8 @@ func (h *heldOutput) discard() {
 }
 
 func (h *heldOutput) wipe() {
-	clear(h.buf.Bytes()[:h.buf.Cap()])
+	b := h.buf.Bytes()
+	clear(b[:cap(b)])
 	h.buf.Reset()
 }
 
