@@ -31,16 +31,22 @@ var cleanups struct {
 	sync.Mutex
 	next int
 	fns  map[int]func()
+	ran  bool // the signal came: what registers later runs at once
 }
 
 // OnInterrupt registers fn to run as soon as a signal stops mfactl, before the command has
 // returned (it may be stuck in a read or write that nothing can interrupt, and the process may
 // then be ended without running its deferred calls). fn therefore runs concurrently with the
 // command and must be safe to: removing a temporary file by name is. The returned function
-// unregisters fn; call it once the command has cleaned up itself.
+// unregisters fn; call it once the command has cleaned up itself. A signal can come between
+// the creation of what fn removes and this call: fn then runs at once, here.
 func OnInterrupt(fn func()) (forget func()) {
 	cleanups.Lock()
 	defer cleanups.Unlock()
+	if cleanups.ran {
+		fn()
+		return func() {}
+	}
 	if cleanups.fns == nil {
 		cleanups.fns = map[int]func(){}
 	}
@@ -59,7 +65,7 @@ func OnInterrupt(fn func()) (forget func()) {
 func RunInterruptCleanups() {
 	cleanups.Lock()
 	fns := cleanups.fns
-	cleanups.fns = nil
+	cleanups.fns, cleanups.ran = nil, true
 	cleanups.Unlock()
 	for _, fn := range fns {
 		fn()
