@@ -114,7 +114,7 @@ func TestInventoryAudit(t *testing.T) {
 		"tokens enable|GALT2100401|success|was disabled",
 		"tokens delete|GALT2100402|success|deleted",
 		"tokens delete|GALT2100403|success|deleted",
-		"tokens delete|NOPE|failure|deleting tokens: token NOPE not found; nothing was deleted",
+		"tokens delete|NOPE|failure|token NOPE not found",
 		"users add|helga@contoso.com|success|added",
 		"users add|helga@contoso.com|failure|user helga@contoso.com already exists",
 		"users delete|helga@contoso.com|success|deleted; 0 hardware tokens returned to stock, 0 app passwords deleted",

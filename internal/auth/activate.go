@@ -48,7 +48,7 @@ func (s *Service) Activate(ctx context.Context, serial, code string, opts Activa
 	r := Result{Time: s.now(), UPN: opts.AssignTo, Serial: serial, DeviceToken: serial, Mode: ModeHardware}
 	tok, err := s.store.GetToken(ctx, serial)
 	if errors.Is(err, store.ErrNotFound) {
-		return s.record(ctx, deny(r, CodeTokenUnknown, "token not found"), store.User{}, opts.Options)
+		return s.recordActivation(ctx, deny(r, CodeTokenUnknown, "token not found"), store.User{}, opts.Options)
 	}
 	if err != nil {
 		return Result{}, fmt.Errorf("activating token %s: %w", serial, err)
@@ -74,7 +74,7 @@ func (s *Service) Activate(ctx context.Context, serial, code string, opts Activa
 		}
 	}
 	if code, reason, denied := stateDenial(tok); denied {
-		return s.record(ctx, deny(r, code, reason), u, opts.Options)
+		return s.recordActivation(ctx, deny(r, code, reason), u, opts.Options)
 	}
 
 	secret, err := s.store.TokenSecret(ctx, tok.Serial)
@@ -91,6 +91,13 @@ func (s *Service) Activate(ctx context.Context, serial, code string, opts Activa
 
 	var out Result
 	err = s.store.InAuthTx(ctx, func(tx *store.AuthTx) error {
+		// done records the attempt's auth event and audit row with the change it made.
+		done := func(out Result) error {
+			if err := tx.AddAuthEvent(s.event(out, u, opts.ClientIP)); err != nil {
+				return err
+			}
+			return tx.Audit(activationAudit(out))
+		}
 		// classify records a denial that changes nothing, as the token is now: a write that
 		// touched nothing (the token changed since it was read: its state says why, else only
 		// the step condition is left), or a replay.
@@ -104,7 +111,7 @@ func (s *Service) Activate(ctx context.Context, serial, code string, opts Activa
 				code, reason = c, why
 			}
 			out = deny(out, code, reason)
-			return tx.AddAuthEvent(s.event(out, u, opts.ClientIP))
+			return done(out)
 		}
 		if ok && step > tok.LastStep {
 			activated, err := tx.ActivateToken(tok.ID, step, off)
@@ -117,7 +124,7 @@ func (s *Service) Activate(ctx context.Context, serial, code string, opts Activa
 			out = r
 			out.Success, out.Code = true, CodeActivated
 			out.Status, out.Drift, out.FailedAttempts = store.StatusActivated, off, 0
-			return tx.AddAuthEvent(s.event(out, u, opts.ClientIP))
+			return done(out)
 		}
 		switch {
 		case ok && step == tok.LastStep:
@@ -138,12 +145,36 @@ func (s *Service) Activate(ctx context.Context, serial, code string, opts Activa
 		}
 		out = deny(r, CodeIncorrect, reason)
 		out.Status, out.FailedAttempts = status, failed
-		return tx.AddAuthEvent(s.event(out, u, opts.ClientIP))
+		return done(out)
 	})
 	if err != nil {
 		return Result{}, fmt.Errorf("activating token %s: %w", tok.Serial, err)
 	}
 	return out, nil
+}
+
+// recordActivation records an activation attempt denied without a change: its auth event and
+// its audit row, in one transaction.
+func (s *Service) recordActivation(ctx context.Context, r Result, u store.User, opts Options) (Result, error) {
+	err := s.store.InAuthTx(ctx, func(tx *store.AuthTx) error {
+		if err := tx.AddAuthEvent(s.event(r, u, opts.ClientIP)); err != nil {
+			return err
+		}
+		return tx.Audit(activationAudit(r))
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("recording the auth event: %w", err)
+	}
+	return r, nil
+}
+
+// activationAudit is the audit row of an activation attempt: the token, and what came of it.
+// An assignment made on the way (ActivateOptions.AssignTo) has its own row.
+func activationAudit(r Result) (target, result, detail string) {
+	if r.Success {
+		return r.Serial, "success", fmt.Sprintf("activated for %s with a drift of %d steps", r.UPN, r.Drift)
+	}
+	return r.Serial, "failure", fmt.Sprintf("%s: %s", r.Code, r.Reason)
 }
 
 // withToken fills the result's token fields from the token as stored.

@@ -161,6 +161,7 @@ with the master key in --key-file (MFACTL_KEY_FILE).`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRun: func(cmd *cobra.Command, args []string) {
+			f.Command = cmdutil.CommandName(cmd)
 			if f.NoColor {
 				f.IO.SetNoColor()
 			}

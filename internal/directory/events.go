@@ -95,3 +95,12 @@ type InventoryRow struct {
 	Disabled         int64
 	Unassigned       int64 // no owner, whatever the status (available plus disabled stock)
 }
+
+// Actor is who changes the directory: the OS user, the host and the command (e.g. "tokens
+// assign"). A directory bound to an actor writes the audit rows of each change in the same
+// transaction as the change, so that a row exists exactly when its change does.
+type Actor struct {
+	Name    string
+	Host    string
+	Command string
+}

@@ -1,6 +1,10 @@
 package directory
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // UserState says whether a user may authenticate.
 type UserState string
@@ -108,6 +112,8 @@ type NewAuthApp struct {
 	Hash   string // empty: SHA1
 	Digits int    // 0: 6
 	Period int    // 0: 30
+	// AuditNote is added to the audit row of the enrolment (e.g. where the QR code went).
+	AuditNote string
 }
 
 // ResetToken is a hardware token a registration reset takes from its user.
@@ -140,9 +146,41 @@ type UserImportOptions struct {
 	Update bool
 	// DryRun does everything but the commit.
 	DryRun bool
+	// AuditTarget names the source (the file) in the audit row the import writes in its
+	// transaction; empty: no row.
+	AuditTarget string
+	// SourceRows, when set, is how many rows the source read, for the audit row (rows the
+	// source rejected itself never reach the directory).
+	SourceRows func() int
 }
 
 // UserImportResult counts what ImportUsers did (or would do, for a dry run).
 type UserImportResult struct {
 	Created, Updated, Unchanged, Skipped int
+}
+
+// AuditDetail is what the audit log says of a reset: the user's tokens as they were, the
+// authenticator apps removed and the app passwords kept.
+func (r RegistrationReset) AuditDetail() string {
+	toks := make([]string, len(r.Tokens))
+	for i, t := range r.Tokens {
+		s := t.Serial + " (" + string(t.Status)
+		if t.NewStatus != StatusAvailable {
+			s += ", stays " + string(t.NewStatus)
+		}
+		toks[i] = s + ")"
+	}
+	apps := make([]string, len(r.AuthApps))
+	for i, a := range r.AuthApps {
+		apps[i] = a.ID
+	}
+	return fmt.Sprintf("must_register set; tokens unassigned: %s; authenticator apps removed: %s; app passwords kept: %d",
+		listOrNone(toks), listOrNone(apps), r.AppPasswordsKept)
+}
+
+func listOrNone(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ", ")
 }

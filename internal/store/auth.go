@@ -154,6 +154,7 @@ func (d *DB) ClearUserLockout(ctx context.Context, upn string) error {
 // its auth event commit together or not at all. It is only valid inside the function given to
 // InAuthTx.
 type AuthTx struct {
+	d   *DB
 	ctx context.Context
 	tx  *sql.Tx
 	now time.Time
@@ -163,8 +164,17 @@ type AuthTx struct {
 // everything back (including auth events added by fn).
 func (d *DB) InAuthTx(ctx context.Context, fn func(*AuthTx) error) error {
 	return d.inTx(ctx, func(tx *sql.Tx) error {
-		return fn(&AuthTx{ctx: ctx, tx: tx, now: d.now()})
+		return fn(&AuthTx{d: d, ctx: ctx, tx: tx, now: d.now()})
 	})
+}
+
+// Audit writes an audit row of the change the transaction makes, in the name of the actor the
+// directory is bound to (nothing without one): an activation attempt changes the token.
+func (t *AuthTx) Audit(target, result, detail string) error {
+	if t.d.actor == nil {
+		return nil
+	}
+	return insertAudit(t.ctx, t.tx, t.d.auditEvent(target, result, detail), t.now)
 }
 
 // UserGuard re-reads, inside the transaction, what may have changed since the user was loaded:

@@ -24,6 +24,7 @@ import (
 	"modernc.org/sqlite" // also registers the "sqlite" database/sql driver
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/secrets"
 	"github.com/mfactl/mfactl/internal/tokens"
 )
@@ -87,7 +88,8 @@ type DB struct {
 	sealer     *secrets.Sealer
 	keyCreated bool
 	now        func() time.Time
-	dialect    dialect // sqlite unless OpenPostgres
+	dialect    dialect          // sqlite unless OpenPostgres
+	actor      *directory.Actor // set by WithActor: changes write their audit rows
 }
 
 // DefaultPath returns the default database file: $XDG_DATA_HOME/mfactl/mfactl.db when

@@ -158,35 +158,41 @@ func (d *DB) AssignToken(ctx context.Context, serial, upn string, force bool, ma
 	if maxMethods <= 0 {
 		maxMethods = DefaultMaxMethods
 	}
-	err = d.inTx(ctx, func(tx *sql.Tx) error {
+	err = d.change(ctx, serial, func(tx *sql.Tx) ([]auditRow, error) {
 		t, err := getToken(ctx, tx, serial)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		userID, owner, err := userIDByUPN(ctx, tx, upn)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		previous = t.UPN
 		if t.UPN != "" && Key(t.UPN) == Key(upn) {
-			return nil
+			return nil, nil
 		}
 		if t.Status == StatusDisabled {
-			return &tokenDisabledError{serial: t.Serial}
+			return nil, &tokenDisabledError{serial: t.Serial}
 		}
 		if t.UPN != "" && !force {
-			return &ConflictError{Msg: fmt.Sprintf("token %s is already assigned to %s", t.Serial, t.UPN)}
+			return nil, &ConflictError{Msg: fmt.Sprintf("token %s is already assigned to %s", t.Serial, t.UPN)}
 		}
 		n, err := countMethods(ctx, tx, userID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if n >= maxMethods {
-			return &LimitError{UPN: owner, Limit: maxMethods}
+			return nil, &LimitError{UPN: owner, Limit: maxMethods}
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE tokens SET user_id = ?, status = 'assigned', drift = 0,
-			failed_attempts = 0, activated_at = NULL, updated_at = ? WHERE id = ?`, userID, unix(d.now()), t.ID)
-		return err
+		if _, err = tx.ExecContext(ctx, `UPDATE tokens SET user_id = ?, status = 'assigned', drift = 0,
+			failed_attempts = 0, activated_at = NULL, updated_at = ? WHERE id = ?`, userID, unix(d.now()), t.ID); err != nil {
+			return nil, err
+		}
+		detail := "assigned to " + upn
+		if t.UPN != "" {
+			detail = fmt.Sprintf("moved from %s to %s (--force)", t.UPN, upn)
+		}
+		return []auditRow{{serial, detail}}, nil
 	})
 	return previous, err
 }
@@ -209,19 +215,19 @@ func (e *tokenDisabledError) Is(target error) bool {
 // disabled token stays disabled). It returns the previous owner; unassigning a token that has
 // none changes nothing.
 func (d *DB) UnassignToken(ctx context.Context, serial string) (previous string, err error) {
-	err = d.inTx(ctx, func(tx *sql.Tx) error {
+	err = d.change(ctx, serial, func(tx *sql.Tx) ([]auditRow, error) {
 		t, err := getToken(ctx, tx, serial)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		previous = t.UPN
 		if t.UPN == "" {
-			return nil
+			return nil, nil // nothing changed, nothing to record
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE tokens SET user_id = NULL,
 			status = CASE WHEN status = 'disabled' THEN 'disabled' ELSE 'available' END,
 			drift = 0, failed_attempts = 0, activated_at = NULL, updated_at = ? WHERE id = ?`, unix(d.now()), t.ID)
-		return err
+		return []auditRow{{serial, "unassigned from " + t.UPN}}, err
 	})
 	return previous, err
 }
@@ -229,8 +235,14 @@ func (d *DB) UnassignToken(ctx context.Context, serial string) (previous string,
 // DisableToken disables the token with a reason (shown in listings); it can no longer be
 // activated or used until EnableToken.
 func (d *DB) DisableToken(ctx context.Context, serial, reason string) error {
-	return d.updateToken(ctx, serial, `UPDATE tokens SET status = 'disabled', disabled_reason = ?, updated_at = ? WHERE serial_key = ?`,
-		reason, unix(d.now()), Key(serial))
+	return d.change(ctx, serial, func(tx *sql.Tx) ([]auditRow, error) {
+		if _, err := getToken(ctx, tx, serial); err != nil {
+			return nil, err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE tokens SET status = 'disabled', disabled_reason = ?, updated_at = ? WHERE serial_key = ?`,
+			reason, unix(d.now()), Key(serial))
+		return []auditRow{{serial, "reason: " + reason}}, err
+	})
 }
 
 // EnableToken lets a disabled or locked token be used again: it returns to activated when it
@@ -240,9 +252,10 @@ func (d *DB) DisableToken(ctx context.Context, serial, reason string) error {
 // transaction.
 func (d *DB) EnableToken(ctx context.Context, serial string) error {
 	now := unix(d.now())
-	return d.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := getToken(ctx, tx, serial); err != nil {
-			return err
+	return d.change(ctx, serial, func(tx *sql.Tx) ([]auditRow, error) {
+		t, err := getToken(ctx, tx, serial)
+		if err != nil {
+			return nil, err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE tokens SET
 			status = CASE WHEN user_id IS NULL THEN 'available'
@@ -250,12 +263,12 @@ func (d *DB) EnableToken(ctx context.Context, serial string) error {
 			              ELSE 'assigned' END,
 			disabled_reason = '', failed_attempts = 0, updated_at = ?
 			WHERE serial_key = ? AND status IN ('disabled', 'failed_activation')`, now, Key(serial)); err != nil {
-			return err
+			return nil, err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE users SET failed_attempts = 0, locked = 0, updated_at = ?
+		_, err = tx.ExecContext(ctx, `UPDATE users SET failed_attempts = 0, locked = 0, updated_at = ?
 			WHERE id = (SELECT user_id FROM tokens WHERE serial_key = ?) AND (failed_attempts <> 0 OR locked <> 0)`,
 			now, Key(serial))
-		return err
+		return []auditRow{{serial, "was " + string(t.Status)}}, err
 	})
 }
 
@@ -272,17 +285,19 @@ func (d *DB) updateToken(ctx context.Context, serial, query string, args ...any)
 // DeleteTokens deletes the tokens in one transaction: all of them, or none when one is
 // missing (a NotFoundError naming it).
 func (d *DB) DeleteTokens(ctx context.Context, serials ...string) error {
-	return d.inTx(ctx, func(tx *sql.Tx) error {
+	return d.change(ctx, strings.Join(serials, " "), func(tx *sql.Tx) ([]auditRow, error) {
+		rows := make([]auditRow, 0, len(serials))
 		for _, s := range serials {
 			res, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE serial_key = ?`, Key(s))
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if n, _ := res.RowsAffected(); n == 0 {
-				return &NotFoundError{Kind: "token", Name: s}
+				return nil, &NotFoundError{Kind: "token", Name: s}
 			}
+			rows = append(rows, auditRow{s, "deleted"})
 		}
-		return nil
+		return rows, nil
 	})
 }
 

@@ -35,29 +35,29 @@ type (
 // run would do at that moment. The result has one entry per distinct user, in input order.
 func (d *DB) ResetRegistrations(ctx context.Context, upns []string, dryRun bool) ([]RegistrationReset, error) {
 	out := []RegistrationReset{}
-	err := d.inTx(ctx, func(tx *sql.Tx) error {
+	err := d.change(ctx, "", func(tx *sql.Tx) ([]auditRow, error) {
 		// The same six statements run for every user: prepare them once (parsing dominated the
 		// cost of a bulk reset before).
 		st, err := prepareAll(ctx, tx, resetQueries[:])
 		if err != nil {
-			return err
+			return nil, err
 		}
 		defer closeAll(st)
 		now := unix(d.now())
 		seen := map[int64]bool{}
 		for _, upn := range upns {
 			if err := ctx.Err(); err != nil {
-				return err
+				return nil, err
 			}
 			var id int64
 			var r RegistrationReset
 			var mustRegister int
 			err := st[resetUser].QueryRowContext(ctx, Key(upn)).Scan(&id, &r.UPN, &mustRegister, &r.AppPasswordsKept)
 			if errors.Is(err, sql.ErrNoRows) {
-				return &NotFoundError{Kind: "user", Name: upn}
+				return nil, &NotFoundError{Kind: "user", Name: upn}
 			}
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if seen[id] {
 				continue
@@ -65,22 +65,26 @@ func (d *DB) ResetRegistrations(ctx context.Context, upns []string, dryRun bool)
 			seen[id] = true
 			r.WasMustRegister = mustRegister != 0
 			if r.Tokens, err = userTokens(ctx, st[resetTokens], id); err != nil {
-				return err
+				return nil, err
 			}
 			if r.AuthApps, err = scanAuthApps(st[resetApps].QueryContext(ctx, id)); err != nil {
-				return err
+				return nil, err
 			}
 			for _, i := range []int{resetUnassign, resetDeleteApps, resetMustRegister} {
 				if _, err := st[i].ExecContext(ctx, now, id); err != nil {
-					return err
+					return nil, err
 				}
 			}
 			out = append(out, r)
 		}
 		if dryRun {
-			return errDryRun
+			return nil, errDryRun
 		}
-		return nil
+		rows := make([]auditRow, len(out))
+		for i, r := range out {
+			rows[i] = auditRow{r.UPN, r.AuditDetail()}
+		}
+		return rows, nil
 	})
 	if errors.Is(err, errDryRun) {
 		err = nil
@@ -159,11 +163,15 @@ func userTokens(ctx context.Context, st *sql.Stmt, userID int64) ([]ResetToken, 
 // listings and denial events; blocking a blocked user updates the reason. It returns the user
 // as stored afterwards and whether anything changed.
 func (d *DB) BlockUser(ctx context.Context, upn, reason string) (User, bool, error) {
-	return d.setUserState(ctx, upn, func(u User) (string, []any, bool) {
+	return d.setUserState(ctx, upn, func(u User) (string, []any, string) {
 		if u.State == UserBlocked && u.BlockedReason == reason {
-			return "", nil, false
+			return "", nil, ""
 		}
-		return `state = 'blocked', blocked_reason = ?`, []any{reason}, true
+		detail := "blocked"
+		if reason != "" {
+			detail += ": " + reason
+		}
+		return `state = 'blocked', blocked_reason = ?`, []any{reason}, detail
 	})
 }
 
@@ -171,34 +179,44 @@ func (d *DB) BlockUser(ctx context.Context, upn, reason string) (User, bool, err
 // and locked OATH methods), so unblocking is also how an admin lifts a lockout. It returns the
 // user as stored afterwards and whether anything changed.
 func (d *DB) UnblockUser(ctx context.Context, upn string) (User, bool, error) {
-	return d.setUserState(ctx, upn, func(u User) (string, []any, bool) {
+	return d.setUserState(ctx, upn, func(u User) (string, []any, string) {
 		if u.State == UserActive && u.BlockedReason == "" && u.FailedAttempts == 0 && !u.Locked {
-			return "", nil, false
+			return "", nil, ""
 		}
-		return `state = 'active', blocked_reason = '', failed_attempts = 0, locked = 0`, nil, true
+		// The audit detail says what unblocking lifted.
+		detail := "unblocked"
+		if u.State != UserBlocked {
+			detail = "was not blocked"
+		}
+		if u.Locked || u.FailedAttempts > 0 {
+			detail += fmt.Sprintf("; lockout cleared (locked=%t, failed attempts=%d)", u.Locked, u.FailedAttempts)
+		}
+		return `state = 'active', blocked_reason = '', failed_attempts = 0, locked = 0`, nil, detail
 	})
 }
 
 // setUserState updates the user's row with the SET clause change returns, when it reports a
 // change, in one transaction with the read it decides on.
-func (d *DB) setUserState(ctx context.Context, upn string, change func(User) (set string, args []any, changed bool)) (User, bool, error) {
+func (d *DB) setUserState(ctx context.Context, upn string, change func(User) (set string, args []any, detail string)) (User, bool, error) {
 	var after User
 	var changed bool
-	err := d.inTx(ctx, func(tx *sql.Tx) error {
+	err := d.change(ctx, upn, func(tx *sql.Tx) ([]auditRow, error) {
 		u, err := getUser(ctx, tx, upn)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		set, args, ok := change(u)
-		if ok {
-			changed = true
-			args = append(args, unix(d.now()), u.ID)
-			if _, err := tx.ExecContext(ctx, `UPDATE users SET `+set+`, updated_at = ? WHERE id = ?`, args...); err != nil {
-				return err
-			}
+		set, args, detail := change(u)
+		if detail == "" { // nothing to change
+			after = u
+			return nil, nil
+		}
+		changed = true
+		args = append(args, unix(d.now()), u.ID)
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET `+set+`, updated_at = ? WHERE id = ?`, args...); err != nil {
+			return nil, err
 		}
 		after, err = getUser(ctx, tx, upn)
-		return err
+		return []auditRow{{after.UPN, detail}}, err
 	})
 	if err != nil {
 		return User{}, false, err
@@ -217,19 +235,19 @@ func (d *DB) AddAppPassword(ctx context.Context, upn, name, hash string) (AppPas
 		return AppPassword{}, ErrNotHashed
 	}
 	var out AppPassword
-	err := d.inTx(ctx, func(tx *sql.Tx) error {
+	err := d.change(ctx, upn, func(tx *sql.Tx) ([]auditRow, error) {
 		userID, stored, err := userIDByUPN(ctx, tx, upn)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		now := d.now()
 		id, err := insertWithID(ctx, tx, `INSERT INTO app_passwords (id, user_id, name, hash, created_at) VALUES (?, ?, ?, ?, ?)`,
 			func(string) []any { return []any{userID, name, hash, unix(now)} })
 		if err != nil {
-			return err
+			return nil, err
 		}
 		out = AppPassword{ID: id, UPN: stored, Name: name, CreatedAt: time.Unix(unix(now), 0).UTC()}
-		return nil
+		return []auditRow{{stored, fmt.Sprintf("created app password %s (%s)", id, name)}}, nil
 	})
 	return out, err
 }
@@ -277,10 +295,10 @@ func listAppPasswords(ctx context.Context, q querier, query string, args ...any)
 // have is a NotFoundError; revoking all of none deletes nothing and is not an error.
 func (d *DB) RevokeAppPasswords(ctx context.Context, upn, id string) ([]AppPassword, error) {
 	var out []AppPassword
-	err := d.inTx(ctx, func(tx *sql.Tx) error {
+	err := d.change(ctx, upn, func(tx *sql.Tx) ([]auditRow, error) {
 		userID, stored, err := userIDByUPN(ctx, tx, upn)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		q, args := `SELECT `+appPasswordColumns+` WHERE p.user_id = ?`, []any{userID}
 		if id != "" {
@@ -288,18 +306,24 @@ func (d *DB) RevokeAppPasswords(ctx context.Context, upn, id string) ([]AppPassw
 			args = append(args, Key(id))
 		}
 		if out, err = listAppPasswords(ctx, tx, q+` ORDER BY p.created_at, p.id`, args...); err != nil {
-			return err
+			return nil, err
 		}
 		if id != "" && len(out) == 0 {
-			return &NotFoundError{Kind: "app password", Name: fmt.Sprintf("%s of user %s", id, stored)}
+			return nil, &NotFoundError{Kind: "app password", Name: fmt.Sprintf("%s of user %s", id, stored)}
 		}
 		del, dargs := `DELETE FROM app_passwords WHERE user_id = ?`, []any{userID}
 		if id != "" {
 			del += ` AND id = ?`
 			dargs = append(dargs, Key(id))
 		}
-		_, err = tx.ExecContext(ctx, del, dargs...)
-		return err
+		if _, err = tx.ExecContext(ctx, del, dargs...); err != nil {
+			return nil, err
+		}
+		rows := make([]auditRow, len(out))
+		for i, p := range out {
+			rows[i] = auditRow{p.UPN, fmt.Sprintf("revoked app password %s (%s)", p.ID, p.Name)}
+		}
+		return rows, nil
 	})
 	if err != nil {
 		return nil, err
@@ -333,17 +357,17 @@ func (d *DB) AddAuthApp(ctx context.Context, upn string, app NewAuthApp, maxMeth
 		app.Period = 30
 	}
 	var out AuthApp
-	err = d.inTx(ctx, func(tx *sql.Tx) error {
+	err = d.change(ctx, upn, func(tx *sql.Tx) ([]auditRow, error) {
 		userID, stored, err := userIDByUPN(ctx, tx, upn)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		n, err := countMethods(ctx, tx, userID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if n >= maxMethods {
-			return &LimitError{UPN: stored, Limit: maxMethods}
+			return nil, &LimitError{UPN: stored, Limit: maxMethods}
 		}
 		now := unix(d.now())
 		fp := sealer.Fingerprint(app.Secret)
@@ -353,14 +377,18 @@ func (d *DB) AddAuthApp(ctx context.Context, upn string, app NewAuthApp, maxMeth
 				return []any{userID, app.Name, app.Issuer, sealer.Seal(app.Secret, id), fp, app.Hash, app.Digits, app.Period, now, now}
 			})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET must_register = 0, updated_at = ? WHERE id = ? AND must_register <> 0`, now, userID); err != nil {
-			return err
+			return nil, err
 		}
 		out = AuthApp{ID: id, UPN: stored, Name: app.Name, Issuer: app.Issuer, Hash: app.Hash, Digits: app.Digits,
 			Period: app.Period, CreatedAt: time.Unix(now, 0).UTC()}
-		return nil
+		detail := fmt.Sprintf("enrolled authenticator app %s (%s), issuer %s", id, app.Name, app.Issuer)
+		if app.AuditNote != "" {
+			detail += ", " + app.AuditNote
+		}
+		return []auditRow{{stored, detail}}, nil
 	})
 	return out, err
 }

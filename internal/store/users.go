@@ -58,8 +58,8 @@ func (d *DB) AddUser(ctx context.Context, u User) (User, error) {
 	if u.UPN == "" {
 		return User{}, errors.New("adding user: empty UPN")
 	}
-	err := d.inTx(ctx, func(tx *sql.Tx) error {
-		return insertUser(ctx, tx, u, d.now())
+	err := d.change(ctx, u.UPN, func(tx *sql.Tx) ([]auditRow, error) {
+		return []auditRow{{u.UPN, "added"}}, insertUser(ctx, tx, u, d.now())
 	})
 	if err != nil {
 		return User{}, err
@@ -85,28 +85,28 @@ func insertUser(ctx context.Context, q querier, u User, now time.Time) error {
 // source or the context rolls everything back.
 func (d *DB) ImportUsers(ctx context.Context, src iter.Seq2[User, error], opts UserImportOptions) (UserImportResult, error) {
 	var res UserImportResult
-	err := d.inTx(ctx, func(tx *sql.Tx) error {
+	err := d.change(ctx, "", func(tx *sql.Tx) ([]auditRow, error) {
 		now := d.now()
 		for u, err := range src {
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if err := ctx.Err(); err != nil {
-				return err
+				return nil, err
 			}
 			if u.UPN == "" {
-				return errors.New("importing users: empty UPN")
+				return nil, errors.New("importing users: empty UPN")
 			}
 			old, err := getUser(ctx, tx, u.UPN)
 			if errors.Is(err, ErrNotFound) {
 				if err := insertUser(ctx, tx, u, now); err != nil {
-					return err
+					return nil, err
 				}
 				res.Created++
 				continue
 			}
 			if err != nil {
-				return err
+				return nil, err
 			}
 			switch {
 			case old.DisplayName == u.DisplayName && old.Email == u.Email && old.Phone == u.Phone:
@@ -117,15 +117,23 @@ func (d *DB) ImportUsers(ctx context.Context, src iter.Seq2[User, error], opts U
 				_, err := tx.ExecContext(ctx, `UPDATE users SET display_name = ?, email = ?, phone = ?, updated_at = ? WHERE id = ?`,
 					u.DisplayName, u.Email, u.Phone, unix(now), old.ID)
 				if err != nil {
-					return err
+					return nil, err
 				}
 				res.Updated++
 			}
 		}
 		if opts.DryRun {
-			return errDryRun
+			return nil, errDryRun
 		}
-		return nil
+		if opts.AuditTarget == "" {
+			return nil, nil
+		}
+		rows := res.Created + res.Updated + res.Unchanged + res.Skipped
+		if opts.SourceRows != nil {
+			rows = opts.SourceRows()
+		}
+		return []auditRow{{opts.AuditTarget, fmt.Sprintf("rows=%d created=%d updated=%d unchanged=%d skipped=%d",
+			rows, res.Created, res.Updated, res.Unchanged, res.Skipped)}}, nil
 	})
 	if errors.Is(err, errDryRun) {
 		err = nil
@@ -179,19 +187,28 @@ func userIDByUPN(ctx context.Context, q querier, upn string) (id int64, stored s
 // cleared; disabled ones stay disabled); their authenticator-app registrations and app
 // passwords are deleted with them. Auth and audit events are history and are kept.
 func (d *DB) DeleteUser(ctx context.Context, upn string) error {
-	return d.inTx(ctx, func(tx *sql.Tx) error {
-		id, _, err := userIDByUPN(ctx, tx, upn)
+	return d.change(ctx, upn, func(tx *sql.Tx) ([]auditRow, error) {
+		u, err := getUser(ctx, tx, upn)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE tokens SET user_id = NULL,
+		res, err := tx.ExecContext(ctx, `UPDATE tokens SET user_id = NULL,
 			status = CASE WHEN status = 'disabled' THEN 'disabled' ELSE 'available' END,
-			drift = 0, failed_attempts = 0, activated_at = NULL, updated_at = ? WHERE user_id = ?`, unix(d.now()), id); err != nil {
-			return err
+			drift = 0, failed_attempts = 0, activated_at = NULL, updated_at = ? WHERE user_id = ?`, unix(d.now()), u.ID)
+		if err != nil {
+			return nil, err
 		}
+		tokens, _ := res.RowsAffected()
 		// auth_methods and app_passwords go by ON DELETE CASCADE.
-		_, err = tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
-		return err
+		if _, err = tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, u.ID); err != nil {
+			return nil, err
+		}
+		detail := fmt.Sprintf("deleted; %d hardware tokens returned to stock, %d app passwords deleted", tokens, u.AppPasswords)
+		if n := u.Methods - int(tokens); n > 0 {
+			// The audit log must say that the user's authenticator apps went too.
+			detail += fmt.Sprintf(", %d authenticator apps removed", n)
+		}
+		return []auditRow{{u.UPN, detail}}, nil
 	})
 }
 

@@ -50,6 +50,8 @@ type EnrollOptions struct {
 	Issuer string
 	// MaxMethods is the per-user limit of OATH methods; 0 means tokens.MaxMethods.
 	MaxMethods int
+	// AuditNote is added to the audit row of the registration (e.g. where the QR code went).
+	AuditNote string
 }
 
 // Enrollment is an authenticator app being enrolled. It holds the new shared secret: show its
@@ -171,7 +173,7 @@ func (e *Enrollment) Register(ctx context.Context, st EnrollStore) (store.AuthAp
 	}
 	app, err := st.AddAuthApp(ctx, e.upn, store.NewAuthApp{
 		Name: e.opts.Name, Issuer: e.opts.Issuer, Secret: e.secret,
-		Hash: AppHash, Digits: AppDigits, Period: AppPeriod,
+		Hash: AppHash, Digits: AppDigits, Period: AppPeriod, AuditNote: e.opts.AuditNote,
 	}, e.opts.MaxMethods)
 	if err != nil {
 		return store.AuthApp{}, wrap("enrolling an authenticator app for", e.upn, err)

@@ -1,38 +1,13 @@
 package cmdutil
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"net"
 	"os"
 	"os/user"
 	"sync"
 
 	"github.com/spf13/cobra"
-
-	"github.com/mfactl/mfactl/internal/store"
 )
-
-// Audit records an admin change: who (OS user and host), what (the command path without
-// "mfactl", e.g. "tokens assign"), the target, the result ("success" or "failure") and a
-// detail that never holds secret material. Commands call it once per change they make.
-func (f *Factory) Audit(ctx context.Context, cmd *cobra.Command, target, result, detail string) error {
-	db, err := f.Store(ctx)
-	if err != nil {
-		return err
-	}
-	host := Host()
-	return db.AddAudit(ctx, store.AuditEvent{
-		Time:    f.Now(),
-		Actor:   Actor(),
-		Host:    host.Name,
-		Command: CommandName(cmd),
-		Target:  target,
-		Result:  result,
-		Detail:  detail,
-	})
-}
 
 // CommandName is cmd's path without the program name: "tokens import".
 func CommandName(cmd *cobra.Command) string {
@@ -90,23 +65,3 @@ var hostOnce = sync.OnceValue(func() HostInfo {
 
 // Host returns this machine's name and IP address, looked up once.
 func Host() HostInfo { return hostOnce() }
-
-// AuditChange records the outcome of a change to one target and returns the error to report:
-// opErr, or the failure to record a change that was made. A refusal by the directory (the
-// token or user does not exist, a conflict, the method limit) is recorded as a failure, with
-// the error message as detail, since attempts matter to whoever reads the audit log; errors
-// of the machinery (a busy or broken database, a cancelled run) are not, since recording
-// would fail the same way. detail never carries secrets.
-func (f *Factory) AuditChange(ctx context.Context, cmd *cobra.Command, target, detail string, opErr error) error {
-	ctx = context.WithoutCancel(ctx)
-	if opErr != nil {
-		if errors.Is(opErr, store.ErrNotFound) || errors.Is(opErr, store.ErrConflict) || errors.Is(opErr, store.ErrLimit) {
-			_ = f.Audit(ctx, cmd, target, "failure", opErr.Error())
-		}
-		return opErr
-	}
-	if err := f.Audit(ctx, cmd, target, "success", detail); err != nil {
-		return fmt.Errorf("the change was made but recording it in the audit log failed: %w", err)
-	}
-	return nil
-}

@@ -27,6 +27,10 @@ type Factory struct {
 	// Getenv reads the environment; tests replace it.
 	Getenv func(string) string
 
+	// Command is the running command's path without "mfactl" ("tokens assign"), set by the
+	// root command before it runs: the directory's changes are audited in its name.
+	Command string
+
 	// BusyTimeout is how long a write waits for another process's write lock (zero: the
 	// store's default). Tests shorten it; there is no flag.
 	BusyTimeout time.Duration

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/store"
 )
 
@@ -95,6 +96,10 @@ func (f *Factory) OpenStore(ctx context.Context, mode store.Mode) (*store.DB, er
 	}
 	if err != nil {
 		return nil, openError(err)
+	}
+	if mode != store.ModeReadOnly {
+		// Every change the command makes writes its audit row in the change's transaction.
+		db = db.WithActor(directory.Actor{Name: Actor(), Host: Host().Name, Command: f.Command})
 	}
 	if db.KeyCreated() && !f.Quiet {
 		fmt.Fprintf(f.IO.ErrOut, "mfactl: created master key %s (mode 0600); back it up: without it the token secrets cannot be read\n", db.KeyPath())

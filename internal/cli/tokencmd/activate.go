@@ -137,12 +137,11 @@ func activateRun(ctx context.Context, cmd *cobra.Command, opts *activateOptions)
 	return nil
 }
 
-// activateOne activates one token and audits the attempt. A refused assignment (--user) is an
-// error with a hint; a denied activation is a result.
+// activateOne activates one token (the directory audits the attempt with the change it makes).
+// A refused assignment (--user) is an error with a hint; a denied activation is a result.
 func activateOne(ctx context.Context, cmd *cobra.Command, f *cmdutil.Factory, svc *auth.Service, serial, code string, opts auth.ActivateOptions) (auth.Result, error) {
 	r, err := svc.Activate(ctx, serial, code, opts)
 	if err != nil {
-		err = f.AuditChange(ctx, cmd, serial, "", err)
 		var nf *store.NotFoundError
 		switch {
 		case errors.Is(err, tokens.ErrMalformedCode):
@@ -155,20 +154,6 @@ func activateOne(ctx context.Context, cmd *cobra.Command, f *cmdutil.Factory, sv
 			return r, cmdutil.WithHint(err, "unassign it first, or move it with mfactl tokens assign --force")
 		}
 		return r, err
-	}
-	detail := fmt.Sprintf("%s: %s", r.Code, r.Reason)
-	if r.Success {
-		detail = fmt.Sprintf("activated for %s with a drift of %d steps", r.UPN, r.Drift)
-	}
-	if r.Assigned {
-		detail = "assigned to " + r.UPN + "; " + detail
-	}
-	result := "success"
-	if !r.Success {
-		result = "failure"
-	}
-	if err := f.Audit(context.WithoutCancel(ctx), cmd, r.Serial, result, detail); err != nil {
-		return r, fmt.Errorf("token %s: the attempt was recorded but the audit log failed: %w", r.Serial, err)
 	}
 	return r, nil
 }

@@ -166,7 +166,8 @@ TOK0           ada@contoso.com  activated  -7     0                success  SUCC
 		"tokens activate|TOK0|success|activated for ada@contoso.com with a drift of -7 steps",
 		"tokens activate|TOK1|failure|FAILED_OATH_CODE_INCORRECT: incorrect code (1 of 10 failed activations)",
 		"tokens activate|TOK1|success|activated for ada@contoso.com with a drift of 2 steps",
-		"tokens activate|TOK2|success|assigned to bob@contoso.com; activated for bob@contoso.com with a drift of 0 steps",
+		"tokens activate|TOK2|success|assigned to bob@contoso.com",
+		"tokens activate|TOK2|success|activated for bob@contoso.com with a drift of 0 steps",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("audit:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

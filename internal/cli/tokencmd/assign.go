@@ -57,11 +57,7 @@ func assignRun(ctx context.Context, cmd *cobra.Command, opts *assignOptions) err
 		f.Note("token %s is already assigned to %s", opts.serial, previous)
 		return nil
 	}
-	detail := "assigned to " + opts.upn
-	if previous != "" {
-		detail = fmt.Sprintf("moved from %s to %s (--force)", previous, opts.upn)
-	}
-	if err := f.AuditChange(ctx, cmd, opts.serial, detail, err); err != nil {
+	if err != nil {
 		return assignError(opts, err)
 	}
 	if previous != "" {

@@ -56,15 +56,9 @@ func deleteRun(ctx context.Context, cmd *cobra.Command, opts *deleteOptions) err
 	if err != nil {
 		return err
 	}
-	err = db.DeleteTokens(ctx, opts.serials...)
-	if err != nil {
+	if err := db.DeleteTokens(ctx, opts.serials...); err != nil {
 		// All or nothing: the error names the token that was not found.
-		return f.AuditChange(ctx, cmd, strings.Join(opts.serials, " "), "", fmt.Errorf("deleting tokens: %w; nothing was deleted", err))
-	}
-	for _, s := range opts.serials {
-		if err := f.AuditChange(ctx, cmd, s, "deleted", nil); err != nil {
-			return err
-		}
+		return fmt.Errorf("deleting tokens: %w; nothing was deleted", err)
 	}
 	f.Note("deleted %s", what)
 	return nil

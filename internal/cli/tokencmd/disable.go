@@ -58,7 +58,8 @@ func disableRun(ctx context.Context, cmd *cobra.Command, opts *disableOptions) e
 	if err == nil {
 		err = db.DisableToken(ctx, opts.serial, opts.reason)
 	}
-	if err := f.AuditChange(ctx, cmd, opts.serial, "reason: "+opts.reason, err); err != nil {
+	if err != nil {
+		_ = db.RecordRefusal(ctx, opts.serial, err)
 		return fmt.Errorf("disabling token %s: %w", opts.serial, err)
 	}
 	f.Note("disabled token %s", opts.serial)

@@ -52,7 +52,8 @@ func enableRun(ctx context.Context, cmd *cobra.Command, opts *enableOptions) err
 	if err == nil {
 		err = db.EnableToken(ctx, opts.serial)
 	}
-	if err := f.AuditChange(ctx, cmd, opts.serial, "was "+string(t.Status), err); err != nil {
+	if err != nil {
+		_ = db.RecordRefusal(ctx, opts.serial, err)
 		return fmt.Errorf("enabling token %s: %w", opts.serial, err)
 	}
 	f.Note("enabled token %s", opts.serial)

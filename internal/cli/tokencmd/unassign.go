@@ -45,7 +45,7 @@ func unassignRun(ctx context.Context, cmd *cobra.Command, opts *unassignOptions)
 		f.Note("token %s is not assigned", opts.serial)
 		return nil
 	}
-	if err := f.AuditChange(ctx, cmd, opts.serial, "unassigned from "+previous, err); err != nil {
+	if err != nil {
 		return fmt.Errorf("unassigning token %s: %w", opts.serial, err)
 	}
 	f.Note("unassigned token %s from %s", opts.serial, previous)

@@ -70,8 +70,7 @@ func addRun(ctx context.Context, cmd *cobra.Command, opts *addOptions) error {
 	if err != nil {
 		return err
 	}
-	_, err = db.AddUser(ctx, opts.user)
-	if err := f.AuditChange(ctx, cmd, opts.user.UPN, "added", err); err != nil {
+	if _, err := db.AddUser(ctx, opts.user); err != nil {
 		return fmt.Errorf("adding user: %w", err)
 	}
 	f.Note("added user %s", opts.user.UPN)

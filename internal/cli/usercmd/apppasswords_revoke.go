@@ -73,7 +73,8 @@ func appPasswordsRevokeRun(ctx context.Context, opts *appPasswordsRevokeOptions)
 		// and the question says how many go.
 		have, err := users.ListAppPasswords(ctx, db, opts.upn)
 		if err != nil {
-			return f.AuditChange(ctx, opts.cmd, opts.upn, "", err)
+			_ = db.RecordRefusal(ctx, opts.upn, err)
+			return err
 		}
 		if len(have) > 0 {
 			q := fmt.Sprintf("Revoke all %s of user %s?", countOf(len(have), "app password"), have[0].UPN)
@@ -89,18 +90,13 @@ func appPasswordsRevokeRun(ctx context.Context, opts *appPasswordsRevokeOptions)
 	}
 	revoked, err := users.RevokeAppPasswords(ctx, db, opts.upn, opts.id)
 	if err != nil {
-		return f.AuditChange(ctx, opts.cmd, opts.upn, "", err)
+		return err
 	}
 	if err := renderAppPasswords(f, f.IO.Out, opts.format, revoked); err != nil {
 		return err
 	}
 	if len(revoked) == 0 && !f.Quiet {
 		fmt.Fprintf(f.IO.ErrOut, "mfactl: user %s has no app passwords; nothing to revoke\n", opts.upn)
-	}
-	for _, p := range revoked {
-		if err := f.AuditChange(ctx, opts.cmd, p.UPN, fmt.Sprintf("revoked app password %s (%s)", p.ID, p.Name), nil); err != nil {
-			return err
-		}
 	}
 	return nil
 }

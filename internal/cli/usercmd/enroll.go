@@ -94,9 +94,14 @@ func enrollAppRun(ctx context.Context, opts *enrollAppOptions) error {
 	if err != nil {
 		return err
 	}
+	if opts.qr != "" {
+		// Registration happens only once the QR code is written (to its temporary name).
+		opts.enroll.AuditNote = "QR code written to " + opts.qr
+	}
 	e, err := users.PrepareEnrollment(ctx, db, opts.upn, opts.enroll)
 	if err != nil {
-		return f.AuditChange(ctx, opts.cmd, opts.upn, "", err)
+		_ = db.RecordRefusal(ctx, opts.upn, err)
+		return err
 	}
 	// Write the QR code to a temporary file first: when that fails, nothing is registered;
 	// once the app is registered, a rename puts the file in place.
@@ -113,12 +118,15 @@ func enrollAppRun(ctx context.Context, opts *enrollAppOptions) error {
 	}
 	app, err := e.Register(ctx, db)
 	if err != nil {
-		return f.AuditChange(ctx, opts.cmd, opts.upn, "", err)
+		return err
 	}
 	var qrErr error
 	if qr != nil {
 		if qrErr = qr.commit(); qrErr != nil {
 			qrErr = fmt.Errorf("the app was registered but writing the QR code %s failed (use the URI): %w", opts.qr, qrErr)
+			// The registration's row says the code was written (to its temporary name): say
+			// that it did not reach its place.
+			_ = db.RecordFailure(context.WithoutCancel(ctx), app.UPN, "QR code not written to "+opts.qr)
 		}
 	}
 	out := enrollView{ID: app.ID, UPN: app.UPN, Name: app.Name, Issuer: app.Issuer, URI: e.URI(), CreatedAt: view.TimeJSON(app.CreatedAt)}
@@ -132,16 +140,6 @@ func enrollAppRun(ctx context.Context, opts *enrollAppOptions) error {
 			fmt.Fprintf(f.IO.ErrOut, "mfactl: wrote the QR code to %s; delete it once the user has scanned it\n", opts.qr)
 		}
 		fmt.Fprintln(f.IO.ErrOut, "mfactl: the URI holds the secret and is shown only this once")
-	}
-	detail := fmt.Sprintf("enrolled authenticator app %s (%s), issuer %s", app.ID, app.Name, app.Issuer)
-	switch {
-	case qr != nil && qrErr == nil:
-		detail += ", QR code written to " + opts.qr
-	case qrErr != nil:
-		detail += ", QR code not written to " + opts.qr
-	}
-	if err := f.AuditChange(ctx, opts.cmd, app.UPN, detail, nil); err != nil {
-		return err
 	}
 	return qrErr
 }

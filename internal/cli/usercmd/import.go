@@ -160,7 +160,9 @@ func userImportRun(ctx context.Context, cmd *cobra.Command, opts *userImportOpti
 	if err != nil {
 		return err
 	}
-	res, ierr := db.ImportUsers(ctx, src, store.UserImportOptions{Update: opts.update, DryRun: opts.dryRun})
+	res, ierr := db.ImportUsers(ctx, src, store.UserImportOptions{Update: opts.update, DryRun: opts.dryRun,
+		// The audit row is written in the import's transaction, counting the file's rows.
+		AuditTarget: name, SourceRows: func() int { return sum.Rows }})
 	var result error
 	switch {
 	case errors.Is(ierr, errUsersInvalid):
@@ -186,18 +188,13 @@ func userImportRun(ctx context.Context, cmd *cobra.Command, opts *userImportOpti
 				"fix the rows and import again")
 		}
 		if !opts.dryRun {
-			_ = f.Audit(context.WithoutCancel(ctx), cmd, name, "failure", fmt.Sprintf("rows=%d rejected=%d", sum.Rows, rejected))
+			_ = db.RecordFailure(context.WithoutCancel(ctx), name, fmt.Sprintf("rows=%d rejected=%d", sum.Rows, rejected))
 		}
 	case ierr != nil:
 		return fmt.Errorf("importing %s: %w", name, ierr)
 	default:
 		sum.Created, sum.Updated, sum.Unchanged, sum.Skipped = res.Created, res.Updated, res.Unchanged, res.Skipped
-		if !opts.dryRun {
-			detail := fmt.Sprintf("rows=%d created=%d updated=%d unchanged=%d skipped=%d", sum.Rows, res.Created, res.Updated, res.Unchanged, res.Skipped)
-			if err := f.AuditChange(ctx, cmd, name, detail, nil); err != nil {
-				return err
-			}
-		}
+
 	}
 
 	if opts.format == cmdutil.FormatJSON {

@@ -140,30 +140,6 @@ func (v resetUserView) cells() []string {
 }
 
 // detail is the audit detail of one user's reset: what was taken away, never secrets.
-func (v resetUserView) detail() string {
-	var toks []string
-	for _, t := range v.Tokens {
-		s := t.SerialNumber + " (" + t.Status
-		if t.NewStatus != string(store.StatusAvailable) {
-			s += ", stays " + t.NewStatus
-		}
-		toks = append(toks, s+")")
-	}
-	apps := make([]string, len(v.AuthenticatorApps))
-	for i, a := range v.AuthenticatorApps {
-		apps[i] = a.ID
-	}
-	return fmt.Sprintf("must_register set; tokens unassigned: %s; authenticator apps removed: %s; app passwords kept: %d",
-		listOrNone(toks), listOrNone(apps), v.AppPasswordsKept)
-}
-
-func listOrNone(s []string) string {
-	if len(s) == 0 {
-		return "none"
-	}
-	return strings.Join(s, ", ")
-}
-
 func resetRun(ctx context.Context, opts *resetOptions) error {
 	f := opts.f
 	upns := opts.upns
@@ -203,7 +179,7 @@ func resetRun(ctx context.Context, opts *resetOptions) error {
 	res, err := users.Reset(ctx, db, upns, opts.dryRun)
 	if err != nil {
 		if !opts.dryRun {
-			return f.AuditChange(ctx, opts.cmd, targetList(upns), "", err)
+			_ = db.RecordRefusal(ctx, targetList(upns), err)
 		}
 		return err
 	}
@@ -222,11 +198,6 @@ func resetRun(ctx context.Context, opts *resetOptions) error {
 			fmt.Fprintln(f.IO.ErrOut, "mfactl: dry run: nothing was changed")
 		}
 		return nil
-	}
-	for _, v := range view.Users {
-		if err := f.AuditChange(ctx, opts.cmd, v.UPN, v.detail(), nil); err != nil {
-			return err
-		}
 	}
 	return nil
 }

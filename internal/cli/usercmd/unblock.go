@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
-	"github.com/mfactl/mfactl/internal/store"
 	"github.com/mfactl/mfactl/internal/users"
 )
 
@@ -52,13 +51,9 @@ func unblockRun(ctx context.Context, opts *unblockOptions) error {
 	if err != nil {
 		return err
 	}
-	before, err := db.GetUser(ctx, opts.upn) // for the audit detail: what unblocking lifted
-	if err != nil {
-		return f.AuditChange(ctx, opts.cmd, opts.upn, "", err)
-	}
 	u, changed, err := users.Unblock(ctx, db, opts.upn)
 	if err != nil {
-		return f.AuditChange(ctx, opts.cmd, opts.upn, "", err)
+		return err
 	}
 	if err := renderUserState(f, opts.format, u, changed); err != nil {
 		return err
@@ -69,17 +64,5 @@ func unblockRun(ctx context.Context, opts *unblockOptions) error {
 		}
 		return nil
 	}
-	return f.AuditChange(ctx, opts.cmd, u.UPN, unblockDetail(before), nil)
-}
-
-// unblockDetail says what unblocking lifted, from the user's state before.
-func unblockDetail(before store.User) string {
-	detail := "unblocked"
-	if before.State != store.UserBlocked {
-		detail = "was not blocked"
-	}
-	if before.Locked || before.FailedAttempts > 0 {
-		detail += fmt.Sprintf("; lockout cleared (locked=%t, failed attempts=%d)", before.Locked, before.FailedAttempts)
-	}
-	return detail
+	return nil
 }
