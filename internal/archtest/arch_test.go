@@ -36,6 +36,7 @@ var other = []string{
 	"internal/cli",
 	"internal/cli/authcmd",
 	"internal/cli/cmdutil",
+	"internal/cli/directorycmd",
 	"internal/cli/gendocs",
 	"internal/cli/render",
 	"internal/cli/reportcmd",

@@ -17,6 +17,7 @@ import (
 
 	"github.com/mfactl/mfactl/internal/cli/authcmd"
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+	"github.com/mfactl/mfactl/internal/cli/directorycmd"
 	"github.com/mfactl/mfactl/internal/cli/reportcmd"
 	"github.com/mfactl/mfactl/internal/cli/tokencmd"
 	"github.com/mfactl/mfactl/internal/cli/usercmd"
@@ -182,6 +183,7 @@ with the master key in --key-file (MFACTL_KEY_FILE).`,
 		usercmd.NewCmd(f),
 		authcmd.NewCmd(f),
 		reportcmd.NewCmd(f),
+		directorycmd.NewCmd(f),
 		newVersionCmd(f),
 		newCompletionCmd(f),
 		newExitCodesTopic(),
