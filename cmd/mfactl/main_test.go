@@ -5,12 +5,15 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -76,14 +79,18 @@ func TestScripts(t *testing.T) {
 				_, err := os.Stat(conformanceDir())
 				return err == nil, nil
 			}
+			if cond == "postgres" {
+				return postgresCondition()
+			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exits":    cmdExits,
-			"totp":     cmdTOTP,
-			"grab":     cmdGrab,
-			"unescape": cmdUnescape,
-			"sqlitedb": cmdSQLiteDB,
+			"exits":     cmdExits,
+			"totp":      cmdTOTP,
+			"grab":      cmdGrab,
+			"unescape":  cmdUnescape,
+			"sqlitedb":  cmdSQLiteDB,
+			"pgscratch": cmdPGScratch,
 		},
 	})
 }
@@ -213,4 +220,66 @@ func cmdSQLiteDB(ts *testscript.TestScript, neg bool, args []string) {
 	defer db.Close()
 	_, err = db.Exec(`CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes (body) VALUES ('keep me')`)
 	ts.Check(err)
+}
+
+// The [postgres] condition and the pgscratch command give a script a PostgreSQL directory of
+// its own: MFACTL_TEST_PG is the admin URL (default: the local test server, as for the store
+// tests). An unreachable server skips such scripts, except under CI=true, where it fails them.
+const defaultScriptPG = "postgres://root@127.0.0.1:5432/test?sslmode=disable"
+
+func scriptPGURL() string {
+	if u := os.Getenv("MFACTL_TEST_PG"); u != "" {
+		return u
+	}
+	return defaultScriptPG
+}
+
+var scriptPG = sync.OnceValues(func() (*sql.DB, error) {
+	db, err := sql.Open("pgx", scriptPGURL())
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+})
+
+func postgresCondition() (bool, error) {
+	if _, err := scriptPG(); err != nil {
+		if os.Getenv("CI") == "true" {
+			return false, fmt.Errorf("PostgreSQL for the scripts unreachable (MFACTL_TEST_PG): %v", err)
+		}
+		return false, nil
+	}
+	return true, nil
+}
+
+var scratchSeq atomic.Int64
+
+// cmdPGScratch creates an empty schema in the test PostgreSQL database, dropped when the
+// script ends, and sets $VAR to its URL (the schema as search_path):
+//
+//	pgscratch VAR
+func cmdPGScratch(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: pgscratch VAR")
+	}
+	db, err := scriptPG()
+	if err != nil {
+		ts.Fatalf("pgscratch: PostgreSQL unreachable (guard the script with [!postgres] skip): %v", err)
+	}
+	schema := fmt.Sprintf("mfactl_script_%d_%d", os.Getpid(), scratchSeq.Add(1))
+	_, err = db.Exec(`CREATE SCHEMA ` + schema)
+	ts.Check(err)
+	ts.Defer(func() { db.Exec(`DROP SCHEMA ` + schema + ` CASCADE`) })
+	u, err := url.Parse(scriptPGURL())
+	ts.Check(err)
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	ts.Setenv(args[0], u.String())
 }
