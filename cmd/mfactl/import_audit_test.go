@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
-	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/directory"
 )
 
 // auditLog returns the directory's audit events as "command|target|result|detail" lines, after
@@ -18,7 +18,7 @@ import (
 func auditLog(t *testing.T, dir string) []string {
 	t.Helper()
 	db := openDirectory(t, dir)
-	events, err := db.ListAudit(context.Background(), store.AuditFilter{})
+	events, err := db.ListAudit(context.Background(), directory.AuditFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/directory"
 )
 
 // crashRows is the size of the file killed mid-import: large enough that the import runs for a
@@ -158,7 +158,7 @@ func TestImportInterruptRollsBack(t *testing.T) {
 		t.Errorf("%d users after an interrupted import, want 0", len(us))
 	}
 	// The failure is audited, outside the rolled-back transaction.
-	events, err := db.ListAudit(context.Background(), store.AuditFilter{})
+	events, err := db.ListAudit(context.Background(), directory.AuditFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}

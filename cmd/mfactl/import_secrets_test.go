@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/directory"
 )
 
 // exampleSecrets returns the raw secrets of the example files: the Base32 column of
@@ -164,7 +164,7 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 		t.Errorf("only %d of %d commands succeeded: the check proves little", ran, len(runs))
 	}
 	db := openDirectory(t, dir)
-	events, err := db.ListAudit(context.Background(), store.AuditFilter{})
+	events, err := db.ListAudit(context.Background(), directory.AuditFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/tokens"
 )
 
@@ -47,8 +47,8 @@ func (s *Service) Activate(ctx context.Context, serial, code string, opts Activa
 	}
 	r := Result{Time: s.now(), UPN: opts.AssignTo, Serial: serial, DeviceToken: serial, Mode: ModeHardware}
 	tok, err := s.store.GetToken(ctx, serial)
-	if errors.Is(err, store.ErrNotFound) {
-		return s.recordActivation(ctx, deny(r, CodeTokenUnknown, "token not found"), store.User{}, opts.Options)
+	if errors.Is(err, directory.ErrNotFound) {
+		return s.recordActivation(ctx, deny(r, CodeTokenUnknown, "token not found"), directory.User{}, opts.Options)
 	}
 	if err != nil {
 		return Result{}, fmt.Errorf("activating token %s: %w", serial, err)
@@ -61,13 +61,13 @@ func (s *Service) Activate(ctx context.Context, serial, code string, opts Activa
 		if err != nil {
 			return Result{}, fmt.Errorf("assigning token %s to %s: %w", tok.Serial, opts.AssignTo, err)
 		}
-		r.Assigned = prev == "" || store.Key(prev) != store.Key(opts.AssignTo)
+		r.Assigned = prev == "" || directory.Key(prev) != directory.Key(opts.AssignTo)
 		if tok, err = s.store.GetToken(ctx, tok.Serial); err != nil {
 			return Result{}, fmt.Errorf("activating token %s: %w", serial, err)
 		}
 	}
 	r = withToken(r, tok)
-	var u store.User
+	var u directory.User
 	if tok.UPN != "" {
 		if u, err = s.store.GetUser(ctx, tok.UPN); err != nil {
 			return Result{}, fmt.Errorf("activating token %s: %w", tok.Serial, err)
@@ -90,7 +90,7 @@ func (s *Service) Activate(ctx context.Context, serial, code string, opts Activa
 	step := center + int64(off)
 
 	var out Result
-	err = s.store.InAuthTx(ctx, func(tx *store.AuthTx) error {
+	err = s.store.InAuthTx(ctx, func(tx directory.AuthTx) error {
 		// done records the attempt's auth event and audit row with the change it made.
 		done := func(out Result) error {
 			if err := tx.AddAuthEvent(s.event(out, u, opts.ClientIP)); err != nil {
@@ -123,7 +123,7 @@ func (s *Service) Activate(ctx context.Context, serial, code string, opts Activa
 			}
 			out = r
 			out.Success, out.Code = true, CodeActivated
-			out.Status, out.Drift, out.FailedAttempts = store.StatusActivated, off, 0
+			out.Status, out.Drift, out.FailedAttempts = directory.StatusActivated, off, 0
 			return done(out)
 		}
 		switch {
@@ -140,7 +140,7 @@ func (s *Service) Activate(ctx context.Context, serial, code string, opts Activa
 			return classify(CodeDuplicate, "code already used")
 		}
 		reason := fmt.Sprintf("incorrect code (%d of %d failed activations)", failed, MaxFailures)
-		if status == store.StatusDisabled {
+		if status == directory.StatusDisabled {
 			reason += "; token locked"
 		}
 		out = deny(r, CodeIncorrect, reason)
@@ -155,8 +155,8 @@ func (s *Service) Activate(ctx context.Context, serial, code string, opts Activa
 
 // recordActivation records an activation attempt denied without a change: its auth event and
 // its audit row, in one transaction.
-func (s *Service) recordActivation(ctx context.Context, r Result, u store.User, opts Options) (Result, error) {
-	err := s.store.InAuthTx(ctx, func(tx *store.AuthTx) error {
+func (s *Service) recordActivation(ctx context.Context, r Result, u directory.User, opts Options) (Result, error) {
+	err := s.store.InAuthTx(ctx, func(tx directory.AuthTx) error {
 		if err := tx.AddAuthEvent(s.event(r, u, opts.ClientIP)); err != nil {
 			return err
 		}
@@ -178,24 +178,24 @@ func activationAudit(r Result) (target, result, detail string) {
 }
 
 // withToken fills the result's token fields from the token as stored.
-func withToken(r Result, t store.Token) Result {
+func withToken(r Result, t directory.Token) Result {
 	r.Serial, r.DeviceToken, r.UPN = t.Serial, t.Serial, t.UPN
 	r.Status, r.Drift, r.FailedAttempts = t.Status, t.Drift, t.FailedAttempts
 	return r
 }
 
 // stateDenial says whether the token's state forbids activation, and with which code.
-func stateDenial(t store.Token) (code, reason string, denied bool) {
+func stateDenial(t directory.Token) (code, reason string, denied bool) {
 	switch {
 	case t.UPN == "":
 		return CodeTokenUnassigned, "token is not assigned to a user", true
-	case t.Status == store.StatusActivated:
+	case t.Status == directory.StatusActivated:
 		return CodeTokenIsActivated, "token is already activated", true
-	case t.Status == store.StatusDisabled && t.DisabledReason == LockReason:
+	case t.Status == directory.StatusDisabled && t.DisabledReason == LockReason:
 		return CodeTokenLocked, "token " + LockReason, true
-	case t.Status == store.StatusDisabled && t.DisabledReason != "":
+	case t.Status == directory.StatusDisabled && t.DisabledReason != "":
 		return CodeTokenDisabled, "token is disabled: " + t.DisabledReason, true
-	case t.Status == store.StatusDisabled:
+	case t.Status == directory.StatusDisabled:
 		return CodeTokenDisabled, "token is disabled", true
 	}
 	return "", "", false

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/users"
 )
 
@@ -17,14 +17,14 @@ import (
 func (s *Service) VerifyAppPassword(ctx context.Context, upn, password string, opts Options) (Result, error) {
 	r := Result{Time: s.now(), UPN: upn, Mode: ModeAppPassword}
 	u, err := s.store.GetUser(ctx, upn)
-	if errors.Is(err, store.ErrNotFound) {
-		return s.record(ctx, deny(r, CodeUserUnknown, "user not found"), store.User{}, opts)
+	if errors.Is(err, directory.ErrNotFound) {
+		return s.record(ctx, deny(r, CodeUserUnknown, "user not found"), directory.User{}, opts)
 	}
 	if err != nil {
 		return Result{}, fmt.Errorf("verifying an app password of %s: %w", upn, err)
 	}
 	r.UPN = u.UPN
-	if u.State == store.UserBlocked {
+	if u.State == directory.UserBlocked {
 		return s.record(ctx, deny(r, CodeUserBlocked, blockedReason(u)), u, opts)
 	}
 	hashes, err := s.store.AppPasswordHashes(ctx, u.ID)
@@ -42,13 +42,13 @@ func (s *Service) VerifyAppPassword(ctx context.Context, upn, password string, o
 		}
 	}
 	var out Result
-	err = s.store.InAuthTx(ctx, func(tx *store.AuthTx) error {
+	err = s.store.InAuthTx(ctx, func(tx directory.AuthTx) error {
 		state, _, err := tx.UserGuard(u.ID)
 		if err != nil {
 			return err
 		}
 		switch {
-		case state == store.UserBlocked:
+		case state == directory.UserBlocked:
 			out = deny(r, CodeUserBlocked, blockedReason(u))
 		case matched == "":
 			out = deny(r, CodeAppPasswordIncorrect, "incorrect app password")

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/users"
 )
 
@@ -64,7 +64,7 @@ func TestVerifyAppPassword(t *testing.T) {
 	if len(evs) != 5 {
 		t.Fatalf("%d events", len(evs))
 	}
-	exp := store.AuthEvent{ID: evs[2].ID, Time: t0.Add(time.Hour), UPN: "Ada@contoso.com", FirstName: "Ada", LastName: "Lovelace",
+	exp := directory.AuthEvent{ID: evs[2].ID, Time: t0.Add(time.Hour), UPN: "Ada@contoso.com", FirstName: "Ada", LastName: "Lovelace",
 		Email: "ada@contoso.com", Phone: "+44 2071234567", DeviceToken: ids[1], Mode: "app-password", Result: "success",
 		ResultCode: CodeAppPasswordVerified, ServerName: "mfa01", ServerIP: "10.0.0.5", ClientIP: "2001:db8::1"}
 	if evs[2] != exp {

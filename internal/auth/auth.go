@@ -8,7 +8,7 @@
 // conditional writes that make concurrent attempts safe. internal/tokens stays about token
 // files and codes.
 //
-// The package never sees the command line: it takes a Store (implemented by *store.DB), a
+// The package never sees the command line: it takes a Store (every directory.Directory is one), a
 // clock and the server's identity, and returns typed results.
 package auth
 
@@ -17,18 +17,18 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/directory"
 )
 
-// Store is what activation and verification need from the directory; *store.DB implements it.
+// Store is what activation and verification need from the directory; every directory.Directory has it.
 type Store interface {
-	AuthSubject(ctx context.Context, upn string) (store.AuthSubject, error)
-	GetUser(ctx context.Context, upn string) (store.User, error)
-	GetToken(ctx context.Context, serial string) (store.Token, error)
+	AuthSubject(ctx context.Context, upn string) (directory.AuthSubject, error)
+	GetUser(ctx context.Context, upn string) (directory.User, error)
+	GetToken(ctx context.Context, serial string) (directory.Token, error)
 	TokenSecret(ctx context.Context, serial string) ([]byte, error)
 	AssignToken(ctx context.Context, serial, upn string, force bool, maxMethods int) (previous string, err error)
-	AppPasswordHashes(ctx context.Context, userID int64) ([]store.AppPasswordHash, error)
-	InAuthTx(ctx context.Context, fn func(*store.AuthTx) error) error
+	AppPasswordHashes(ctx context.Context, userID int64) ([]directory.AppPasswordHash, error)
+	InAuthTx(ctx context.Context, fn func(directory.AuthTx) error) error
 }
 
 // Server names this machine in auth events.
@@ -80,11 +80,11 @@ type Result struct {
 	Reason      string // why it was denied, or what happened; never secret material
 
 	// Activation only.
-	Serial         string            // the token's serial as stored (as given when unknown)
-	Status         store.TokenStatus // the token's status afterwards ("" when unknown)
-	Drift          int               // the token's drift afterwards, in time steps
-	FailedAttempts int               // the token's consecutive failed activations afterwards
-	Assigned       bool              // AssignTo assigned the token in this attempt
+	Serial         string                // the token's serial as stored (as given when unknown)
+	Status         directory.TokenStatus // the token's status afterwards ("" when unknown)
+	Drift          int                   // the token's drift afterwards, in time steps
+	FailedAttempts int                   // the token's consecutive failed activations afterwards
+	Assigned       bool                  // AssignTo assigned the token in this attempt
 }
 
 // ResultWord is the event's result field: "success" or "denied".
@@ -110,9 +110,9 @@ const (
 )
 
 // event builds the auth event of a result for a user (zero User when unknown).
-func (s *Service) event(r Result, u store.User, clientIP string) store.AuthEvent {
+func (s *Service) event(r Result, u directory.User, clientIP string) directory.AuthEvent {
 	first, last := SplitName(u.DisplayName)
-	return store.AuthEvent{
+	return directory.AuthEvent{
 		Time:        r.Time,
 		UPN:         r.UPN,
 		FirstName:   first,

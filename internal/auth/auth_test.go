@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/store"
 	"github.com/mfactl/mfactl/internal/tokens"
 )
@@ -34,10 +35,10 @@ type env struct {
 // secretOf is the deterministic secret of token i.
 func secretOf(i int) []byte { return []byte(fmt.Sprintf("secret-of-token-%04d", i)) }
 
-func tokenRows(n int, upn func(i int) string) iter.Seq2[store.ImportRow, error] {
-	return func(yield func(store.ImportRow, error) bool) {
+func tokenRows(n int, upn func(i int) string) iter.Seq2[directory.ImportRow, error] {
+	return func(yield func(directory.ImportRow, error) bool) {
 		for i := range n {
-			row := store.ImportRow{Line: i + 2, Serial: fmt.Sprintf("TOK%04d", i), Secret: secretOf(i),
+			row := directory.ImportRow{Line: i + 2, Serial: fmt.Sprintf("TOK%04d", i), Secret: secretOf(i),
 				Period: 30, Digits: 6, Hash: "SHA1", Manufacturer: "Contoso", Model: "K1"}
 			if upn != nil {
 				row.UPN = upn(i)
@@ -61,7 +62,7 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	for _, u := range []store.User{
+	for _, u := range []directory.User{
 		{UPN: "Ada@contoso.com", DisplayName: "Ada Lovelace", Email: "ada@contoso.com", Phone: "+44 2071234567"},
 		{UPN: "bob@contoso.com", DisplayName: "Bob"},
 	} {
@@ -69,7 +70,7 @@ func newEnv(t testing.TB) *env {
 			t.Fatal(err)
 		}
 	}
-	if _, err := db.ImportTokens(ctx, tokenRows(4, nil), store.ImportOptions{}); err != nil {
+	if _, err := db.ImportTokens(ctx, tokenRows(4, nil), directory.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, serial := range []string{"TOK0000", "TOK0001"} {
@@ -102,7 +103,7 @@ func (e *env) wrong(t testing.TB, i int) string {
 	}
 }
 
-func (e *env) token(t testing.TB, serial string) store.Token {
+func (e *env) token(t testing.TB, serial string) directory.Token {
 	t.Helper()
 	tok, err := e.db.GetToken(context.Background(), serial)
 	if err != nil {
@@ -111,7 +112,7 @@ func (e *env) token(t testing.TB, serial string) store.Token {
 	return tok
 }
 
-func (e *env) user(t testing.TB, upn string) store.User {
+func (e *env) user(t testing.TB, upn string) directory.User {
 	t.Helper()
 	u, err := e.db.GetUser(context.Background(), upn)
 	if err != nil {
@@ -120,9 +121,9 @@ func (e *env) user(t testing.TB, upn string) store.User {
 	return u
 }
 
-func (e *env) events(t testing.TB) []store.AuthEvent {
+func (e *env) events(t testing.TB) []directory.AuthEvent {
 	t.Helper()
-	evs, err := e.db.ListAuthEvents(context.Background(), store.AuthEventFilter{})
+	evs, err := e.db.ListAuthEvents(context.Background(), directory.AuthEventFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,13 +165,13 @@ func TestSlowTokenActivatesThenVerifies(t *testing.T) {
 	actCode := e.code(t, 0, -7)
 	r := e.activate(t, "tok0000", actCode, win10)
 	want(t, r, true, CodeActivated, "")
-	if r.Serial != "TOK0000" || r.UPN != "Ada@contoso.com" || r.Status != store.StatusActivated || r.Drift != -7 ||
+	if r.Serial != "TOK0000" || r.UPN != "Ada@contoso.com" || r.Status != directory.StatusActivated || r.Drift != -7 ||
 		r.DeviceToken != "TOK0000" || r.Mode != ModeHardware || !r.Time.Equal(t0) || r.Assigned {
 		t.Fatalf("result %+v", r)
 	}
 	tok := e.token(t, "TOK0000")
 	step := tokens.Step(t0, 30)
-	if tok.Status != store.StatusActivated || tok.Drift != -7 || tok.LastStep != step-7 || !tok.ActivatedAt.Equal(t0) || tok.FailedAttempts != 0 {
+	if tok.Status != directory.StatusActivated || tok.Drift != -7 || tok.LastStep != step-7 || !tok.ActivatedAt.Equal(t0) || tok.FailedAttempts != 0 {
 		t.Fatalf("token %+v", tok)
 	}
 	// The activation code cannot be replayed to sign in (a replay counts no failure).
@@ -208,13 +209,13 @@ func TestActivationWindow(t *testing.T) {
 	e := newEnv(t)
 	// 11 steps fast is outside the default window ...
 	want(t, e.activate(t, "TOK0000", e.code(t, 0, 11), win10), false, CodeIncorrect, "incorrect code (1 of 10 failed activations)")
-	if tok := e.token(t, "TOK0000"); tok.Status != store.StatusFailedActivation || tok.FailedAttempts != 1 {
+	if tok := e.token(t, "TOK0000"); tok.Status != directory.StatusFailedActivation || tok.FailedAttempts != 1 {
 		t.Fatalf("after a failure %+v", tok)
 	}
 	// ... inside --window 12, and a success clears the failure count.
 	r := e.activate(t, "TOK0000", e.code(t, 0, 11), ActivateOptions{Window: 12})
 	want(t, r, true, CodeActivated, "")
-	if tok := e.token(t, "TOK0000"); tok.Status != store.StatusActivated || tok.Drift != 11 || tok.FailedAttempts != 0 || r.FailedAttempts != 0 {
+	if tok := e.token(t, "TOK0000"); tok.Status != directory.StatusActivated || tok.Drift != 11 || tok.FailedAttempts != 0 || r.FailedAttempts != 0 {
 		t.Fatalf("after success %+v", tok)
 	}
 	// Window 0: only the current step.
@@ -232,7 +233,7 @@ func TestActivationLockout(t *testing.T) {
 	for i := 1; i <= 9; i++ {
 		r := e.activate(t, "TOK0000", bad, win10)
 		want(t, r, false, CodeIncorrect, fmt.Sprintf("incorrect code (%d of 10 failed activations)", i))
-		if r.Status != store.StatusFailedActivation || r.FailedAttempts != i {
+		if r.Status != directory.StatusFailedActivation || r.FailedAttempts != i {
 			t.Fatalf("attempt %d: %+v", i, r)
 		}
 	}
@@ -240,7 +241,7 @@ func TestActivationLockout(t *testing.T) {
 	r := e.activate(t, "TOK0000", bad, win10)
 	want(t, r, false, CodeIncorrect, "incorrect code (10 of 10 failed activations); token locked")
 	tok := e.token(t, "TOK0000")
-	if r.Status != store.StatusDisabled || tok.Status != store.StatusDisabled || tok.DisabledReason != LockReason || tok.FailedAttempts != 10 {
+	if r.Status != directory.StatusDisabled || tok.Status != directory.StatusDisabled || tok.DisabledReason != LockReason || tok.FailedAttempts != 10 {
 		t.Fatalf("locked token %+v", tok)
 	}
 	// Even the right code is refused now, without counting.
@@ -278,11 +279,11 @@ func TestActivationDenials(t *testing.T) {
 	}
 	// A token owned by someone else is an error, not an attempt.
 	_, err := e.svc.Activate(ctx, "TOK0000", "123456", ActivateOptions{AssignTo: "bob@contoso.com", Window: 10})
-	if !errors.Is(err, store.ErrConflict) || err.Error() != "assigning token TOK0000 to bob@contoso.com: token TOK0000 is already assigned to Ada@contoso.com" {
+	if !errors.Is(err, directory.ErrConflict) || err.Error() != "assigning token TOK0000 to bob@contoso.com: token TOK0000 is already assigned to Ada@contoso.com" {
 		t.Errorf("conflict: %v", err)
 	}
 	_, err = e.svc.Activate(ctx, "TOK0003", "123456", ActivateOptions{AssignTo: "nobody@contoso.com", Window: 10})
-	if !errors.Is(err, store.ErrNotFound) {
+	if !errors.Is(err, directory.ErrNotFound) {
 		t.Errorf("unknown user: %v", err)
 	}
 	evs := e.events(t)
@@ -307,7 +308,7 @@ func TestVerifyEventFields(t *testing.T) {
 	e.verify(t, "ada@contoso.com", e.code(t, 0, 0))
 	evs := e.events(t)
 	got := evs[len(evs)-1]
-	exp := store.AuthEvent{ID: got.ID, Time: t0.Add(time.Minute), UPN: "Ada@contoso.com", FirstName: "Ada", LastName: "Lovelace",
+	exp := directory.AuthEvent{ID: got.ID, Time: t0.Add(time.Minute), UPN: "Ada@contoso.com", FirstName: "Ada", LastName: "Lovelace",
 		Email: "ada@contoso.com", Phone: "+44 2071234567", DeviceToken: "TOK0000", Mode: "oath-hardware", Result: "success",
 		ResultCode: "SUCCESS_OATH_CODE_VERIFIED", Reason: "", ServerName: "mfa01", ServerIP: "10.0.0.5", ClientIP: "192.0.2.7"}
 	if got != exp {
@@ -391,7 +392,7 @@ func TestVerifyAuthenticatorApp(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	appSecret := []byte("authenticator-app-secret")
-	app, err := e.db.AddAuthApp(ctx, "bob@contoso.com", store.NewAuthApp{Name: "Pixel", Secret: appSecret, Period: 30}, 0)
+	app, err := e.db.AddAuthApp(ctx, "bob@contoso.com", directory.NewAuthApp{Name: "Pixel", Secret: appSecret, Period: 30}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/store"
 	"github.com/mfactl/mfactl/internal/tokens"
 )
@@ -38,7 +39,7 @@ func benchVerify(b *testing.B, n int) {
 	nUsers := n / 2
 	upn := func(i int) string { return fmt.Sprintf("user%07d@contoso.com", i%nUsers) }
 	start := time.Now()
-	if _, err := db.ImportTokens(ctx, tokenRows(n, upn), store.ImportOptions{}); err != nil {
+	if _, err := db.ImportTokens(ctx, tokenRows(n, upn), directory.ImportOptions{}); err != nil {
 		b.Fatal(err)
 	}
 	b.Logf("imported %d tokens in %v", n, time.Since(start).Round(time.Millisecond))

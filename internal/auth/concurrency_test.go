@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/store"
 )
 
@@ -17,7 +18,7 @@ type barrierStore struct {
 	arrive *sync.WaitGroup
 }
 
-func (b barrierStore) InAuthTx(ctx context.Context, fn func(*store.AuthTx) error) error {
+func (b barrierStore) InAuthTx(ctx context.Context, fn func(directory.AuthTx) error) error {
 	b.arrive.Done()
 	b.arrive.Wait()
 	return b.DB.InAuthTx(ctx, fn)
@@ -176,7 +177,7 @@ func TestConcurrentActivation(t *testing.T) {
 	if got[CodeActivated] != 1 || got[CodeTokenIsActivated] != 1 {
 		t.Fatalf("results %+v", results)
 	}
-	if tok := e.token(t, "TOK0000"); tok.Status != store.StatusActivated || tok.Drift != -3 || tok.FailedAttempts != 0 {
+	if tok := e.token(t, "TOK0000"); tok.Status != directory.StatusActivated || tok.Drift != -3 || tok.FailedAttempts != 0 {
 		t.Errorf("token %+v", tok)
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/tokens"
 )
 
@@ -88,19 +88,19 @@ func TestActivationReplayDoesNotCount(t *testing.T) {
 	for range 12 {
 		r := e.activate(t, "TOK0000", used, win10)
 		want(t, r, false, CodeDuplicate, "code already used")
-		if r.Status != store.StatusAssigned || r.FailedAttempts != 0 {
+		if r.Status != directory.StatusAssigned || r.FailedAttempts != 0 {
 			t.Fatalf("replay result %+v", r)
 		}
 		want(t, e.activate(t, "TOK0000", e.code(t, 0, -3), win10), false, CodeOld, "code older than the last accepted one")
 	}
-	if tok := e.token(t, "TOK0000"); tok.Status != store.StatusAssigned || tok.FailedAttempts != 0 {
+	if tok := e.token(t, "TOK0000"); tok.Status != directory.StatusAssigned || tok.FailedAttempts != 0 {
 		t.Fatalf("replays counted: %+v", tok)
 	}
 	// A wrong code still counts; a code newer than the last step activates.
 	want(t, e.activate(t, "TOK0000", e.wrong(t, 0), win10), false, CodeIncorrect, "incorrect code (1 of 10 failed activations)")
 	r := e.activate(t, "TOK0000", used, win10)
 	want(t, r, false, CodeDuplicate, "code already used")
-	if r.Status != store.StatusFailedActivation || r.FailedAttempts != 1 {
+	if r.Status != directory.StatusFailedActivation || r.FailedAttempts != 1 {
 		t.Fatalf("replay after a failure %+v", r)
 	}
 	want(t, e.activate(t, "TOK0000", e.code(t, 0, 1), win10), true, CodeActivated, "")
@@ -166,7 +166,7 @@ func TestCodeInput(t *testing.T) {
 	if u := e.user(t, "ada@contoso.com"); u.FailedAttempts != 0 {
 		t.Errorf("malformed codes counted: %+v", u)
 	}
-	if tok := e.token(t, "TOK0001"); tok.FailedAttempts != 0 || tok.Status != store.StatusAssigned {
+	if tok := e.token(t, "TOK0001"); tok.FailedAttempts != 0 || tok.Status != directory.StatusAssigned {
 		t.Errorf("malformed codes counted: %+v", tok)
 	}
 	if tok := e.token(t, "TOK0002"); tok.UPN != "" {

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/tokens"
 )
 
@@ -42,8 +42,8 @@ func (s *Service) Verify(ctx context.Context, upn, code string, opts Options) (R
 	}
 	r := Result{Time: s.now(), UPN: upn, Mode: ModeOATH}
 	subj, err := s.store.AuthSubject(ctx, upn)
-	if errors.Is(err, store.ErrNotFound) {
-		return s.record(ctx, deny(r, CodeUserUnknown, "user not found"), store.User{}, opts)
+	if errors.Is(err, directory.ErrNotFound) {
+		return s.record(ctx, deny(r, CodeUserUnknown, "user not found"), directory.User{}, opts)
 	}
 	if err != nil {
 		return Result{}, fmt.Errorf("verifying a code of %s: %w", upn, err)
@@ -60,7 +60,7 @@ func (s *Service) Verify(ctx context.Context, upn, code string, opts Options) (R
 	r.UPN = u.UPN
 	r.Mode, r.DeviceToken = describe(subj.Methods)
 	switch {
-	case u.State == store.UserBlocked:
+	case u.State == directory.UserBlocked:
 		return s.record(ctx, deny(r, CodeUserBlocked, blockedReason(u)), u, opts)
 	case len(subj.Methods) == 0:
 		return s.record(ctx, deny(r, CodeNoMethod, "no activated hardware token or authenticator app"), u, opts)
@@ -103,7 +103,7 @@ func (s *Service) Verify(ctx context.Context, upn, code string, opts Options) (R
 	}
 
 	var out Result
-	err = s.store.InAuthTx(ctx, func(tx *store.AuthTx) error {
+	err = s.store.InAuthTx(ctx, func(tx directory.AuthTx) error {
 		r := r // the closure must not leak changes into its captured variables
 		out = r
 		// What was read before the transaction may have changed meanwhile.
@@ -112,7 +112,7 @@ func (s *Service) Verify(ctx context.Context, upn, code string, opts Options) (R
 			return err
 		}
 		switch {
-		case state == store.UserBlocked:
+		case state == directory.UserBlocked:
 			out = deny(r, CodeUserBlocked, blockedReason(u))
 			return tx.AddAuthEvent(s.event(out, u, opts.ClientIP))
 		case locked:
@@ -121,7 +121,7 @@ func (s *Service) Verify(ctx context.Context, upn, code string, opts Options) (R
 		}
 		if fresh != nil {
 			ok, last, err := tx.AcceptStep(fresh.method, fresh.step, fresh.drift)
-			if errors.Is(err, store.ErrNotFound) || (err == nil && !ok && last < fresh.step) {
+			if errors.Is(err, directory.ErrNotFound) || (err == nil && !ok && last < fresh.step) {
 				// Disabled, unassigned or deleted since it was read: not the user's failure.
 				out = deny(on(r, fresh.method), CodeNoMethod, fmt.Sprintf("%s was removed or disabled during the verification", fresh.method.DeviceToken()))
 				return tx.AddAuthEvent(s.event(out, u, opts.ClientIP))
@@ -171,7 +171,7 @@ func (s *Service) Verify(ctx context.Context, upn, code string, opts Options) (R
 
 // codeFits checks a normalised code has as many digits as the codes of one of the methods
 // (any length MinCodeDigits..MaxCodeDigits when there is no method, which is denied anyway).
-func codeFits(code string, ms []store.OATHMethod) error {
+func codeFits(code string, ms []directory.OATHMethod) error {
 	if len(ms) == 0 {
 		return nil
 	}
@@ -185,7 +185,7 @@ func codeFits(code string, ms []store.OATHMethod) error {
 
 // match is a method whose window holds the code.
 type match struct {
-	method store.OATHMethod
+	method directory.OATHMethod
 	step   int64 // the matched time step
 	drift  int   // the drift it implies
 	last   int64 // the method's last accepted step
@@ -193,7 +193,7 @@ type match struct {
 
 const lockedReason = "OATH methods locked after 10 consecutive failed verifications"
 
-func blockedReason(u store.User) string {
+func blockedReason(u directory.User) string {
 	if u.BlockedReason != "" {
 		return "user is blocked: " + u.BlockedReason
 	}
@@ -206,13 +206,13 @@ func deny(r Result, code, reason string) Result {
 }
 
 // on names the method in the result.
-func on(r Result, m store.OATHMethod) Result {
+func on(r Result, m directory.OATHMethod) Result {
 	r.Mode, r.DeviceToken = modeOf(m), m.DeviceToken()
 	return r
 }
 
-func modeOf(m store.OATHMethod) string {
-	if m.Kind == store.MethodApp {
+func modeOf(m directory.OATHMethod) string {
+	if m.Kind == directory.MethodApp {
 		return ModeApp
 	}
 	return ModeHardware
@@ -220,7 +220,7 @@ func modeOf(m store.OATHMethod) string {
 
 // describe names the methods of a denial that is not about one method: the method itself when
 // the user has exactly one, else the common mode (or ModeOATH) and no device.
-func describe(ms []store.OATHMethod) (mode, device string) {
+func describe(ms []directory.OATHMethod) (mode, device string) {
 	switch len(ms) {
 	case 0:
 		return ModeOATH, ""
@@ -237,8 +237,8 @@ func describe(ms []store.OATHMethod) (mode, device string) {
 }
 
 // record writes the event of a denial that changes nothing else.
-func (s *Service) record(ctx context.Context, r Result, u store.User, opts Options) (Result, error) {
-	err := s.store.InAuthTx(ctx, func(tx *store.AuthTx) error {
+func (s *Service) record(ctx context.Context, r Result, u directory.User, opts Options) (Result, error) {
+	err := s.store.InAuthTx(ctx, func(tx directory.AuthTx) error {
 		return tx.AddAuthEvent(s.event(r, u, opts.ClientIP))
 	})
 	if err != nil {

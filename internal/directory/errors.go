@@ -7,6 +7,12 @@ import (
 
 // Sentinel errors; test with errors.Is. The concrete errors carry the details.
 var (
+	// ErrTokenDisabled is matched by the error of assigning or activating a disabled token,
+	// which forcing does not override; that error is also an ErrConflict.
+	ErrTokenDisabled = errors.New("token is disabled")
+	// ErrUnsupported: the backend cannot do this at all (a directory kept by a service that
+	// has no such operation); the error says why and what to do instead.
+	ErrUnsupported = errors.New("not supported by this directory")
 	// ErrNotFound: a token, user or other record does not exist (see NotFoundError).
 	ErrNotFound = errors.New("not found")
 	// ErrConflict: the change contradicts the current state (see ConflictError).

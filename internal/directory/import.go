@@ -50,7 +50,7 @@ type ImportOptions struct {
 	SkipInvalid bool
 	// DryRun does everything except the commit; the result says what would have happened.
 	DryRun bool
-	// MaxMethods is the per-user limit of OATH methods; 0 means DefaultMaxMethods.
+	// MaxMethods is the per-user limit of OATH methods; 0 means MaxMethods.
 	MaxMethods int
 	// MaxProblems bounds ImportResult.Problems; 0 means DefaultMaxProblems.
 	MaxProblems int

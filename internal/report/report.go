@@ -20,18 +20,18 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/directory"
 )
 
-// Store is what the reports read from the directory; *store.DB implements it.
+// Store is what the reports read from the directory; every directory.Directory has it.
 type Store interface {
-	GetUser(ctx context.Context, upn string) (store.User, error)
-	UsageEvents(ctx context.Context, f store.UsageFilter) iter.Seq2[store.AuthEvent, error]
-	UsageCounts(ctx context.Context, f store.UsageFilter, by store.UsageDimension) iter.Seq2[store.UsageCount, error]
-	RegistrationUsers(ctx context.Context) iter.Seq2[store.User, error]
-	TokenInventory(ctx context.Context) ([]store.InventoryRow, error)
-	UnusedTokens(ctx context.Context, cutoff time.Time) iter.Seq2[store.Token, error]
-	AuditEvents(ctx context.Context, f store.AuditFilter) iter.Seq2[store.AuditEvent, error]
+	GetUser(ctx context.Context, upn string) (directory.User, error)
+	UsageEvents(ctx context.Context, f directory.UsageFilter) iter.Seq2[directory.AuthEvent, error]
+	UsageCounts(ctx context.Context, f directory.UsageFilter, by directory.UsageDimension) iter.Seq2[directory.UsageCount, error]
+	RegistrationUsers(ctx context.Context) iter.Seq2[directory.User, error]
+	TokenInventory(ctx context.Context) ([]directory.InventoryRow, error)
+	UnusedTokens(ctx context.Context, cutoff time.Time) iter.Seq2[directory.Token, error]
+	AuditEvents(ctx context.Context, f directory.AuditFilter) iter.Seq2[directory.AuditEvent, error]
 }
 
 // Reporter runs reports over a directory with a clock (for ages such as --unused-for).
@@ -76,8 +76,8 @@ const (
 // GroupBys lists the dimensions in the order help text shows them.
 var GroupBys = []GroupBy{ByDay, ByUser, ByMethod, ByResult}
 
-var dimensions = map[GroupBy]store.UsageDimension{
-	ByDay: store.ByDay, ByUser: store.ByUser, ByMethod: store.ByMode, ByResult: store.ByResultCode,
+var dimensions = map[GroupBy]directory.UsageDimension{
+	ByDay: directory.ByDay, ByUser: directory.ByUser, ByMethod: directory.ByMode, ByResult: directory.ByResultCode,
 }
 
 // Group counts the auth events of one group. Success and Denied count those results; Total
@@ -99,21 +99,21 @@ type Reason struct {
 // as stored, since events record the UPN as stored while people type it in any case; events
 // of UPNs that are not (or no longer) in the directory keep the spelling of each attempt, so
 // they match in any letter case.
-func (r *Reporter) filter(ctx context.Context, q UsageQuery) (store.UsageFilter, error) {
+func (r *Reporter) filter(ctx context.Context, q UsageQuery) (directory.UsageFilter, error) {
 	switch q.Result {
 	case "", ResultSuccess, ResultDenied:
 	default:
-		return store.UsageFilter{}, invalid("--result", "%q is not success or denied", q.Result)
+		return directory.UsageFilter{}, invalid("--result", "%q is not success or denied", q.Result)
 	}
-	f := store.UsageFilter{Since: q.Since, Until: q.Until, Result: q.Result, Mode: q.Mode}
+	f := directory.UsageFilter{Since: q.Since, Until: q.Until, Result: q.Result, Mode: q.Mode}
 	if q.User != "" {
 		f.UPNs = []string{q.User}
 		u, err := r.store.GetUser(ctx, q.User)
 		switch {
-		case errors.Is(err, store.ErrNotFound):
+		case errors.Is(err, directory.ErrNotFound):
 			f.UPNs, f.UPNAnyCase = nil, q.User
 		case err != nil:
-			return store.UsageFilter{}, err
+			return directory.UsageFilter{}, err
 		case u.UPN != q.User:
 			f.UPNs = append(f.UPNs, u.UPN)
 		}
@@ -123,7 +123,7 @@ func (r *Reporter) filter(ctx context.Context, q UsageQuery) (store.UsageFilter,
 
 // Events returns the auth events of q in time order, read from the directory as the caller
 // iterates. Calling the returned function again runs the query again.
-func (r *Reporter) Events(ctx context.Context, q UsageQuery) (iter.Seq2[store.AuthEvent, error], error) {
+func (r *Reporter) Events(ctx context.Context, q UsageQuery) (iter.Seq2[directory.AuthEvent, error], error) {
 	f, err := r.filter(ctx, q)
 	if err != nil {
 		return nil, err
@@ -165,7 +165,7 @@ func (r *Reporter) DenialReasons(ctx context.Context, q UsageQuery) ([]Reason, e
 	if err != nil {
 		return nil, err
 	}
-	for c, err := range r.store.UsageCounts(ctx, f, store.ByResultCode) {
+	for c, err := range r.store.UsageCounts(ctx, f, directory.ByResultCode) {
 		if err != nil {
 			return nil, err
 		}
@@ -176,7 +176,7 @@ func (r *Reporter) DenialReasons(ctx context.Context, q UsageQuery) ([]Reason, e
 
 // Registration returns every user with their methods: users without any OATH method first,
 // then the others, each part by UPN. Calling the returned function again runs the query again.
-func (r *Reporter) Registration(ctx context.Context) iter.Seq2[store.User, error] {
+func (r *Reporter) Registration(ctx context.Context) iter.Seq2[directory.User, error] {
 	return r.store.RegistrationUsers(ctx)
 }
 
@@ -193,7 +193,7 @@ type RegistrationTotals struct {
 }
 
 // Add counts one user.
-func (t *RegistrationTotals) Add(u store.User) {
+func (t *RegistrationTotals) Add(u directory.User) {
 	t.Users++
 	if u.Methods == 0 {
 		t.NoMethod++
@@ -201,7 +201,7 @@ func (t *RegistrationTotals) Add(u store.User) {
 	if u.MustRegister {
 		t.MustRegister++
 	}
-	if u.State == store.UserBlocked {
+	if u.State == directory.UserBlocked {
 		t.Blocked++
 	}
 	t.Methods += int64(u.Methods)
@@ -212,7 +212,7 @@ func (t *RegistrationTotals) Add(u store.User) {
 
 // Inventory counts the hardware tokens per manufacturer and model by status, and returns the
 // sums over all of them (Manufacturer and Model empty).
-func (r *Reporter) Inventory(ctx context.Context) (rows []store.InventoryRow, total store.InventoryRow, err error) {
+func (r *Reporter) Inventory(ctx context.Context) (rows []directory.InventoryRow, total directory.InventoryRow, err error) {
 	rows, err = r.store.TokenInventory(ctx)
 	if err != nil {
 		return nil, total, err
@@ -233,7 +233,7 @@ func (r *Reporter) Inventory(ctx context.Context) (rows []store.InventoryRow, to
 // unusedFor: last used before now minus unusedFor, or never used at all (whether activated or
 // still pending). The longest unused come first, never used first of all. It also returns the
 // cutoff time.
-func (r *Reporter) UnusedTokens(ctx context.Context, unusedFor time.Duration) (iter.Seq2[store.Token, error], time.Time, error) {
+func (r *Reporter) UnusedTokens(ctx context.Context, unusedFor time.Duration) (iter.Seq2[directory.Token, error], time.Time, error) {
 	if unusedFor <= 0 {
 		return nil, time.Time{}, invalid("--unused-for", "want a positive age like 90d")
 	}
@@ -243,8 +243,8 @@ func (r *Reporter) UnusedTokens(ctx context.Context, unusedFor time.Duration) (i
 
 // Audit returns the audit events of the window in time order. Calling the returned function
 // again runs the query again.
-func (r *Reporter) Audit(ctx context.Context, w Window) iter.Seq2[store.AuditEvent, error] {
-	return r.store.AuditEvents(ctx, store.AuditFilter{Since: w.Since, Until: w.Until})
+func (r *Reporter) Audit(ctx context.Context, w Window) iter.Seq2[directory.AuditEvent, error] {
+	return r.store.AuditEvents(ctx, directory.AuditFilter{Since: w.Since, Until: w.Until})
 }
 
 // Results of audit events.
@@ -266,14 +266,14 @@ type AuditQuery struct {
 // AuditTrail returns the audit events of q in time order. The user and result filters apply
 // as the events are read: admin changes are few next to auth events. Calling the returned
 // function again runs the query again.
-func (r *Reporter) AuditTrail(ctx context.Context, q AuditQuery) (iter.Seq2[store.AuditEvent, error], error) {
+func (r *Reporter) AuditTrail(ctx context.Context, q AuditQuery) (iter.Seq2[directory.AuditEvent, error], error) {
 	switch q.Result {
 	case "", AuditSuccess, AuditFailure:
 	default:
 		return nil, invalid("--result", "%q is not success or failure", q.Result)
 	}
 	events := r.Audit(ctx, q.Window)
-	return func(yield func(store.AuditEvent, error) bool) {
+	return func(yield func(directory.AuditEvent, error) bool) {
 		for e, err := range events {
 			if err == nil && (q.Result != "" && e.Result != q.Result || q.User != "" && !concerns(e, q.User)) {
 				continue
@@ -287,7 +287,7 @@ func (r *Reporter) AuditTrail(ctx context.Context, q AuditQuery) (iter.Seq2[stor
 
 // concerns reports whether the audit event e is about the user upn: its target is the UPN, or
 // its detail names it as a whole word ("assigned to helga@contoso.com"), in any letter case.
-func concerns(e store.AuditEvent, upn string) bool {
+func concerns(e directory.AuditEvent, upn string) bool {
 	if strings.EqualFold(e.Target, upn) {
 		return true
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/store"
 )
 
@@ -35,12 +36,12 @@ func seq[T any](items ...T) iter.Seq2[T, error] {
 	}
 }
 
-func event(t time.Time, upn, mode, code string) store.AuthEvent {
+func event(t time.Time, upn, mode, code string) directory.AuthEvent {
 	result := ResultDenied
 	if code == "SUCCESS_OATH_CODE_VERIFIED" {
 		result = ResultSuccess
 	}
-	return store.AuthEvent{Time: t, UPN: upn, Mode: mode, Result: result, ResultCode: code}
+	return directory.AuthEvent{Time: t, UPN: upn, Mode: mode, Result: result, ResultCode: code}
 }
 
 // A scripted week: Helga is in the directory as "Helga@Contoso.com" and her events were
@@ -48,7 +49,7 @@ func event(t time.Time, upn, mode, code string) store.AuthEvent {
 func scripted(t *testing.T) (*Reporter, *store.DB) {
 	db := openStore(t)
 	ctx := context.Background()
-	if _, err := db.AddUser(ctx, store.User{UPN: "Helga@Contoso.com"}); err != nil {
+	if _, err := db.AddUser(ctx, directory.User{UPN: "Helga@Contoso.com"}); err != nil {
 		t.Fatal(err)
 	}
 	d := func(days int, h int) time.Time { return time.Date(2026, 11, 16+days, h, 0, 0, 0, time.UTC) }
@@ -158,17 +159,17 @@ func TestDenialReasonsAndEvents(t *testing.T) {
 func TestRegistrationTotalsAndInventory(t *testing.T) {
 	db := openStore(t)
 	ctx := context.Background()
-	for _, u := range []store.User{{UPN: "a@contoso.com", MustRegister: true}, {UPN: "b@contoso.com", State: store.UserBlocked}, {UPN: "c@contoso.com"}} {
+	for _, u := range []directory.User{{UPN: "a@contoso.com", MustRegister: true}, {UPN: "b@contoso.com", State: directory.UserBlocked}, {UPN: "c@contoso.com"}} {
 		if _, err := db.AddUser(ctx, u); err != nil {
 			t.Fatal(err)
 		}
 	}
-	rows := []store.ImportRow{
+	rows := []directory.ImportRow{
 		{Serial: "S1", UPN: "c@contoso.com", Secret: []byte("12345678901234567890"), Period: 30, Digits: 6, Hash: "SHA1", Manufacturer: "Contoso", Model: "K1"},
 		{Serial: "S2", Secret: []byte("22345678901234567890"), Period: 30, Digits: 6, Hash: "SHA1", Manufacturer: "Contoso", Model: "K1"},
 		{Serial: "S3", Secret: []byte("32345678901234567890"), Period: 60, Digits: 6, Hash: "SHA1", Manufacturer: "Fabrikam", Model: "C200"},
 	}
-	if _, err := db.ImportTokens(ctx, seq(rows...), store.ImportOptions{}); err != nil {
+	if _, err := db.ImportTokens(ctx, seq(rows...), directory.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.DisableToken(ctx, "S3", "lost"); err != nil {
@@ -196,14 +197,14 @@ func TestRegistrationTotalsAndInventory(t *testing.T) {
 	}
 
 	inv, total, err := r.Inventory(ctx)
-	wantInv := []store.InventoryRow{
+	wantInv := []directory.InventoryRow{
 		{Manufacturer: "Contoso", Model: "K1", Total: 2, Available: 1, Assigned: 1, Unassigned: 1},
 		{Manufacturer: "Fabrikam", Model: "C200", Total: 1, Disabled: 1, Unassigned: 1},
 	}
 	if err != nil || !reflect.DeepEqual(inv, wantInv) {
 		t.Errorf("inventory %+v, %v", inv, err)
 	}
-	if want := (store.InventoryRow{Total: 3, Available: 1, Assigned: 1, Disabled: 1, Unassigned: 2}); total != want {
+	if want := (directory.InventoryRow{Total: 3, Available: 1, Assigned: 1, Disabled: 1, Unassigned: 2}); total != want {
 		t.Errorf("total %+v, want %+v", total, want)
 	}
 
@@ -240,7 +241,7 @@ func TestAudit(t *testing.T) {
 	db := openStore(t)
 	ctx := context.Background()
 	for i, target := range []string{"S1", "S2", "S3"} {
-		if err := db.AddAudit(ctx, store.AuditEvent{Time: now.Add(time.Duration(-i) * 24 * time.Hour), Command: "tokens assign", Target: target}); err != nil {
+		if err := db.AddAudit(ctx, directory.AuditEvent{Time: now.Add(time.Duration(-i) * 24 * time.Hour), Command: "tokens assign", Target: target}); err != nil {
 			t.Fatal(err)
 		}
 	}

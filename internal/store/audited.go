@@ -79,3 +79,9 @@ func (d *DB) auditEvent(target, result, detail string) AuditEvent {
 func refusal(err error) bool {
 	return errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) || errors.Is(err, ErrLimit) || errors.Is(err, ErrTokenDisabled)
 }
+
+// The SQL store is a directory (both dialects), and its attempts' transactions are AuthTx.
+var (
+	_ directory.Directory = (*DB)(nil)
+	_ directory.AuthTx    = (*AuthTx)(nil)
+)

@@ -162,7 +162,7 @@ type AuthTx struct {
 
 // InAuthTx runs fn in a write transaction and commits when fn returns nil; an error rolls
 // everything back (including auth events added by fn).
-func (d *DB) InAuthTx(ctx context.Context, fn func(*AuthTx) error) error {
+func (d *DB) InAuthTx(ctx context.Context, fn func(directory.AuthTx) error) error {
 	return d.inTx(ctx, func(tx *sql.Tx) error {
 		return fn(&AuthTx{d: d, ctx: ctx, tx: tx, now: d.now()})
 	})

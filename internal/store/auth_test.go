@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mfactl/mfactl/internal/directory"
 )
 
 // authDB is a directory with user ada (SN00000000 activated, SN00000001 assigned, SN00000002
@@ -90,7 +92,7 @@ func TestAcceptStepIsConditional(t *testing.T) {
 		t.Helper()
 		var ok bool
 		var last int64
-		err := d.InAuthTx(ctx, func(tx *AuthTx) error {
+		err := d.InAuthTx(ctx, func(tx directory.AuthTx) error {
 			var err error
 			ok, last, err = tx.AcceptStep(m, step, drift)
 			return err
@@ -140,7 +142,7 @@ func TestRecordFailureLocksAtLimit(t *testing.T) {
 	for i := 1; i <= 4; i++ {
 		var n int
 		var locked bool
-		err := d.InAuthTx(ctx, func(tx *AuthTx) error {
+		err := d.InAuthTx(ctx, func(tx directory.AuthTx) error {
 			var err error
 			n, locked, err = tx.RecordFailure(id, 3)
 			return err
@@ -153,7 +155,7 @@ func TestRecordFailureLocksAtLimit(t *testing.T) {
 	if !u.Locked || u.FailedAttempts != 4 {
 		t.Fatalf("user %+v", u)
 	}
-	err := d.InAuthTx(ctx, func(tx *AuthTx) error {
+	err := d.InAuthTx(ctx, func(tx directory.AuthTx) error {
 		state, locked, err := tx.UserGuard(id)
 		if state != UserActive || !locked {
 			t.Errorf("guard: %s %v", state, locked)
@@ -174,8 +176,8 @@ func TestRecordFailureLocksAtLimit(t *testing.T) {
 		t.Errorf("clear unknown: %v", err)
 	}
 	// ResetFailures after a success.
-	d.InAuthTx(ctx, func(tx *AuthTx) error { _, _, err := tx.RecordFailure(id, 10); return err })
-	d.InAuthTx(ctx, func(tx *AuthTx) error { return tx.ResetFailures(id) })
+	d.InAuthTx(ctx, func(tx directory.AuthTx) error { _, _, err := tx.RecordFailure(id, 10); return err })
+	d.InAuthTx(ctx, func(tx directory.AuthTx) error { return tx.ResetFailures(id) })
 	if u, _ = d.GetUser(ctx, "ada@contoso.com"); u.FailedAttempts != 0 || u.Locked {
 		t.Errorf("after reset %+v", u)
 	}
@@ -190,7 +192,7 @@ func TestActivationStates(t *testing.T) {
 		var n int
 		var s TokenStatus
 		var ok bool
-		err := d.InAuthTx(ctx, func(tx *AuthTx) error {
+		err := d.InAuthTx(ctx, func(tx directory.AuthTx) error {
 			var err error
 			n, s, ok, err = tx.FailActivation(tok.ID, 3, "locked after 3 failed activations")
 			return err
@@ -207,7 +209,7 @@ func TestActivationStates(t *testing.T) {
 	// registered a method again.
 	authExec(t, d, `UPDATE users SET must_register = 1`)
 	var ok bool
-	d.InAuthTx(ctx, func(tx *AuthTx) error { ok, _ = tx.ActivateToken(tok.ID, 555, -7); return nil })
+	d.InAuthTx(ctx, func(tx directory.AuthTx) error { ok, _ = tx.ActivateToken(tok.ID, 555, -7); return nil })
 	got, _ := d.GetToken(ctx, "SN00000001")
 	if !ok || got.Status != StatusActivated || got.Drift != -7 || got.LastStep != 555 || got.FailedAttempts != 0 ||
 		!got.ActivatedAt.Equal(clock.t) || !got.LastUsedAt.IsZero() {
@@ -217,7 +219,7 @@ func TestActivationStates(t *testing.T) {
 		t.Error("activation left must_register set")
 	}
 	// Neither works on an activated token.
-	d.InAuthTx(ctx, func(tx *AuthTx) error { ok, _ = tx.ActivateToken(tok.ID, 600, 0); return nil })
+	d.InAuthTx(ctx, func(tx directory.AuthTx) error { ok, _ = tx.ActivateToken(tok.ID, 600, 0); return nil })
 	if ok {
 		t.Error("activated twice")
 	}
@@ -247,7 +249,7 @@ func TestActivationStates(t *testing.T) {
 		t.Errorf("enabled %+v", got)
 	}
 	// An activation code older than the last accepted step is refused.
-	d.InAuthTx(ctx, func(tx *AuthTx) error { ok, _ = tx.ActivateToken(tok.ID, 555, 0); return nil })
+	d.InAuthTx(ctx, func(tx directory.AuthTx) error { ok, _ = tx.ActivateToken(tok.ID, 555, 0); return nil })
 	if ok {
 		t.Error("activated with a step not newer than the last one")
 	}
@@ -257,7 +259,7 @@ func TestAuthTxRollsBackEvents(t *testing.T) {
 	ctx := context.Background()
 	d, clock := authDB(t)
 	boom := errors.New("boom")
-	err := d.InAuthTx(ctx, func(tx *AuthTx) error {
+	err := d.InAuthTx(ctx, func(tx directory.AuthTx) error {
 		if err := tx.AddAuthEvent(AuthEvent{UPN: "ada", Result: "denied"}); err != nil {
 			return err
 		}
@@ -266,7 +268,7 @@ func TestAuthTxRollsBackEvents(t *testing.T) {
 	if !errors.Is(err, boom) || count(t, d, "auth_events") != 0 {
 		t.Fatalf("rolled back: %v, %d events", err, count(t, d, "auth_events"))
 	}
-	err = d.InAuthTx(ctx, func(tx *AuthTx) error {
+	err = d.InAuthTx(ctx, func(tx directory.AuthTx) error {
 		return tx.AddAuthEvent(AuthEvent{UPN: "ada", DeviceToken: "SN1", Mode: "oath-hardware", Result: "success",
 			ResultCode: "SUCCESS_OATH_CODE_VERIFIED", ServerName: "h", ServerIP: "10.0.0.1", ClientIP: "192.0.2.1",
 			FirstName: "Ada", LastName: "Lovelace", Email: "e", Phone: "+1 2", Reason: "r"})
@@ -332,7 +334,7 @@ func TestAppPasswordHashesAndTouch(t *testing.T) {
 		t.Fatalf("hashes %+v %v", hs, err)
 	}
 	clock.t = clock.t.Add(time.Hour)
-	if err := d.InAuthTx(ctx, func(tx *AuthTx) error { return tx.TouchAppPassword(b.ID) }); err != nil {
+	if err := d.InAuthTx(ctx, func(tx directory.AuthTx) error { return tx.TouchAppPassword(b.ID) }); err != nil {
 		t.Fatal(err)
 	}
 	ps, _ := d.ListAppPasswords(ctx, "ada@contoso.com")

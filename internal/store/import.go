@@ -77,7 +77,7 @@ func (d *DB) ImportTokens(ctx context.Context, src iter.Seq2[ImportRow, error], 
 		return res, fmt.Errorf("importing tokens: unknown duplicate policy %q", opts.OnDuplicate)
 	}
 	if opts.MaxMethods <= 0 {
-		opts.MaxMethods = DefaultMaxMethods
+		opts.MaxMethods = directory.MaxMethods
 	}
 	if opts.MaxProblems <= 0 {
 		opts.MaxProblems = DefaultMaxProblems

@@ -26,7 +26,6 @@ import (
 
 	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/secrets"
-	"github.com/mfactl/mfactl/internal/tokens"
 )
 
 // Default file names, in the user's data directory.
@@ -35,10 +34,6 @@ const (
 	DefaultDBName  = "mfactl.db"
 	DefaultKeyName = "mfactl.key"
 )
-
-// DefaultMaxMethods is the limit of OATH methods per user that the store enforces when its
-// caller gives none: the domain's rule, tokens.MaxMethods, which is kept in one place.
-const DefaultMaxMethods = tokens.MaxMethods
 
 // metaKeyCheck is the meta row holding the key check value of the master key.
 const metaKeyCheck = "key_check"

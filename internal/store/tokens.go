@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/mfactl/mfactl/internal/directory"
-	"github.com/mfactl/mfactl/internal/ident"
 )
 
 // The model lives in internal/directory; these names keep the store's callers compiling.
@@ -28,9 +27,8 @@ const (
 	StatusDisabled         = directory.StatusDisabled
 )
 
-// Key folds a serial number or UPN to the form used for uniqueness and lookups: NFC, so that
-// a name typed with a combining accent finds the one stored precomposed, and lower case.
-func Key(s string) string { return strings.ToLower(ident.NFC(s)) }
+// Key is directory.Key, the fold of UPNs and serial numbers that the *_key columns hold.
+func Key(s string) string { return directory.Key(s) }
 
 const tokenColumns = `t.id, t.serial, COALESCE(u.upn, ''), t.hash, t.digits, t.period, t.manufacturer, t.model,
 	t.status, t.disabled_reason, t.drift, t.last_step, t.failed_attempts, t.source_file,
@@ -153,10 +151,10 @@ func (d *DB) TokenSecret(ctx context.Context, serial string) ([]byte, error) {
 // owner changes nothing. A token assigned to someone else is a ConflictError unless force, in
 // which case it moves and its activation is cleared. It returns the previous owner ("" when
 // none) so callers can audit a forced reassignment. A disabled token cannot be assigned, and
-// the user's OATH methods must stay within maxMethods (DefaultMaxMethods when 0).
+// the user's OATH methods must stay within maxMethods (directory.MaxMethods when 0).
 func (d *DB) AssignToken(ctx context.Context, serial, upn string, force bool, maxMethods int) (previous string, err error) {
 	if maxMethods <= 0 {
-		maxMethods = DefaultMaxMethods
+		maxMethods = directory.MaxMethods
 	}
 	err = d.change(ctx, serial, func(tx *sql.Tx) ([]auditRow, error) {
 		t, err := getToken(ctx, tx, serial)
@@ -197,9 +195,8 @@ func (d *DB) AssignToken(ctx context.Context, serial, upn string, force bool, ma
 	return previous, err
 }
 
-// ErrTokenDisabled is matched (errors.Is) by the error of assigning a disabled token, which
-// --force does not override; it is also an ErrConflict.
-var ErrTokenDisabled = errors.New("token is disabled")
+// ErrTokenDisabled is directory.ErrTokenDisabled.
+var ErrTokenDisabled = directory.ErrTokenDisabled
 
 type tokenDisabledError struct{ serial string }
 

@@ -334,7 +334,7 @@ func (d *DB) RevokeAppPasswords(ctx context.Context, upn, id string) ([]AppPassw
 // AddAuthApp registers an authenticator app for the user under a new random id. The secret
 // is sealed with the master key under that id, with its keyed fingerprint beside it, as
 // token secrets are. The user's OATH methods (hardware tokens plus authenticator apps) must
-// stay within maxMethods (DefaultMaxMethods when 0), else a LimitError. Registering a method
+// stay within maxMethods (directory.MaxMethods when 0), else a LimitError. Registering a method
 // is a new registration, so it clears the user's must_register flag.
 func (d *DB) AddAuthApp(ctx context.Context, upn string, app NewAuthApp, maxMethods int) (AuthApp, error) {
 	sealer, err := d.needSealer()
@@ -345,7 +345,7 @@ func (d *DB) AddAuthApp(ctx context.Context, upn string, app NewAuthApp, maxMeth
 		return AuthApp{}, errors.New("adding authenticator app: empty secret")
 	}
 	if maxMethods <= 0 {
-		maxMethods = DefaultMaxMethods
+		maxMethods = directory.MaxMethods
 	}
 	if app.Hash == "" {
 		app.Hash = "SHA1"

@@ -2,6 +2,8 @@
 // format, the validation rules of SPEC section 5 and TOTP code computation.
 package tokens
 
+import "github.com/mfactl/mfactl/internal/directory"
+
 // Hash algorithms a token may use.
 const (
 	HashSHA1   = "SHA1"
@@ -21,7 +23,6 @@ type Token struct {
 	Model        string
 }
 
-// MaxMethods is how many OATH methods (hardware tokens plus authenticator apps) one user may
-// have at once, as in Azure MFA. It is the one place the rule's number is written: the store
-// and the users package refer to it.
-const MaxMethods = 5
+// MaxMethods is the directory's limit of OATH methods per user (directory.MaxMethods), which
+// the file rules check (user.limit) with what the directory already holds.
+const MaxMethods = directory.MaxMethods

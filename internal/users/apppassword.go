@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/crypto/argon2"
 
-	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/directory"
 )
 
 // Argon2id parameters for app-password hashes: OWASP's recommendation (19 MiB, 2 passes, 1
@@ -117,15 +117,15 @@ func VerifyAppPassword(hash, password string) (bool, error) {
 
 // AppPasswordStore is what the app-password operations need of the directory.
 type AppPasswordStore interface {
-	AddAppPassword(ctx context.Context, upn, name, hash string) (store.AppPassword, error)
-	ListAppPasswords(ctx context.Context, upn string) ([]store.AppPassword, error)
-	RevokeAppPasswords(ctx context.Context, upn, id string) ([]store.AppPassword, error)
+	AddAppPassword(ctx context.Context, upn, name, hash string) (directory.AppPassword, error)
+	ListAppPasswords(ctx context.Context, upn string) ([]directory.AppPassword, error)
+	RevokeAppPasswords(ctx context.Context, upn, id string) ([]directory.AppPassword, error)
 }
 
 // NewAppPassword is a created app password with the password itself, which exists only here:
 // show it to the admin once and drop it.
 type NewAppPassword struct {
-	store.AppPassword
+	directory.AppPassword
 	Password string
 }
 
@@ -158,7 +158,7 @@ func CreateAppPassword(ctx context.Context, st AppPasswordStore, upn, name strin
 
 // ListAppPasswords returns the user's app passwords (everyone's when upn is empty), never the
 // passwords or their hashes.
-func ListAppPasswords(ctx context.Context, st AppPasswordStore, upn string) ([]store.AppPassword, error) {
+func ListAppPasswords(ctx context.Context, st AppPasswordStore, upn string) ([]directory.AppPassword, error) {
 	ps, err := st.ListAppPasswords(ctx, upn)
 	if err != nil {
 		if upn == "" {
@@ -171,7 +171,7 @@ func ListAppPasswords(ctx context.Context, st AppPasswordStore, upn string) ([]s
 
 // RevokeAppPasswords deletes the user's app password with the id, or all of them when id is
 // empty (the lost-phone case), and returns what it deleted.
-func RevokeAppPasswords(ctx context.Context, st AppPasswordStore, upn, id string) ([]store.AppPassword, error) {
+func RevokeAppPasswords(ctx context.Context, st AppPasswordStore, upn, id string) ([]directory.AppPassword, error) {
 	ps, err := st.RevokeAppPasswords(ctx, upn, id)
 	if err != nil {
 		return nil, wrap("revoking app passwords of", upn, err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/store"
 )
 
@@ -43,16 +44,16 @@ func BenchmarkReset1000Users(b *testing.B) {
 	}
 	defer db.Close()
 	upns := make([]string, n)
-	rows := func(yield func(store.ImportRow, error) bool) {
+	rows := func(yield func(directory.ImportRow, error) bool) {
 		for i := range 2 * n {
 			secret := fmt.Appendf(nil, "secret-%014d", i)
-			if !yield(store.ImportRow{Line: i + 2, Serial: fmt.Sprintf("SN%08d", i), UPN: fmt.Sprintf("user%05d@contoso.com", i/2),
+			if !yield(directory.ImportRow{Line: i + 2, Serial: fmt.Sprintf("SN%08d", i), UPN: fmt.Sprintf("user%05d@contoso.com", i/2),
 				Secret: secret, Period: 30, Digits: 6, Hash: "SHA1"}, nil) {
 				return
 			}
 		}
 	}
-	if _, err := db.ImportTokens(ctx, rows, store.ImportOptions{}); err != nil {
+	if _, err := db.ImportTokens(ctx, rows, directory.ImportOptions{}); err != nil {
 		b.Fatal(err)
 	}
 	for i := range upns {

@@ -13,14 +13,14 @@ import (
 
 	"github.com/pquerna/otp"
 
-	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/tokens"
 )
 
 // EnrollStore is what enrolment needs of the directory.
 type EnrollStore interface {
-	GetUser(ctx context.Context, upn string) (store.User, error)
-	AddAuthApp(ctx context.Context, upn string, app store.NewAuthApp, maxMethods int) (store.AuthApp, error)
+	GetUser(ctx context.Context, upn string) (directory.User, error)
+	AddAuthApp(ctx context.Context, upn string, app directory.NewAuthApp, maxMethods int) (directory.AuthApp, error)
 }
 
 // Parameters of enrolled authenticator apps: the RFC 6238 defaults, which every
@@ -58,7 +58,7 @@ type EnrollOptions struct {
 // URI or QR code to the user once and drop it; nothing else keeps the secret in the clear.
 type Enrollment struct {
 	// App is the stored registration; Register fills it in.
-	App store.AuthApp
+	App directory.AuthApp
 
 	upn    string // as stored
 	opts   EnrollOptions
@@ -92,7 +92,7 @@ func PrepareEnrollment(ctx context.Context, st EnrollStore, upn string, opts Enr
 		return nil, wrap("enrolling an authenticator app for", upn, err)
 	}
 	if u.Methods >= opts.MaxMethods {
-		return nil, &store.LimitError{UPN: u.UPN, Limit: opts.MaxMethods}
+		return nil, &directory.LimitError{UPN: u.UPN, Limit: opts.MaxMethods}
 	}
 	if opts.Issuer == "" {
 		opts.Issuer = DefaultIssuer(u.UPN)
@@ -167,16 +167,16 @@ var ErrRegistered = errors.New("enrolment already registered")
 // Register stores the authenticator app: its secret sealed under the master key, its
 // parameters, and the method limit checked in the same transaction. On success e.App holds
 // the registration.
-func (e *Enrollment) Register(ctx context.Context, st EnrollStore) (store.AuthApp, error) {
+func (e *Enrollment) Register(ctx context.Context, st EnrollStore) (directory.AuthApp, error) {
 	if e.App.ID != "" {
-		return store.AuthApp{}, ErrRegistered
+		return directory.AuthApp{}, ErrRegistered
 	}
-	app, err := st.AddAuthApp(ctx, e.upn, store.NewAuthApp{
+	app, err := st.AddAuthApp(ctx, e.upn, directory.NewAuthApp{
 		Name: e.opts.Name, Issuer: e.opts.Issuer, Secret: e.secret,
 		Hash: AppHash, Digits: AppDigits, Period: AppPeriod, AuditNote: e.opts.AuditNote,
 	}, e.opts.MaxMethods)
 	if err != nil {
-		return store.AuthApp{}, wrap("enrolling an authenticator app for", e.upn, err)
+		return directory.AuthApp{}, wrap("enrolling an authenticator app for", e.upn, err)
 	}
 	e.App = app
 	return app, nil

@@ -9,13 +9,13 @@ import (
 	"strings"
 
 	"github.com/mfactl/mfactl/internal/csvdialect"
-	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/directory"
 )
 
 // ResetStore is what Reset needs of the directory.
 type ResetStore interface {
-	GetUser(ctx context.Context, upn string) (store.User, error)
-	ResetRegistrations(ctx context.Context, upns []string, dryRun bool) ([]store.RegistrationReset, error)
+	GetUser(ctx context.Context, upn string) (directory.User, error)
+	ResetRegistrations(ctx context.Context, upns []string, dryRun bool) ([]directory.RegistrationReset, error)
 }
 
 // UnknownUsersError names the users a bulk operation was given that are not in the directory.
@@ -39,8 +39,8 @@ func (e *UnknownUsersError) Error() string {
 	return fmt.Sprintf("%d users not found: %s%s", len(e.UPNs), strings.Join(names, ", "), more)
 }
 
-// Is makes errors.Is(err, store.ErrNotFound) true.
-func (e *UnknownUsersError) Is(target error) bool { return target == store.ErrNotFound }
+// Is makes errors.Is(err, directory.ErrNotFound) true.
+func (e *UnknownUsersError) Is(target error) bool { return target == directory.ErrNotFound }
 
 // Dedupe returns upns without repeats (UPNs compare case-insensitively), keeping the first
 // spelling of each, in input order.
@@ -48,7 +48,7 @@ func Dedupe(upns []string) []string {
 	seen := make(map[string]bool, len(upns))
 	out := make([]string, 0, len(upns))
 	for _, u := range upns {
-		if k := store.Key(u); !seen[k] {
+		if k := directory.Key(u); !seen[k] {
 			seen[k] = true
 			out = append(out, u)
 		}
@@ -62,14 +62,14 @@ func Dedupe(upns []string) []string {
 // is all or nothing: when any UPN is unknown it changes nothing and returns an
 // *UnknownUsersError naming them all. With dryRun it returns the same plan and changes
 // nothing. The result has one entry per distinct user, in input order.
-func Reset(ctx context.Context, st ResetStore, upns []string, dryRun bool) ([]store.RegistrationReset, error) {
+func Reset(ctx context.Context, st ResetStore, upns []string, dryRun bool) ([]directory.RegistrationReset, error) {
 	upns = Dedupe(upns)
 	res, err := st.ResetRegistrations(ctx, upns, dryRun)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, directory.ErrNotFound) {
 		// Rare: look every user up, to name all the unknown ones at once.
 		var unknown []string
 		for _, upn := range upns {
-			if _, err := st.GetUser(ctx, upn); errors.Is(err, store.ErrNotFound) {
+			if _, err := st.GetUser(ctx, upn); errors.Is(err, directory.ErrNotFound) {
 				unknown = append(unknown, upn)
 			}
 		}

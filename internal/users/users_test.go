@@ -18,6 +18,7 @@ import (
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 
+	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/store"
 )
 
@@ -43,7 +44,7 @@ func openDB(t *testing.T) (*store.DB, string) {
 func addUsers(t *testing.T, db *store.DB, upns ...string) {
 	t.Helper()
 	for _, upn := range upns {
-		if _, err := db.AddUser(context.Background(), store.User{UPN: upn}); err != nil {
+		if _, err := db.AddUser(context.Background(), directory.User{UPN: upn}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -92,7 +93,7 @@ func TestReset(t *testing.T) {
 
 	_, err := Reset(ctx, db, []string{"x@contoso.com", "ada@contoso.com", "y@contoso.com", "X@contoso.com"}, false)
 	var ue *UnknownUsersError
-	if !errors.As(err, &ue) || !errors.Is(err, store.ErrNotFound) || err.Error() != "2 users not found: x@contoso.com, y@contoso.com" {
+	if !errors.As(err, &ue) || !errors.Is(err, directory.ErrNotFound) || err.Error() != "2 users not found: x@contoso.com, y@contoso.com" {
 		t.Fatalf("unknown users: %v", err)
 	}
 	if _, err := Reset(ctx, db, []string{"nobody@contoso.com"}, false); err == nil || err.Error() != "user nobody@contoso.com not found" {
@@ -228,11 +229,11 @@ func TestBlockUnblock(t *testing.T) {
 		t.Errorf("control character in reason: %v", err)
 	}
 	u, changed, err := Block(ctx, db, "ada@contoso.com", "lost laptop")
-	if err != nil || !changed || u.State != store.UserBlocked || u.BlockedReason != "lost laptop" {
+	if err != nil || !changed || u.State != directory.UserBlocked || u.BlockedReason != "lost laptop" {
 		t.Fatalf("block %+v %v %v", u, changed, err)
 	}
 	u, changed, err = Unblock(ctx, db, "ADA@contoso.com")
-	if err != nil || !changed || u.State != store.UserActive || u.BlockedReason != "" {
+	if err != nil || !changed || u.State != directory.UserActive || u.BlockedReason != "" {
 		t.Fatalf("unblock %+v %v %v", u, changed, err)
 	}
 	if _, _, err := Block(ctx, db, "nobody@contoso.com", ""); err == nil || err.Error() != "user nobody@contoso.com not found" {
@@ -292,7 +293,7 @@ func TestAppPasswordLifecycle(t *testing.T) {
 	if err != nil || len(revoked) != 1 || revoked[0] != second.AppPassword {
 		t.Fatalf("revoke one %+v %v", revoked, err)
 	}
-	if _, err := RevokeAppPasswords(ctx, db, "ada@contoso.com", second.ID); !errors.Is(err, store.ErrNotFound) {
+	if _, err := RevokeAppPasswords(ctx, db, "ada@contoso.com", second.ID); !errors.Is(err, directory.ErrNotFound) {
 		t.Errorf("revoke twice: %v", err)
 	}
 	revoked, err = RevokeAppPasswords(ctx, db, "ada@contoso.com", "")
@@ -347,7 +348,7 @@ func TestEnrollApp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := store.AuthApp{ID: e.App.ID, UPN: "Ada@contoso.com", Name: "Ada's phone", Issuer: "contoso.com", Hash: "SHA1", Digits: 6, Period: 30, CreatedAt: e.App.CreatedAt}
+	want := directory.AuthApp{ID: e.App.ID, UPN: "Ada@contoso.com", Name: "Ada's phone", Issuer: "contoso.com", Hash: "SHA1", Digits: 6, Period: 30, CreatedAt: e.App.CreatedAt}
 	if e.App != want || !e.App.CreatedAt.After(testNow) {
 		t.Fatalf("app %+v", e.App)
 	}
@@ -427,7 +428,7 @@ func TestEnrollLimit(t *testing.T) {
 	}
 	// Refused before a secret is generated (and any QR code written)...
 	_, err := PrepareEnrollment(ctx, db, "ada@contoso.com", EnrollOptions{})
-	if !errors.Is(err, store.ErrLimit) || err.Error() != "user Ada@contoso.com already has 5 OATH methods (the limit)" {
+	if !errors.Is(err, directory.ErrLimit) || err.Error() != "user Ada@contoso.com already has 5 OATH methods (the limit)" {
 		t.Errorf("prepare over the limit: %v", err)
 	}
 	// ...and again at registration, when a method arrived in between.
@@ -439,7 +440,7 @@ func TestEnrollLimit(t *testing.T) {
 	if _, err := EnrollApp(ctx, db, "bob@contoso.com", EnrollOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Register(ctx, db); !errors.Is(err, store.ErrLimit) {
+	if _, err := e.Register(ctx, db); !errors.Is(err, directory.ErrLimit) {
 		t.Errorf("register over the limit: %v", err)
 	}
 	if n, _ := db.CountMethods(ctx, "bob@contoso.com"); n != 1 {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mfactl/mfactl/internal/cli"
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/iostreams"
 	"github.com/mfactl/mfactl/internal/store"
 	"github.com/mfactl/mfactl/internal/tokens"
@@ -40,15 +41,15 @@ func newEnv(t *testing.T) *env {
 	ctx := context.Background()
 	db := e.db()
 	defer db.Close()
-	for _, u := range []store.User{{UPN: "ada@contoso.com", DisplayName: "Ada Lovelace"}, {UPN: "bob@contoso.com"}} {
+	for _, u := range []directory.User{{UPN: "ada@contoso.com", DisplayName: "Ada Lovelace"}, {UPN: "bob@contoso.com"}} {
 		if _, err := db.AddUser(ctx, u); err != nil {
 			t.Fatal(err)
 		}
 	}
-	rows := func(yield func(store.ImportRow, error) bool) {
-		yield(store.ImportRow{Line: 2, Serial: "TOK0", Secret: secret, Period: 30, Digits: 6, Hash: "SHA1"}, nil)
+	rows := func(yield func(directory.ImportRow, error) bool) {
+		yield(directory.ImportRow{Line: 2, Serial: "TOK0", Secret: secret, Period: 30, Digits: 6, Hash: "SHA1"}, nil)
 	}
-	if _, err := db.ImportTokens(ctx, rows, store.ImportOptions{}); err != nil {
+	if _, err := db.ImportTokens(ctx, rows, directory.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.AssignToken(ctx, "TOK0", "ada@contoso.com", false, 0); err != nil {
@@ -129,7 +130,7 @@ func TestVerifyCode(t *testing.T) {
 
 	db := e.db()
 	defer db.Close()
-	evs, err := db.ListAuthEvents(context.Background(), store.AuthEventFilter{})
+	evs, err := db.ListAuthEvents(context.Background(), directory.AuthEventFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +140,7 @@ func TestVerifyCode(t *testing.T) {
 	}
 	ev := evs[1]
 	h := cmdutil.Host()
-	want := store.AuthEvent{ID: ev.ID, Time: now.Add(time.Minute), UPN: "ada@contoso.com", FirstName: "Ada", LastName: "Lovelace",
+	want := directory.AuthEvent{ID: ev.ID, Time: now.Add(time.Minute), UPN: "ada@contoso.com", FirstName: "Ada", LastName: "Lovelace",
 		DeviceToken: "TOK0", Mode: "oath-hardware", Result: "success", ResultCode: "SUCCESS_OATH_CODE_VERIFIED",
 		ServerName: h.Name, ServerIP: h.IP, ClientIP: "203.0.113.9"}
 	if ev != want {
@@ -232,7 +233,7 @@ func TestVerifyCodeInput(t *testing.T) {
 	}
 	db := e.db()
 	defer db.Close()
-	evs, err := db.ListAuthEvents(context.Background(), store.AuthEventFilter{})
+	evs, err := db.ListAuthEvents(context.Background(), directory.AuthEventFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +286,7 @@ func TestVerifyRefusesControlCharactersInUPN(t *testing.T) {
 		"mfactl: error: empty UPN\nRun 'mfactl auth verify --help' for usage.\n")
 	db := e.db()
 	defer db.Close()
-	evs, err := db.ListAuthEvents(context.Background(), store.AuthEventFilter{})
+	evs, err := db.ListAuthEvents(context.Background(), directory.AuthEventFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/store"
 )
 
@@ -81,7 +82,7 @@ func ExitCode(err error) int {
 		return ExitInterrupted
 	case errors.Is(err, ErrPartial):
 		return ExitPartial
-	case errors.Is(err, store.ErrBusy):
+	case errors.Is(err, directory.ErrBusy):
 		return ExitBusy
 	case errors.As(err, &usage):
 		return ExitUsage

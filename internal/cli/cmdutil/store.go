@@ -152,7 +152,7 @@ func (f *Factory) ExplainError(err error) error {
 		err = &rewordedError{msg: strings.Replace(err.Error(), generic, full.Error(), 1), err: err}
 	}
 	var hint *HintError
-	if errors.Is(err, store.ErrBusy) && !errors.As(err, &hint) {
+	if errors.Is(err, directory.ErrBusy) && !errors.As(err, &hint) {
 		return WithHint(err, BusyHint)
 	}
 	return err

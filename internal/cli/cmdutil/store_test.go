@@ -6,6 +6,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/store"
 )
 
@@ -25,7 +26,7 @@ func TestExplainErrorNoSpace(t *testing.T) {
 
 // TestExitCodeBusy: a busy directory has its own exit code, also behind wrapping and hints.
 func TestExitCodeBusy(t *testing.T) {
-	err := WithHint(fmt.Errorf("importing: %w", &store.BusyError{}), "h")
+	err := WithHint(fmt.Errorf("importing: %w", &directory.BusyError{}), "h")
 	if got := ExitCode(err); got != ExitBusy || ExitBusy != 4 {
 		t.Errorf("exit %d, want 4", got)
 	}

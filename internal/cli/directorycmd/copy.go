@@ -11,6 +11,7 @@ import (
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
 	"github.com/mfactl/mfactl/internal/cli/render"
+	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/store"
 )
 
@@ -186,7 +187,7 @@ func copyRun(ctx context.Context, o *copyOptions) (err error) {
 		SourceKeyFile: o.fromKey,
 		TargetKeyFile: o.toKey,
 		Force:         o.force,
-		Audit: &store.AuditEvent{Time: f.Now(), Actor: cmdutil.Actor(), Host: host.Name,
+		Audit: &directory.AuditEvent{Time: f.Now(), Actor: cmdutil.Actor(), Host: host.Name,
 			Command: cmdutil.CommandName(o.cmd), Target: o.fromLoc.String(), Result: "success"},
 	})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
 	"github.com/mfactl/mfactl/internal/cli/render"
+	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/store"
 )
 
@@ -88,15 +89,15 @@ func infoRun(ctx context.Context, f *cmdutil.Factory, format string) error {
 		n := in.Tokens[s]
 		t.Total += n
 		switch s {
-		case store.StatusAvailable:
+		case directory.StatusAvailable:
 			t.Available = n
-		case store.StatusAssigned:
+		case directory.StatusAssigned:
 			t.Assigned = n
-		case store.StatusActivated:
+		case directory.StatusActivated:
 			t.Activated = n
-		case store.StatusFailedActivation:
+		case directory.StatusFailedActivation:
 			t.FailedActivation = n
-		case store.StatusDisabled:
+		case directory.StatusDisabled:
 			t.Disabled = n
 		}
 		v.statuses = append(v.statuses, statusCount{string(s), n})

@@ -10,8 +10,8 @@ import (
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
 	"github.com/mfactl/mfactl/internal/cli/render"
 	"github.com/mfactl/mfactl/internal/cli/view"
+	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/report"
-	"github.com/mfactl/mfactl/internal/store"
 )
 
 type auditOptions struct {
@@ -81,13 +81,13 @@ func auditRun(ctx context.Context, opts *auditOptions) error {
 		if err != nil {
 			return usageError(err)
 		}
-		_, err = render.WriteListing(p.out, p.format, render.Listing[store.AuditEvent]{
+		_, err = render.WriteListing(p.out, p.format, render.Listing[directory.AuditEvent]{
 			Header: auditColumns,
-			Rows:   func() iter.Seq2[store.AuditEvent, error] { return events },
-			Cells: func(e store.AuditEvent) []string {
+			Rows:   func() iter.Seq2[directory.AuditEvent, error] { return events },
+			Cells: func(e directory.AuditEvent) []string {
 				return []string{p.time(e.Time), e.Actor, e.Host, e.Command, e.Target, e.Result, e.Detail}
 			},
-			View: func(e store.AuditEvent) any {
+			View: func(e directory.AuditEvent) any {
 				return auditView{Time: view.RFC3339(e.Time), Actor: e.Actor, Host: e.Host, Command: e.Command,
 					Target: e.Target, Result: e.Result, Detail: e.Detail}
 			},

@@ -5,13 +5,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/directory"
 )
 
 func auditEnv(t *testing.T) *testEnv {
 	t.Helper()
 	e := newEnv(t)
-	for _, a := range []store.AuditEvent{
+	for _, a := range []directory.AuditEvent{
 		{Time: time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC), Actor: "helpdesk", Host: "admin01", Command: "tokens assign",
 			Target: "SN1", Result: "success", Detail: "assigned to helga@contoso.com"},
 		{Time: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC), Actor: "helpdesk", Host: "admin01", Command: "tokens import",
@@ -55,12 +55,12 @@ func TestAudit(t *testing.T) {
 
 func TestAuditFilters(t *testing.T) {
 	e := auditEnv(t)
-	if err := e.db.AddAudit(context.Background(), store.AuditEvent{Time: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC),
+	if err := e.db.AddAudit(context.Background(), directory.AuditEvent{Time: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC),
 		Actor: "helpdesk", Host: "admin01", Command: "users block", Target: "Helga@Contoso.com", Result: "success",
 		Detail: "blocked: on leave"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.db.AddAudit(context.Background(), store.AuditEvent{Time: time.Date(2026, 11, 21, 11, 0, 0, 0, time.UTC),
+	if err := e.db.AddAudit(context.Background(), directory.AuditEvent{Time: time.Date(2026, 11, 21, 11, 0, 0, 0, time.UTC),
 		Actor: "helpdesk", Host: "admin01", Command: "tokens assign", Target: "SN9", Result: "success",
 		Detail: "assigned to olga.helga@contoso.com.au"}); err != nil {
 		t.Fatal(err)

@@ -11,8 +11,8 @@ import (
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
 	"github.com/mfactl/mfactl/internal/cli/render"
 	"github.com/mfactl/mfactl/internal/cli/view"
+	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/report"
-	"github.com/mfactl/mfactl/internal/store"
 )
 
 type registrationOptions struct {
@@ -56,7 +56,7 @@ type registrationView struct {
 	view.UserMethods
 }
 
-func newRegistrationView(u store.User) registrationView {
+func newRegistrationView(u directory.User) registrationView {
 	v := view.NewUser(u)
 	return registrationView{UserIdentity: v.UserIdentity, BlockedReason: u.BlockedReason, UserMethods: v.UserMethods}
 }
@@ -74,17 +74,17 @@ func registrationRun(ctx context.Context, opts *registrationOptions) error {
 		// The totals are counted on the last pass over the users (a long table reads them twice).
 		var totals report.RegistrationTotals
 		users := r.Registration(ctx)
-		_, err = render.WriteListing(p.out, p.format, render.Listing[store.User]{
+		_, err = render.WriteListing(p.out, p.format, render.Listing[directory.User]{
 			Header: registrationHeader,
-			Rows: func() iter.Seq2[store.User, error] {
+			Rows: func() iter.Seq2[directory.User, error] {
 				totals = report.RegistrationTotals{}
 				return users
 			},
-			Cells: func(u store.User) []string {
+			Cells: func(u directory.User) []string {
 				totals.Add(u)
 				return newRegistrationView(u).cells()
 			},
-			View: func(u store.User) any { return newRegistrationView(u) },
+			View: func(u directory.User) any { return newRegistrationView(u) },
 		})
 		if err != nil {
 			return fmt.Errorf("reporting registration: %w", err)

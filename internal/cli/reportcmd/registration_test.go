@@ -12,7 +12,7 @@ import (
 
 	"github.com/mfactl/mfactl/internal/auth"
 	"github.com/mfactl/mfactl/internal/cli/render"
-	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/directory"
 )
 
 // directoryEnv has users in every registration state and tokens in every status:
@@ -27,9 +27,9 @@ func directoryEnv(t *testing.T) *testEnv {
 	t.Helper()
 	e := newEnv(t)
 	ctx := context.Background()
-	for _, u := range []store.User{
+	for _, u := range []directory.User{
 		{UPN: "helga@contoso.com", DisplayName: "Helga Lindqvist", Email: "helga@contoso.com", Phone: "+1 4255550100"},
-		{UPN: "ivan@contoso.com", DisplayName: "Ivan", State: store.UserBlocked, BlockedReason: "left the company"},
+		{UPN: "ivan@contoso.com", DisplayName: "Ivan", State: directory.UserBlocked, BlockedReason: "left the company"},
 		{UPN: "adele@contoso.com", DisplayName: "Adele Vance", MustRegister: true},
 		{UPN: "=evil@contoso.com", DisplayName: "@evil"},
 	} {
@@ -37,8 +37,8 @@ func directoryEnv(t *testing.T) *testEnv {
 			t.Fatal(err)
 		}
 	}
-	row := func(serial, upn, make, model string) store.ImportRow {
-		return store.ImportRow{Serial: serial, UPN: upn, Secret: testSecret, Period: 30, Digits: 6, Hash: "SHA1", Manufacturer: make, Model: model}
+	row := func(serial, upn, make, model string) directory.ImportRow {
+		return directory.ImportRow{Serial: serial, UPN: upn, Secret: testSecret, Period: 30, Digits: 6, Hash: "SHA1", Manufacturer: make, Model: model}
 	}
 	_, err := e.db.ImportTokens(ctx, seq(
 		row("SN1", "helga@contoso.com", "Contoso", "HardwareKey"),
@@ -46,7 +46,7 @@ func directoryEnv(t *testing.T) *testEnv {
 		row("SN3", "ivan@contoso.com", "Contoso", "HardwareKey"),
 		row("SN4", "", "Contoso", "HardwareKey"),
 		row("SN5", "", "Fabrikam", "C200"),
-	), store.ImportOptions{})
+	), directory.ImportOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func directoryEnv(t *testing.T) *testEnv {
 	if err != nil || !res.Success {
 		t.Fatalf("verifying SN1: %+v, %v", res, err)
 	}
-	if _, err := e.db.AddAuthApp(ctx, "helga@contoso.com", store.NewAuthApp{Name: "phone", Secret: []byte("another-secret-12345")}, 0); err != nil {
+	if _, err := e.db.AddAuthApp(ctx, "helga@contoso.com", directory.NewAuthApp{Name: "phone", Secret: []byte("another-secret-12345")}, 0); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.db.AddAppPassword(ctx, "ivan@contoso.com", "mail", "$argon2id$v=19$m=65536,t=3,p=2$c2FsdA$aGFzaA"); err != nil {

@@ -11,8 +11,8 @@ import (
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
 	"github.com/mfactl/mfactl/internal/cli/render"
 	"github.com/mfactl/mfactl/internal/cli/view"
+	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/report"
-	"github.com/mfactl/mfactl/internal/store"
 )
 
 type tokensOptions struct {
@@ -105,7 +105,7 @@ func tokensRun(ctx context.Context, opts *tokensOptions) error {
 	})
 }
 
-func inventoryCells(x store.InventoryRow) []string {
+func inventoryCells(x directory.InventoryRow) []string {
 	return []string{x.Manufacturer, x.Model, itoa(x.Total), itoa(x.Available), itoa(x.Assigned), itoa(x.Activated),
 		itoa(x.FailedActivation), itoa(x.Disabled), itoa(x.Unassigned)}
 }
@@ -115,11 +115,11 @@ func listUnused(ctx context.Context, r *report.Reporter, p *printer, unusedFor t
 	if err != nil {
 		return err
 	}
-	_, err = render.WriteListing(p.out, p.format, render.Listing[store.Token]{
+	_, err = render.WriteListing(p.out, p.format, render.Listing[directory.Token]{
 		Header: view.TokenHeader,
-		Rows:   func() iter.Seq2[store.Token, error] { return tokens },
-		Cells:  func(t store.Token) []string { return view.NewToken(t).Cells(p.timeCell) },
-		View:   func(t store.Token) any { return view.NewToken(t) },
+		Rows:   func() iter.Seq2[directory.Token, error] { return tokens },
+		Cells:  func(t directory.Token) []string { return view.NewToken(t).Cells(p.timeCell) },
+		View:   func(t directory.Token) any { return view.NewToken(t) },
 	})
 	return err
 }

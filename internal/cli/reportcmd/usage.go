@@ -13,8 +13,8 @@ import (
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
 	"github.com/mfactl/mfactl/internal/cli/render"
 	"github.com/mfactl/mfactl/internal/cli/view"
+	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/report"
-	"github.com/mfactl/mfactl/internal/store"
 )
 
 type usageOptions struct {
@@ -137,14 +137,14 @@ func listEvents(ctx context.Context, r *report.Reporter, p *printer, q report.Us
 	if err != nil {
 		return err
 	}
-	_, err = render.WriteListing(p.out, p.format, render.Listing[store.AuthEvent]{
+	_, err = render.WriteListing(p.out, p.format, render.Listing[directory.AuthEvent]{
 		Header: eventColumns,
-		Rows:   func() iter.Seq2[store.AuthEvent, error] { return events },
-		Cells: func(e store.AuthEvent) []string {
+		Rows:   func() iter.Seq2[directory.AuthEvent, error] { return events },
+		Cells: func(e directory.AuthEvent) []string {
 			return []string{p.time(e.Time), e.UPN, e.FirstName, e.LastName, e.Email, e.Phone, e.DeviceToken, e.Mode,
 				e.Result, e.ResultCode, e.Reason, e.ServerName, e.ServerIP, e.ClientIP}
 		},
-		View: func(e store.AuthEvent) any {
+		View: func(e directory.AuthEvent) any {
 			return eventView{Time: view.RFC3339(e.Time), UPN: e.UPN, FirstName: e.FirstName, LastName: e.LastName,
 				Email: e.Email, Phone: e.Phone, DeviceToken: e.DeviceToken, Mode: e.Mode, Result: e.Result,
 				ResultCode: e.ResultCode, Reason: e.Reason, ServerName: e.ServerName, ServerIP: e.ServerIP, ClientIP: e.ClientIP}

@@ -9,21 +9,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/directory"
 )
 
 func usageEnv(t *testing.T) *testEnv {
 	t.Helper()
 	e := newEnv(t)
 	ctx := context.Background()
-	if _, err := e.db.AddUser(ctx, store.User{UPN: "helga@contoso.com", DisplayName: "Helga Lindqvist"}); err != nil {
+	if _, err := e.db.AddUser(ctx, directory.User{UPN: "helga@contoso.com", DisplayName: "Helga Lindqvist"}); err != nil {
 		t.Fatal(err)
 	}
 	at := func(day, h, m, s int) time.Time { return time.Date(2026, 11, day, h, m, s, 0, time.UTC) }
-	helga := store.AuthEvent{UPN: "helga@contoso.com", FirstName: "Helga", LastName: "Lindqvist", Email: "helga@contoso.com",
+	helga := directory.AuthEvent{UPN: "helga@contoso.com", FirstName: "Helga", LastName: "Lindqvist", Email: "helga@contoso.com",
 		Phone: "+1 4255550100", DeviceToken: "SN1", Mode: "oath-hardware", Result: "success", ResultCode: "SUCCESS_OATH_CODE_VERIFIED",
 		ServerName: "mfa01", ServerIP: "10.0.0.5", ClientIP: "192.0.2.10"}
-	with := func(e store.AuthEvent, t time.Time, change func(*store.AuthEvent)) store.AuthEvent {
+	with := func(e directory.AuthEvent, t time.Time, change func(*directory.AuthEvent)) directory.AuthEvent {
 		e.Time = t
 		if change != nil {
 			change(&e)
@@ -32,14 +32,14 @@ func usageEnv(t *testing.T) *testEnv {
 	}
 	_, err := e.db.AddAuthEvents(ctx, seq(
 		with(helga, at(20, 8, 0, 0), nil),
-		with(helga, at(20, 8, 0, 30), func(e *store.AuthEvent) {
+		with(helga, at(20, 8, 0, 30), func(e *directory.AuthEvent) {
 			e.Result, e.ResultCode, e.Reason = "denied", "FAILED_OATH_CODE_DUPLICATE", "code already used"
 		}),
-		store.AuthEvent{Time: at(20, 9, 0, 0), UPN: "=1+2@contoso.com", Mode: "oath", Result: "denied",
+		directory.AuthEvent{Time: at(20, 9, 0, 0), UPN: "=1+2@contoso.com", Mode: "oath", Result: "denied",
 			ResultCode: "FAILED_USER_UNKNOWN", Reason: "-user not found", ServerName: "mfa01", ServerIP: "10.0.0.5"},
-		store.AuthEvent{Time: at(21, 10, 0, 0), UPN: "ivan@contoso.com", Mode: "app-password", Result: "success",
+		directory.AuthEvent{Time: at(21, 10, 0, 0), UPN: "ivan@contoso.com", Mode: "app-password", Result: "success",
 			ResultCode: "SUCCESS_OATH_CODE_VERIFIED", ServerName: "mfa01", ServerIP: "10.0.0.5"},
-		store.AuthEvent{Time: at(21, 11, 0, 0), UPN: "ivan@contoso.com", DeviceToken: "SN2", Mode: "oath-hardware", Result: "denied",
+		directory.AuthEvent{Time: at(21, 11, 0, 0), UPN: "ivan@contoso.com", DeviceToken: "SN2", Mode: "oath-hardware", Result: "denied",
 			ResultCode: "FAILED_USER_BLOCKED", Reason: "user is blocked: left", ServerName: "mfa01", ServerIP: "10.0.0.5"},
 		with(helga, at(22, 7, 0, 0), nil),
 	))

@@ -17,7 +17,7 @@ import (
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
 	"github.com/mfactl/mfactl/internal/cli/render"
 	"github.com/mfactl/mfactl/internal/csvdialect"
-	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/tokens"
 	"github.com/mfactl/mfactl/internal/users"
 )
@@ -142,15 +142,15 @@ func activateRun(ctx context.Context, cmd *cobra.Command, opts *activateOptions)
 func activateOne(ctx context.Context, cmd *cobra.Command, f *cmdutil.Factory, svc *auth.Service, serial, code string, opts auth.ActivateOptions) (auth.Result, error) {
 	r, err := svc.Activate(ctx, serial, code, opts)
 	if err != nil {
-		var nf *store.NotFoundError
+		var nf *directory.NotFoundError
 		switch {
 		case errors.Is(err, tokens.ErrMalformedCode):
 			return r, cmdutil.CodeUsage(err) // no attempt was made: nothing to audit
 		case errors.As(err, &nf) && nf.Kind == "user":
 			return r, cmdutil.WithHint(err, fmt.Sprintf("add the user first: mfactl users add %s", opts.AssignTo))
-		case errors.Is(err, store.ErrTokenDisabled):
+		case errors.Is(err, directory.ErrTokenDisabled):
 			return r, err // --force would not help: the message says to enable it
-		case errors.Is(err, store.ErrConflict):
+		case errors.Is(err, directory.ErrConflict):
 			return r, cmdutil.WithHint(err, "unassign it first, or move it with mfactl tokens assign --force")
 		}
 		return r, err
@@ -258,7 +258,7 @@ func activateFileRun(ctx context.Context, cmd *cobra.Command, opts *activateOpti
 		r, err := activateOne(ctx, cmd, f, svc, row.serial, row.code, o)
 		v := bulkRowView{Line: row.line, activationView: newActivationView(r)}
 		if err != nil {
-			if !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrLimit) {
+			if !errors.Is(err, directory.ErrNotFound) && !errors.Is(err, directory.ErrConflict) && !errors.Is(err, directory.ErrLimit) {
 				runErr = fmt.Errorf("%s:%d: %w", name, row.line, err)
 				break
 			}

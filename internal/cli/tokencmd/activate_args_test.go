@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/directory"
 )
 
 // Serials, UPNs and reasons reach the auth and audit logs; one with a control character (a
@@ -44,16 +44,16 @@ func TestTokenArgsRefuseControlCharacters(t *testing.T) {
 	// Nothing was written: no auth event, no audit row, the tokens as they were.
 	db := e.db()
 	ctx := context.Background()
-	if evs, err := db.ListAuthEvents(ctx, store.AuthEventFilter{}); err != nil || len(evs) != 0 {
+	if evs, err := db.ListAuthEvents(ctx, directory.AuthEventFilter{}); err != nil || len(evs) != 0 {
 		t.Fatalf("auth events %+v, %v", evs, err)
 	}
-	if evs, err := db.ListAudit(ctx, store.AuditFilter{}); err != nil || len(evs) != 0 {
+	if evs, err := db.ListAudit(ctx, directory.AuditFilter{}); err != nil || len(evs) != 0 {
 		t.Fatalf("audit events %+v, %v", evs, err)
 	}
-	if tok := e.token("TOK0"); tok.Status != store.StatusAssigned || tok.DisabledReason != "" {
+	if tok := e.token("TOK0"); tok.Status != directory.StatusAssigned || tok.DisabledReason != "" {
 		t.Fatalf("TOK0 changed: %+v", tok)
 	}
-	if tok := e.token("TOK2"); tok.Status != store.StatusAvailable {
+	if tok := e.token("TOK2"); tok.Status != directory.StatusAvailable {
 		t.Fatalf("TOK2 changed: %+v", tok)
 	}
 

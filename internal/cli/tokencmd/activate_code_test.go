@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/directory"
 )
 
 // TestActivateCodeInput: the code given to tokens activate is read like every code (white
@@ -26,7 +26,7 @@ func TestActivateCodeInput(t *testing.T) {
 		e.run("", false, "tokens", "activate", "TOK2", c.code, "--user", "bob@contoso.com").check(t, 2, "",
 			"mfactl: error: "+c.msg+"\nRun 'mfactl tokens activate --help' for usage.\n")
 	}
-	evs, _ := e.db().ListAuthEvents(context.Background(), store.AuthEventFilter{})
+	evs, _ := e.db().ListAuthEvents(context.Background(), directory.AuthEventFilter{})
 	if len(evs) != 2 {
 		t.Errorf("%d auth events, want the two activations", len(evs))
 	}

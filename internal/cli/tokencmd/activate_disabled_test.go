@@ -3,7 +3,7 @@ package tokencmd_test
 import (
 	"testing"
 
-	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/directory"
 )
 
 // Assigning a disabled token fails whatever --force says, so the hint to unassign it or pass
@@ -16,7 +16,7 @@ func TestAssignDisabledTokenHasNoForceHint(t *testing.T) {
 	e.run("", false, "tokens", "assign", "--force", "TOK2", "bob@contoso.com").check(t, 1, "", refused)
 	e.run("", false, "tokens", "activate", "TOK2", actCode(t, 2, 0), "--user", "bob@contoso.com").check(t, 1, "",
 		"mfactl: error: assigning token TOK2 to bob@contoso.com: token TOK2 is disabled; enable it first\n")
-	if tok := e.token("TOK2"); tok.Status != store.StatusDisabled || tok.UPN != "" {
+	if tok := e.token("TOK2"); tok.Status != directory.StatusDisabled || tok.UPN != "" {
 		t.Fatalf("TOK2 changed: %+v", tok)
 	}
 	// Owned by someone else: the hint is right there.

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"unicode/utf16"
 
-	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/directory"
 )
 
 // The --from header is matched like the token and user files' headers: case, spaces,
@@ -25,7 +25,7 @@ func TestActivateBulkHeaderSpellings(t *testing.T) {
 		if r.code != 0 || !strings.Contains(r.out, ","+serial+",") || !strings.Contains(r.out, ",success,SUCCESS_OATH_TOKEN_ACTIVATED,") {
 			t.Fatalf("header %q: exit %d\n%s%s", header, r.code, r.out, r.errOut)
 		}
-		if tok := e.token(serial); tok.Status != store.StatusActivated {
+		if tok := e.token(serial); tok.Status != directory.StatusActivated {
 			t.Fatalf("header %q: %+v", header, tok)
 		}
 	}
@@ -46,7 +46,7 @@ func TestActivateBulkOtherSeparator(t *testing.T) {
 			"mfactl: error: "+path+":1: the header is one field: the file seems to use "+c.sep+" as separator (Excel does in many locales)\n"+
 				"mfactl: hint: add the line \""+c.sepLine+"\" at the top of the file, or save it as comma-separated CSV\n")
 	}
-	if tok := e.token("TOK0"); tok.Status != store.StatusAssigned {
+	if tok := e.token("TOK0"); tok.Status != directory.StatusAssigned {
 		t.Fatalf("TOK0 changed: %+v", tok)
 	}
 }
@@ -65,7 +65,7 @@ func TestActivateBulkDialect(t *testing.T) {
 		if r.code != 0 || !strings.Contains(r.out, ","+serial+",") {
 			t.Fatalf("file %d: exit %d\n%s%s", i, r.code, r.out, r.errOut)
 		}
-		if tok := e.token(serial); tok.Status != store.StatusActivated {
+		if tok := e.token(serial); tok.Status != directory.StatusActivated {
 			t.Fatalf("%s: %+v", serial, tok)
 		}
 	}
@@ -92,7 +92,7 @@ func TestActivateBulkShortCode(t *testing.T) {
 	e.run("", false, "tokens", "activate", "--from", path).check(t, 1, "",
 		"mfactl: error: "+path+":3: code: 5 digits, want 6; a spreadsheet drops leading zeros unless the column is formatted as text\n")
 	for _, s := range []string{"TOK0", "TOK1"} {
-		if tok := e.token(s); tok.Status != store.StatusAssigned || tok.FailedAttempts != 0 {
+		if tok := e.token(s); tok.Status != directory.StatusAssigned || tok.FailedAttempts != 0 {
 			t.Fatalf("%s changed: %+v", s, tok)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mfactl/mfactl/internal/cli"
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/iostreams"
 	"github.com/mfactl/mfactl/internal/store"
 	"github.com/mfactl/mfactl/internal/tokens"
@@ -41,18 +42,18 @@ func newActEnv(t *testing.T) *actEnv {
 	ctx := context.Background()
 	db := e.db()
 	for _, upn := range []string{"ada@contoso.com", "bob@contoso.com"} {
-		if _, err := db.AddUser(ctx, store.User{UPN: upn}); err != nil {
+		if _, err := db.AddUser(ctx, directory.User{UPN: upn}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	rows := func(yield func(store.ImportRow, error) bool) {
+	rows := func(yield func(directory.ImportRow, error) bool) {
 		for i := range 4 {
-			if !yield(store.ImportRow{Line: i + 2, Serial: fmt.Sprintf("TOK%d", i), Secret: actSecret(i), Period: 30, Digits: 6, Hash: "SHA1"}, nil) {
+			if !yield(directory.ImportRow{Line: i + 2, Serial: fmt.Sprintf("TOK%d", i), Secret: actSecret(i), Period: 30, Digits: 6, Hash: "SHA1"}, nil) {
 				return
 			}
 		}
 	}
-	if _, err := db.ImportTokens(ctx, iter.Seq2[store.ImportRow, error](rows), store.ImportOptions{}); err != nil {
+	if _, err := db.ImportTokens(ctx, iter.Seq2[directory.ImportRow, error](rows), directory.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range []string{"TOK0", "TOK1"} {
@@ -108,7 +109,7 @@ func (e *actEnv) run(stdin string, tty bool, args ...string) actResult {
 	return actResult{code, out.String(), errOut.String()}
 }
 
-func (e *actEnv) token(serial string) store.Token {
+func (e *actEnv) token(serial string) directory.Token {
 	e.t.Helper()
 	tok, err := e.db().GetToken(context.Background(), serial)
 	if err != nil {
@@ -130,7 +131,7 @@ func TestActivateOne(t *testing.T) {
 		`SERIAL NUMBER  UPN              STATUS     DRIFT  FAILED ATTEMPTS  RESULT   RESULT CODE                   REASON
 TOK0           ada@contoso.com  activated  -7     0                success  SUCCESS_OATH_TOKEN_ACTIVATED
 `, "")
-	if tok := e.token("TOK0"); tok.Status != store.StatusActivated || tok.Drift != -7 {
+	if tok := e.token("TOK0"); tok.Status != directory.StatusActivated || tok.Drift != -7 {
 		t.Fatalf("token %+v", tok)
 	}
 	// A wrong code from standard input: exit 1, the row says why; JSON has the same fields.
@@ -154,7 +155,7 @@ TOK0           ada@contoso.com  activated  -7     0                success  SUCC
 	// --user assigns and activates; both are audited.
 	e.run("", false, "tokens", "activate", "TOK2", actCode(t, 2, 0), "--user", "bob@contoso.com", "-o", "csv").check(t, 0,
 		"serial number,upn,status,drift,failed attempts,result,result code,reason\nTOK2,bob@contoso.com,activated,0,0,success,SUCCESS_OATH_TOKEN_ACTIVATED,\n", "")
-	audit, err := e.db().ListAudit(context.Background(), store.AuditFilter{})
+	audit, err := e.db().ListAudit(context.Background(), directory.AuditFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +173,7 @@ TOK0           ada@contoso.com  activated  -7     0                success  SUCC
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("audit:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	evs, _ := e.db().ListAuthEvents(context.Background(), store.AuthEventFilter{})
+	evs, _ := e.db().ListAuthEvents(context.Background(), directory.AuthEventFilter{})
 	if len(evs) != 4 || evs[3].ResultCode != "SUCCESS_OATH_TOKEN_ACTIVATED" || evs[3].ServerName != cmdutil.Host().Name || evs[3].ServerIP == "" {
 		t.Errorf("auth events %+v", evs)
 	}
@@ -212,7 +213,7 @@ func TestActivateErrors(t *testing.T) {
 	// An unknown token is a denied attempt, recorded like the others.
 	e.run("", false, "tokens", "activate", "NOPE", "123456", "-o", "csv", "--client-ip", "2001:DB8::7").check(t, 1,
 		"serial number,upn,status,drift,failed attempts,result,result code,reason\nNOPE,,,0,0,denied,FAILED_OATH_TOKEN_UNKNOWN,token not found\n", "")
-	evs, _ := e.db().ListAuthEvents(context.Background(), store.AuthEventFilter{})
+	evs, _ := e.db().ListAuthEvents(context.Background(), directory.AuthEventFilter{})
 	if len(evs) != 1 || evs[0].DeviceToken != "NOPE" || evs[0].ClientIP != "2001:db8::7" {
 		t.Errorf("events %+v", evs)
 	}
@@ -348,7 +349,7 @@ func TestActivateBulkMalformed(t *testing.T) {
 			t.Errorf("the error quotes a code: %s", r.errOut)
 		}
 	}
-	if tok := e.token("TOK0"); tok.Status != store.StatusAssigned {
+	if tok := e.token("TOK0"); tok.Status != directory.StatusAssigned {
 		t.Errorf("a malformed file changed a token: %+v", tok)
 	}
 	r := e.run("", false, "tokens", "activate", "--from", filepath.Join(e.dir, "missing.csv"))

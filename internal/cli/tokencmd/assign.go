@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
-	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/directory"
 )
 
 type assignOptions struct {
@@ -53,7 +53,7 @@ func assignRun(ctx context.Context, cmd *cobra.Command, opts *assignOptions) err
 		return err
 	}
 	previous, err := db.AssignToken(ctx, opts.serial, opts.upn, opts.force, 0)
-	if err == nil && previous != "" && store.Key(previous) == store.Key(opts.upn) {
+	if err == nil && previous != "" && directory.Key(previous) == directory.Key(opts.upn) {
 		f.Note("token %s is already assigned to %s", opts.serial, previous)
 		return nil
 	}
@@ -70,13 +70,13 @@ func assignRun(ctx context.Context, cmd *cobra.Command, opts *assignOptions) err
 
 func assignError(opts *assignOptions, err error) error {
 	err = fmt.Errorf("assigning token %s: %w", opts.serial, err)
-	var nf *store.NotFoundError
+	var nf *directory.NotFoundError
 	switch {
 	case errors.As(err, &nf) && nf.Kind == "user":
 		return cmdutil.WithHint(err, fmt.Sprintf("add the user first: mfactl users add %s", opts.upn))
-	case errors.Is(err, store.ErrTokenDisabled):
+	case errors.Is(err, directory.ErrTokenDisabled):
 		return err // --force would not help: the message says to enable it
-	case errors.Is(err, store.ErrConflict) && !opts.force:
+	case errors.Is(err, directory.ErrConflict) && !opts.force:
 		return cmdutil.WithHint(err, "unassign it first, or pass --force to move it")
 	}
 	return err

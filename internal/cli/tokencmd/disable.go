@@ -7,7 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
-	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/directory"
 )
 
 type disableOptions struct {
@@ -50,7 +50,7 @@ func disableRun(ctx context.Context, cmd *cobra.Command, opts *disableOptions) e
 	// Disabling a disabled token keeps its reason (a lock after failed activations, "reported
 	// lost") unless --reason gives another: the default text must not overwrite it.
 	t, err := db.GetToken(ctx, opts.serial)
-	if err == nil && t.Status == store.StatusDisabled &&
+	if err == nil && t.Status == directory.StatusDisabled &&
 		(!cmd.Flags().Changed("reason") || opts.reason == t.DisabledReason) {
 		f.Note("token %s is already disabled (reason: %s)", t.Serial, t.DisabledReason)
 		return nil

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/store"
 )
 
@@ -45,7 +46,7 @@ func enableRun(ctx context.Context, cmd *cobra.Command, opts *enableOptions) err
 		return err
 	}
 	t, err := db.GetToken(ctx, opts.serial)
-	if err == nil && t.Status != store.StatusDisabled && t.Status != store.StatusFailedActivation && !ownerLocked(ctx, db, t) {
+	if err == nil && t.Status != directory.StatusDisabled && t.Status != directory.StatusFailedActivation && !ownerLocked(ctx, db, t) {
 		f.Note("token %s is not disabled (status %s)", t.Serial, t.Status)
 		return nil
 	}
@@ -61,7 +62,7 @@ func enableRun(ctx context.Context, cmd *cobra.Command, opts *enableOptions) err
 }
 
 // ownerLocked reports whether the token's owner is locked out after failed verifications.
-func ownerLocked(ctx context.Context, db *store.DB, t store.Token) bool {
+func ownerLocked(ctx context.Context, db *store.DB, t directory.Token) bool {
 	if t.UPN == "" {
 		return false
 	}

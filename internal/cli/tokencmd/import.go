@@ -17,7 +17,7 @@ import (
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
 	"github.com/mfactl/mfactl/internal/cli/render"
 	"github.com/mfactl/mfactl/internal/csvdialect"
-	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/tokenfile"
 	"github.com/mfactl/mfactl/internal/tokens"
 )
@@ -29,7 +29,7 @@ type importOptions struct {
 	read          tokenfile.Options
 	dryRun        bool
 	skipInvalid   bool
-	onDuplicate   store.DuplicatePolicy
+	onDuplicate   directory.DuplicatePolicy
 	rejected      string
 	requireUsers  bool
 	progressDelay time.Duration
@@ -77,8 +77,8 @@ format of validate. A progress bar is shown on a terminal for long imports.`,
 			if opts.read, err = ff.readOptions(f, args); err != nil {
 				return err
 			}
-			switch p := store.DuplicatePolicy(onDuplicate); p {
-			case store.DuplicateFail, store.DuplicateSkip, store.DuplicateUpdate:
+			switch p := directory.DuplicatePolicy(onDuplicate); p {
+			case directory.DuplicateFail, directory.DuplicateSkip, directory.DuplicateUpdate:
 				opts.onDuplicate = p
 			default:
 				return cmdutil.Usagef("--on-duplicate: unknown policy %q (want fail, skip or update)", onDuplicate)
@@ -94,7 +94,7 @@ format of validate. A progress bar is shown on a terminal for long imports.`,
 	fl := cmd.Flags()
 	fl.BoolVar(&opts.dryRun, "dry-run", false, "check everything against the directory, write nothing")
 	fl.BoolVar(&opts.skipInvalid, "skip-invalid", false, "import the valid rows, report the others and exit 3")
-	fl.StringVar(&onDuplicate, "on-duplicate", string(store.DuplicateFail),
+	fl.StringVar(&onDuplicate, "on-duplicate", string(directory.DuplicateFail),
 		"`policy` for a serial already in the directory with other data: fail, skip or update")
 	fl.StringVar(&opts.rejected, "rejected", "", "write the rejected rows as read to this CSV `file` (mode 0600)")
 	fl.BoolVar(&opts.requireUsers, "require-existing-users", false, "reject rows whose user is not in the directory instead of creating it")
@@ -254,7 +254,7 @@ func importRun(ctx context.Context, cmd *cobra.Command, opts *importOptions) err
 	if err != nil {
 		return err
 	}
-	res, ierr := db.ImportTokens(ctx, t.records(ctx), store.ImportOptions{
+	res, ierr := db.ImportTokens(ctx, t.records(ctx), directory.ImportOptions{
 		OnDuplicate:          opts.onDuplicate,
 		RequireExistingUsers: opts.requireUsers,
 		SkipInvalid:          opts.skipInvalid,
@@ -265,7 +265,7 @@ func importRun(ctx context.Context, cmd *cobra.Command, opts *importOptions) err
 		SourceCounts:         t.counts,
 		// Recorded in the import's own transaction: the event exists exactly when the tokens do
 		// (and as a failure when the import was refused or interrupted).
-		Audit: &store.AuditEvent{
+		Audit: &directory.AuditEvent{
 			Actor:   cmdutil.Actor(),
 			Host:    cmdutil.Host().Name,
 			Command: cmdutil.CommandName(cmd),
@@ -288,7 +288,7 @@ func importRun(ctx context.Context, cmd *cobra.Command, opts *importOptions) err
 		sum.Rows, sum.Rejected = t.rows, t.fileRejected
 		sum.Problems = t.fileProblems.list()
 		result = t.invalidFileError()
-	case errors.Is(ierr, store.ErrRejected):
+	case errors.Is(ierr, directory.ErrRejected):
 		sum.Rows, sum.Unchanged, sum.Skipped = t.rows, res.Unchanged, res.Skipped
 		sum.Rejected = res.Rejected
 		sum.Problems = mergeProblems(&t.fileProblems, &t.storeProblems)
@@ -332,11 +332,11 @@ func importRun(ctx context.Context, cmd *cobra.Command, opts *importOptions) err
 
 // records is the row source of the store: the valid records of the file, in order. A file
 // error without --skip-invalid ends it with errFileInvalid, which rolls the transaction back.
-func (t *tokenImport) records(ctx context.Context) iter.Seq2[store.ImportRow, error] {
-	return func(yield func(store.ImportRow, error) bool) {
+func (t *tokenImport) records(ctx context.Context) iter.Seq2[directory.ImportRow, error] {
+	return func(yield func(directory.ImportRow, error) bool) {
 		if t.headerBad {
 			t.doomed = true
-			yield(store.ImportRow{}, &errFileInvalid{})
+			yield(directory.ImportRow{}, &errFileInvalid{})
 			return
 		}
 		for {
@@ -346,17 +346,17 @@ func (t *tokenImport) records(ctx context.Context) iter.Seq2[store.ImportRow, er
 			}
 			if errors.Is(err, errRefused) {
 				t.doomed = true
-				yield(store.ImportRow{}, &errFileInvalid{refused: true})
+				yield(directory.ImportRow{}, &errFileInvalid{refused: true})
 				return
 			}
 			if err != nil {
-				yield(store.ImportRow{}, err)
+				yield(directory.ImportRow{}, err)
 				return
 			}
 			if !valid {
 				if !t.opts.skipInvalid {
 					t.doomed = true
-					yield(store.ImportRow{}, &errFileInvalid{line: rec.Line})
+					yield(directory.ImportRow{}, &errFileInvalid{line: rec.Line})
 					return
 				}
 				continue
@@ -365,7 +365,7 @@ func (t *tokenImport) records(ctx context.Context) iter.Seq2[store.ImportRow, er
 				t.rej.sendRow(rec)
 			}
 			tok := &rec.Token
-			ok := yield(store.ImportRow{
+			ok := yield(directory.ImportRow{
 				Line: rec.Line, Serial: unneutralise(tok.Serial), UPN: unneutralise(tok.UPN), Secret: tok.Secret,
 				Period: tok.Period, Digits: tok.Digits, Hash: tok.Hash,
 				Manufacturer: unneutralise(tok.Manufacturer), Model: unneutralise(tok.Model), SourceFile: t.source,
@@ -470,7 +470,7 @@ func (t *tokenImport) onStoreProgress(processed int) {
 	}
 }
 
-func (t *tokenImport) onStoreProblem(rp store.RowProblem) {
+func (t *tokenImport) onStoreProblem(rp directory.RowProblem) {
 	severity := tokens.SeverityError
 	if rp.Warning {
 		severity = tokens.SeverityWarning
@@ -533,11 +533,11 @@ func hasHave(n int) string {
 func rejectionHint(ps []tokens.Problem) string {
 	for _, p := range ps {
 		switch p.Code {
-		case store.CodeSerialExists:
+		case directory.CodeSerialExists:
 			return "pass --on-duplicate skip to keep the tokens in the directory or --on-duplicate update to overwrite them, or --skip-invalid to import the other rows"
-		case store.CodeUserUnknown:
+		case directory.CodeUserUnknown:
 			return "add the users first (mfactl users add or mfactl users import), or import without --require-existing-users"
-		case store.CodeUserLimit:
+		case directory.CodeUserLimit:
 			return fmt.Sprintf("a user may hold at most %d OATH methods; remove some first, or pass --skip-invalid to import the other rows", tokens.MaxMethods)
 		}
 	}

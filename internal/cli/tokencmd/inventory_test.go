@@ -11,17 +11,17 @@ import (
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
 	"github.com/mfactl/mfactl/internal/cli/render"
 	"github.com/mfactl/mfactl/internal/cli/view"
+	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/iostreams"
-	"github.com/mfactl/mfactl/internal/store"
 )
 
 // The streaming writer must print exactly what the renderers print for the whole list, so
 // that every listing looks the same however it was produced.
 func TestInventoryWriterMatchesTheRenderers(t *testing.T) {
 	created := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	toks := []store.Token{
-		{Serial: "A1", UPN: "a@contoso.com", Status: store.StatusAssigned, Manufacturer: "=cmd", Model: "M", Period: 30, Hash: "SHA1", Digits: 6, CreatedAt: created},
-		{Serial: "B2", Status: store.StatusAvailable, Manufacturer: "Contoso", Model: "<b>&", Period: 60, Hash: "SHA1", Digits: 6, CreatedAt: created, ActivatedAt: created},
+	toks := []directory.Token{
+		{Serial: "A1", UPN: "a@contoso.com", Status: directory.StatusAssigned, Manufacturer: "=cmd", Model: "M", Period: 30, Hash: "SHA1", Digits: 6, CreatedAt: created},
+		{Serial: "B2", Status: directory.StatusAvailable, Manufacturer: "Contoso", Model: "<b>&", Period: 60, Hash: "SHA1", Digits: 6, CreatedAt: created, ActivatedAt: created},
 	}
 	for _, n := range []int{0, 1, 2} {
 		views := []view.Token{}

@@ -5,7 +5,7 @@ import (
 
 	"github.com/mfactl/mfactl/internal/cli/render"
 	"github.com/mfactl/mfactl/internal/cli/view"
-	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/directory"
 )
 
 // tokenDetailView is what `tokens show` adds to the listing view.
@@ -16,7 +16,7 @@ type tokenDetailView struct {
 	UpdatedAt      *string `json:"updated_at"`
 }
 
-func newTokenDetailView(t store.Token) tokenDetailView {
+func newTokenDetailView(t directory.Token) tokenDetailView {
 	return tokenDetailView{
 		Token:          view.NewToken(t),
 		DisabledReason: t.DisabledReason,

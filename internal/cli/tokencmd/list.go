@@ -11,19 +11,19 @@ import (
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
 	"github.com/mfactl/mfactl/internal/cli/render"
 	"github.com/mfactl/mfactl/internal/cli/view"
-	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/directory"
 )
 
 type listOptions struct {
 	f      *cmdutil.Factory
 	format string
-	filter store.TokenFilter
+	filter directory.TokenFilter
 }
 
 // tokenStatuses are the token tokenStatuses --status accepts.
 var tokenStatuses = []string{
-	string(store.StatusAvailable), string(store.StatusAssigned), string(store.StatusActivated),
-	string(store.StatusFailedActivation), string(store.StatusDisabled),
+	string(directory.StatusAvailable), string(directory.StatusAssigned), string(directory.StatusActivated),
+	string(directory.StatusFailedActivation), string(directory.StatusDisabled),
 }
 
 func newListCmd(f *cmdutil.Factory) *cobra.Command {
@@ -56,7 +56,7 @@ never listed, so a listing is an inventory, not a seed file: to import it elsewh
 				if !slices.Contains(tokenStatuses, s) {
 					return cmdutil.Usagef("--status: unknown status %q (want %s)", status, strings.Join(tokenStatuses, ", "))
 				}
-				opts.filter.Status = store.TokenStatus(s)
+				opts.filter.Status = directory.TokenStatus(s)
 			}
 			return listRun(cmd.Context(), opts)
 		},

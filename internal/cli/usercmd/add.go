@@ -8,14 +8,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
-	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/tokens"
 	"github.com/mfactl/mfactl/internal/users"
 )
 
 type addOptions struct {
 	f    *cmdutil.Factory
-	user store.User
+	user directory.User
 }
 
 func newAddCmd(f *cmdutil.Factory) *cobra.Command {

@@ -8,7 +8,7 @@ import (
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
 	"github.com/mfactl/mfactl/internal/cli/render"
 	"github.com/mfactl/mfactl/internal/cli/view"
-	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/directory"
 )
 
 // newAppPasswordsCmd is the `users app-passwords` noun; its verbs are in
@@ -47,7 +47,7 @@ type appPasswordView struct {
 
 var appPasswordHeader = []string{"id", "upn", "name", "created at"}
 
-func newAppPasswordView(p store.AppPassword) appPasswordView {
+func newAppPasswordView(p directory.AppPassword) appPasswordView {
 	return appPasswordView{ID: p.ID, UPN: p.UPN, Name: p.Name, CreatedAt: view.TimeJSON(p.CreatedAt)}
 }
 
@@ -57,7 +57,7 @@ func (v appPasswordView) cells(human bool) []string {
 
 // renderAppPasswords writes app passwords as a list in the format: [] in JSON when empty, the
 // header alone in a table or CSV.
-func renderAppPasswords(f *cmdutil.Factory, w io.Writer, format string, ps []store.AppPassword) error {
+func renderAppPasswords(f *cmdutil.Factory, w io.Writer, format string, ps []directory.AppPassword) error {
 	views := make([]appPasswordView, 0, len(ps))
 	rows := make([][]string, 0, len(ps))
 	human := format == cmdutil.FormatTable && f.IO.IsStdoutTTY()

@@ -9,7 +9,7 @@ import (
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
 	"github.com/mfactl/mfactl/internal/cli/render"
-	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/users"
 )
 
@@ -87,7 +87,7 @@ type userStateView struct {
 
 var userStateHeader = []string{"upn", "state", "blocked reason", "failed attempts", "locked", "changed"}
 
-func renderUserState(f *cmdutil.Factory, format string, u store.User, changed bool) error {
+func renderUserState(f *cmdutil.Factory, format string, u directory.User, changed bool) error {
 	v := userStateView{UPN: u.UPN, State: string(u.State), BlockedReason: u.BlockedReason,
 		FailedAttempts: u.FailedAttempts, Locked: u.Locked, Changed: changed}
 	row := []string{v.UPN, v.State, v.BlockedReason, strconv.Itoa(v.FailedAttempts), strconv.FormatBool(v.Locked), strconv.FormatBool(v.Changed)}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/directory"
 )
 
 func TestBlockUnblockCommands(t *testing.T) {
@@ -15,7 +15,7 @@ func TestBlockUnblockCommands(t *testing.T) {
 
 	expect(t, "block", e.run("", false, "users", "block", "ada@contoso.com", "--reason", "left the company"), 0,
 		"UPN              STATE    BLOCKED REASON    FAILED ATTEMPTS  LOCKED  CHANGED\nAda@contoso.com  blocked  left the company  0                false   true\n", "")
-	if u, _ := db.GetUser(ctx, "ada@contoso.com"); u.State != store.UserBlocked || u.BlockedReason != "left the company" {
+	if u, _ := db.GetUser(ctx, "ada@contoso.com"); u.State != directory.UserBlocked || u.BlockedReason != "left the company" {
 		t.Fatalf("after block %+v", u)
 	}
 	// Again with the same reason: nothing changes and nothing is audited.
@@ -30,7 +30,7 @@ func TestBlockUnblockCommands(t *testing.T) {
 `, "mfactl: user Ada@contoso.com was already blocked for that reason; nothing changed\n")
 
 	// A blocked user who also failed too often: unblock lifts both.
-	err := db.InAuthTx(ctx, func(tx *store.AuthTx) error {
+	err := db.InAuthTx(ctx, func(tx directory.AuthTx) error {
 		u, err := db.GetUser(ctx, "ada@contoso.com")
 		if err != nil {
 			return err
@@ -47,14 +47,14 @@ func TestBlockUnblockCommands(t *testing.T) {
 	}
 	expect(t, "unblock", e.run("", false, "users", "unblock", "ada@contoso.com", "-o", "csv"), 0,
 		"upn,state,blocked reason,failed attempts,locked,changed\nAda@contoso.com,active,,0,false,true\n", "")
-	if u, _ := db.GetUser(ctx, "ada@contoso.com"); u.State != store.UserActive || u.BlockedReason != "" || u.FailedAttempts != 0 || u.Locked {
+	if u, _ := db.GetUser(ctx, "ada@contoso.com"); u.State != directory.UserActive || u.BlockedReason != "" || u.FailedAttempts != 0 || u.Locked {
 		t.Fatalf("after unblock %+v", u)
 	}
 	expect(t, "unblock again", e.run("", false, "users", "unblock", "ada@contoso.com", "-q"), 0,
 		"UPN              STATE   BLOCKED REASON  FAILED ATTEMPTS  LOCKED  CHANGED\nAda@contoso.com  active                  0                false   false\n", "")
 
 	// Locked out without being blocked.
-	err = db.InAuthTx(ctx, func(tx *store.AuthTx) error {
+	err = db.InAuthTx(ctx, func(tx directory.AuthTx) error {
 		u, _ := db.GetUser(ctx, "ada@contoso.com")
 		_, _, err := tx.RecordFailure(u.ID, 3)
 		return err

@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
-	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/directory"
 )
 
 type deleteOptions struct {
@@ -50,7 +50,7 @@ func deleteRun(ctx context.Context, cmd *cobra.Command, opts *deleteOptions) err
 		return err
 	}
 	// Look every user up first, so that a typo deletes nobody and the question says what goes.
-	var found []store.User
+	var found []directory.User
 	owned := map[string]int{}         // hardware tokens per user
 	tokens, apps, authApps := 0, 0, 0 // authApps: authenticator apps, which go with their user
 	for _, upn := range opts.upns {
@@ -61,15 +61,15 @@ func deleteRun(ctx context.Context, cmd *cobra.Command, opts *deleteOptions) err
 			_ = db.RecordRefusal(ctx, upn, err)
 			return err
 		}
-		if _, dup := owned[store.Key(u.UPN)]; dup {
+		if _, dup := owned[directory.Key(u.UPN)]; dup {
 			continue
 		}
-		ts, err := db.ListTokens(ctx, store.TokenFilter{UPN: u.UPN})
+		ts, err := db.ListTokens(ctx, directory.TokenFilter{UPN: u.UPN})
 		if err != nil {
 			return fmt.Errorf("deleting users: %w", err)
 		}
 		found = append(found, u)
-		owned[store.Key(u.UPN)] = len(ts)
+		owned[directory.Key(u.UPN)] = len(ts)
 		tokens += len(ts)
 		apps += u.AppPasswords
 		authApps += u.Methods - len(ts)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/iostreams"
 	"github.com/mfactl/mfactl/internal/store"
 )
@@ -18,7 +19,7 @@ func TestUsersDeleteAsksOnATerminal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.AddUser(context.Background(), store.User{UPN: "helga@contoso.com"}); err != nil {
+	if _, err := db.AddUser(context.Background(), directory.User{UPN: "helga@contoso.com"}); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
@@ -57,11 +58,11 @@ func TestUsersDeleteNamesAuthenticatorApps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.AddUser(ctx, store.User{UPN: "helga@contoso.com"}); err != nil {
+	if _, err := db.AddUser(ctx, directory.User{UPN: "helga@contoso.com"}); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"phone", "tablet"} {
-		if _, err := db.AddAuthApp(ctx, "helga@contoso.com", store.NewAuthApp{Name: name, Secret: []byte("0123456789abcdefghij")}, 0); err != nil {
+		if _, err := db.AddAuthApp(ctx, "helga@contoso.com", directory.NewAuthApp{Name: name, Secret: []byte("0123456789abcdefghij")}, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -86,7 +87,7 @@ func TestUsersDeleteNamesAuthenticatorApps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	audit, err := st.ListAudit(ctx, store.AuditFilter{})
+	audit, err := st.ListAudit(ctx, directory.AuditFilter{})
 	if err != nil || len(audit) != 1 {
 		t.Fatalf("audit %+v, %v", audit, err)
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 
-	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/directory"
 )
 
 type enrolled struct {
@@ -72,9 +72,9 @@ func TestEnrollAppCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var app *store.OATHMethod
+	var app *directory.OATHMethod
 	for i, m := range subj.Methods {
-		if m.Kind == store.MethodApp && m.AppID == got.ID {
+		if m.Kind == directory.MethodApp && m.AppID == got.ID {
 			app = &subj.Methods[i]
 		}
 	}
@@ -220,11 +220,11 @@ func TestEnrollCountsTowardTheLimit(t *testing.T) {
 	if _, err := db.AssignToken(ctx, "SN0001", "ada@contoso.com", false, 0); err == nil || err.Error() != "user Ada@contoso.com already has 5 OATH methods (the limit)" {
 		t.Errorf("assign: %v", err)
 	}
-	src := func(yield func(store.ImportRow, error) bool) {
-		yield(store.ImportRow{Line: 2, Serial: "SN0002", UPN: "ada@contoso.com", Secret: []byte("another-secret-12345"), Period: 30, Digits: 6, Hash: "SHA1"}, nil)
+	src := func(yield func(directory.ImportRow, error) bool) {
+		yield(directory.ImportRow{Line: 2, Serial: "SN0002", UPN: "ada@contoso.com", Secret: []byte("another-secret-12345"), Period: 30, Digits: 6, Hash: "SHA1"}, nil)
 	}
-	res, err := db.ImportTokens(ctx, src, store.ImportOptions{})
-	if err == nil || len(res.Problems) != 1 || res.Problems[0].Code != store.CodeUserLimit {
+	res, err := db.ImportTokens(ctx, src, directory.ImportOptions{})
+	if err == nil || len(res.Problems) != 1 || res.Problems[0].Code != directory.CodeUserLimit {
 		t.Errorf("import: %+v %v", res, err)
 	}
 	// A reset frees the slots for a new registration.

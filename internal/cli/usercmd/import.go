@@ -18,7 +18,7 @@ import (
 	"github.com/mfactl/mfactl/internal/cli/render"
 	"github.com/mfactl/mfactl/internal/cli/view"
 	"github.com/mfactl/mfactl/internal/csvdialect"
-	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/tokens"
 	"github.com/mfactl/mfactl/internal/users"
 )
@@ -133,9 +133,9 @@ func userImportRun(ctx context.Context, cmd *cobra.Command, opts *userImportOpti
 	}
 	// The rows go to the store as they are read; the first problem abandons the transaction,
 	// and the rest of the file is read afterwards for its problems only.
-	src := func(yield func(store.User, error) bool) {
+	src := func(yield func(directory.User, error) bool) {
 		if ur.headerBad() {
-			yield(store.User{}, errUsersInvalid)
+			yield(directory.User{}, errUsersInvalid)
 			return
 		}
 		for {
@@ -147,7 +147,7 @@ func userImportRun(ctx context.Context, cmd *cobra.Command, opts *userImportOpti
 				err = errUsersInvalid
 			}
 			if err != nil {
-				yield(store.User{}, err)
+				yield(directory.User{}, err)
 				return
 			}
 			if !yield(rec.user, nil) {
@@ -160,7 +160,7 @@ func userImportRun(ctx context.Context, cmd *cobra.Command, opts *userImportOpti
 	if err != nil {
 		return err
 	}
-	res, ierr := db.ImportUsers(ctx, src, store.UserImportOptions{Update: opts.update, DryRun: opts.dryRun,
+	res, ierr := db.ImportUsers(ctx, src, directory.UserImportOptions{Update: opts.update, DryRun: opts.dryRun,
 		// The audit row is written in the import's transaction, counting the file's rows.
 		AuditTarget: name, SourceRows: func() int { return sum.Rows }})
 	var result error
@@ -264,7 +264,7 @@ type userCSVReader struct {
 
 type userRecord struct {
 	line     int
-	user     store.User
+	user     directory.User
 	problems []tokens.Problem
 }
 
@@ -437,10 +437,10 @@ func (r *userCSVReader) check(line int, fields []string) userRecord {
 	}
 	rec.problems = append(rec.problems, upnProblems...)
 	if !upnBad {
-		if first, dup := r.seen[store.Key(u.UPN)]; dup {
+		if first, dup := r.seen[directory.Key(u.UPN)]; dup {
 			add("upn", codeUserDuplicate, fmt.Sprintf("already on line %d (UPNs are compared ignoring case)", first))
 		} else {
-			r.seen[store.Key(u.UPN)] = line
+			r.seen[directory.Key(u.UPN)] = line
 		}
 	}
 	if err := users.CheckText("the display name", u.DisplayName); err != nil {

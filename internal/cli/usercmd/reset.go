@@ -14,7 +14,7 @@ import (
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
 	"github.com/mfactl/mfactl/internal/cli/render"
-	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/users"
 )
 
@@ -115,7 +115,7 @@ type resetView struct {
 // upn column comes first, so the CSV output can be fed back to --from.
 var resetHeader = []string{"upn", "tokens", "authenticator apps", "app passwords kept", "must register"}
 
-func newResetUserView(r store.RegistrationReset) resetUserView {
+func newResetUserView(r directory.RegistrationReset) resetUserView {
 	v := resetUserView{UPN: r.UPN, Tokens: []resetTokenView{}, AuthenticatorApps: []resetAuthAppView{},
 		AppPasswordsKept: r.AppPasswordsKept, MustRegister: true}
 	for _, t := range r.Tokens {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mfactl/mfactl/internal/cli"
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/iostreams"
 	"github.com/mfactl/mfactl/internal/store"
 )
@@ -76,7 +77,7 @@ func (e *regEnv) mustRun(args ...string) runResult {
 func seedUsers(t *testing.T, db *store.DB, upns ...string) {
 	t.Helper()
 	for _, upn := range upns {
-		if _, err := db.AddUser(context.Background(), store.User{UPN: upn}); err != nil {
+		if _, err := db.AddUser(context.Background(), directory.User{UPN: upn}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -85,19 +86,19 @@ func seedUsers(t *testing.T, db *store.DB, upns ...string) {
 // seedTokens imports tokens SN<first>..SN<first+n-1> for upn ("" for stock).
 func seedTokens(t *testing.T, db *store.DB, upn string, first, n int) {
 	t.Helper()
-	var rows []store.ImportRow
+	var rows []directory.ImportRow
 	for i := first; i < first+n; i++ {
-		rows = append(rows, store.ImportRow{Line: i + 2, Serial: fmt.Sprintf("SN%04d", i), UPN: upn,
+		rows = append(rows, directory.ImportRow{Line: i + 2, Serial: fmt.Sprintf("SN%04d", i), UPN: upn,
 			Secret: []byte(fmt.Sprintf("secret-of-token-%04d", i)), Period: 30, Digits: 6, Hash: "SHA1"})
 	}
-	src := func(yield func(store.ImportRow, error) bool) {
+	src := func(yield func(directory.ImportRow, error) bool) {
 		for _, r := range rows {
 			if !yield(r, nil) {
 				return
 			}
 		}
 	}
-	if _, err := db.ImportTokens(context.Background(), src, store.ImportOptions{}); err != nil {
+	if _, err := db.ImportTokens(context.Background(), src, directory.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -106,7 +107,7 @@ func seedTokens(t *testing.T, db *store.DB, upn string, first, n int) {
 // actor and host are filled in and the time is the command's clock.
 func auditRows(t *testing.T, db *store.DB) []string {
 	t.Helper()
-	evs, err := db.ListAudit(context.Background(), store.AuditFilter{})
+	evs, err := db.ListAudit(context.Background(), directory.AuditFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +148,7 @@ func seedRegistered(t *testing.T, e *regEnv) (db *store.DB, appID string) {
 	if err := db.DisableToken(ctx, "SN0002", "lost"); err != nil {
 		t.Fatal(err)
 	}
-	err := db.InAuthTx(ctx, func(tx *store.AuthTx) error {
+	err := db.InAuthTx(ctx, func(tx directory.AuthTx) error {
 		tok, err := tx.Token("SN0001")
 		if err != nil {
 			return err
@@ -158,7 +159,7 @@ func seedRegistered(t *testing.T, e *regEnv) (db *store.DB, appID string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := db.AddAuthApp(ctx, "ada@contoso.com", store.NewAuthApp{Name: "phone", Secret: []byte("12345678901234567890")}, 0)
+	app, err := db.AddAuthApp(ctx, "ada@contoso.com", directory.NewAuthApp{Name: "phone", Secret: []byte("12345678901234567890")}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +178,7 @@ func registration(t *testing.T, db *store.DB) string {
 	for _, u := range us {
 		fmt.Fprintf(&b, "%s must_register=%t methods=%d app_passwords=%d\n", u.UPN, u.MustRegister, u.Methods, u.AppPasswords)
 	}
-	toks, _ := db.ListTokens(ctx, store.TokenFilter{})
+	toks, _ := db.ListTokens(ctx, directory.TokenFilter{})
 	for _, tk := range toks {
 		fmt.Fprintf(&b, "%s %q %s drift=%d last_step=%d activated=%t\n", tk.Serial, tk.UPN, tk.Status, tk.Drift, tk.LastStep, !tk.ActivatedAt.IsZero())
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
 	"github.com/mfactl/mfactl/internal/cli/render"
 	"github.com/mfactl/mfactl/internal/cli/view"
-	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/directory"
 )
 
 type showOptions struct {
@@ -81,7 +81,7 @@ func showRun(ctx context.Context, opts *showOptions) error {
 	if err != nil {
 		return fmt.Errorf("showing user: %w", err)
 	}
-	toks, err := db.ListTokens(ctx, store.TokenFilter{UPN: u.UPN})
+	toks, err := db.ListTokens(ctx, directory.TokenFilter{UPN: u.UPN})
 	if err != nil {
 		return fmt.Errorf("showing user %s: %w", u.UPN, err)
 	}

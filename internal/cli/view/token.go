@@ -3,7 +3,7 @@ package view
 import (
 	"strconv"
 
-	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/directory"
 )
 
 // Token is a token in listings (SPEC section 10): tokens list, tokens show and report tokens
@@ -26,7 +26,7 @@ type Token struct {
 }
 
 // NewToken is the view of t.
-func NewToken(t store.Token) Token {
+func NewToken(t directory.Token) Token {
 	return Token{
 		SerialNumber:   t.Serial,
 		UPN:            t.UPN,

@@ -3,7 +3,7 @@ package view
 import (
 	"strconv"
 
-	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/directory"
 )
 
 // User is a user in listings (SPEC section 10). Every command that prints users reuses it, so
@@ -34,7 +34,7 @@ type UserMethods struct {
 }
 
 // NewUser is the view of u.
-func NewUser(u store.User) User {
+func NewUser(u directory.User) User {
 	return User{
 		UserIdentity: UserIdentity{
 			UPN:         u.UPN,
