@@ -10,6 +10,8 @@ package store
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/binary"
@@ -18,6 +20,7 @@ import (
 	"fmt"
 	"hash"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 
@@ -167,13 +170,45 @@ func (t *copyTable) scanRow(rows *sql.Rows, vals []any) error {
 // endian, text and blobs with their length), so that neither engine's own representation nor
 // a value running into the next one can make two different directories look alike. When
 // secrets are compared as plaintext (the two sides use different master keys), a secret
-// counts as the SHA-256 of its plaintext and its fingerprint as whether it matches the
-// secret under that side's key.
+// counts as an HMAC-SHA-256 of its plaintext under a key that lives only in this process
+// (secretDigestKey), so the printed digest says nothing about a secret to anyone who could
+// guess one, and its fingerprint as whether it matches the secret under that side's key.
 type digester struct {
 	h      hash.Hash
 	sealer *secrets.Sealer // nil: secrets as stored bytes
 	buf    []byte
 }
+
+// samePostgresDirectory tells whether two PostgreSQL handles reach the same directory under
+// different URLs (another host name for the server, another user): the same server (its start
+// time), database and schema. Copying a directory onto itself with --force would delete what
+// it reads.
+func samePostgresDirectory(ctx context.Context, a, b *DB) (bool, error) {
+	if a.dialect != dialectPostgres || b.dialect != dialectPostgres {
+		return false, nil
+	}
+	const q = `SELECT current_database() || '/' || current_schema() || '/' ||
+		(SELECT oid FROM pg_database WHERE datname = current_database())::text || '/' ||
+		pg_postmaster_start_time()::text`
+	var ia, ib string
+	if err := a.sql.QueryRowContext(ctx, q).Scan(&ia); err != nil {
+		return false, WithPath(mapErr(err), a.path)
+	}
+	if err := b.sql.QueryRowContext(ctx, q).Scan(&ib); err != nil {
+		return false, WithPath(mapErr(err), b.path)
+	}
+	return ia == ib, nil
+}
+
+// secretDigestKey is the random key of this process's secret digests: both sides of a copy are
+// digested in one process, so they agree; no digest of a secret is reproducible elsewhere.
+var secretDigestKey = sync.OnceValue(func() []byte {
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		panic(err)
+	}
+	return k
+})
 
 func newDigester(s *secrets.Sealer) *digester { return &digester{h: sha256.New(), sealer: s} }
 
@@ -196,8 +231,9 @@ func (d *digester) row(t *copyTable, vals []any) error {
 			if err != nil {
 				return fmt.Errorf("%s %v: %w", t.name, vals[t.ad], err)
 			}
-			sum := sha256.Sum256(plain)
-			b = append(append(b, 'P'), sum[:]...)
+			mac := hmac.New(sha256.New, secretDigestKey())
+			mac.Write(plain)
+			b = mac.Sum(append(b, 'P'))
 			ok := bytes.Equal(d.sealer.Fingerprint(plain), vals[t.fp].([]byte))
 			clear(plain)
 			if !ok {
@@ -445,6 +481,12 @@ var copyHook func(ctx context.Context, tx *sql.Tx) error
 func Copy(ctx context.Context, src, dst *DB, opts CopyOptions) (*CopyResult, error) {
 	if opts.BatchRows <= 0 {
 		opts.BatchRows = 200
+	}
+	if same, err := samePostgresDirectory(ctx, src, dst); err != nil || same {
+		if err == nil {
+			err = fmt.Errorf("%s and %s are the same directory", src.path, dst.path)
+		}
+		return nil, err
 	}
 	srcTx, err := beginSnapshot(ctx, src)
 	if err != nil {

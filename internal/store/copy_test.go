@@ -478,3 +478,31 @@ func TestCopyPostgresRoundTrip(t *testing.T) {
 	}
 	checkCopiedSecrets(t, backPath, pgKey)
 }
+
+// TestCopyRefusesSameDirectoryUnderAnotherURL: two URLs that reach one PostgreSQL directory
+// (another host name for the same server) are one directory; copying it onto itself, which
+// --force would turn into deleting what is read, is refused before anything is written.
+func TestCopyRefusesSameDirectoryUnderAnotherURL(t *testing.T) {
+	postgresOnly(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	src := openTest(t, dir, Options{})
+	if _, err := src.AddUser(ctx, User{UPN: "a@contoso.com"}); err != nil {
+		t.Fatal(err)
+	}
+	other := strings.Replace(pgTestURL(t, dir), "127.0.0.1", "localhost", 1)
+	if other == pgTestURL(t, dir) {
+		t.Skip("the test server's URL has no 127.0.0.1 to spell otherwise")
+	}
+	dst, err := OpenPostgres(ctx, other, Options{NoKey: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	if _, err := Copy(ctx, src, dst, CopyOptions{Force: true}); err == nil || !strings.Contains(err.Error(), "are the same directory") {
+		t.Fatalf("copy onto itself: %v, want 'are the same directory'", err)
+	}
+	if u, err := src.GetUser(ctx, "a@contoso.com"); err != nil || u.UPN != "a@contoso.com" {
+		t.Fatalf("the directory after the refused copy: %+v, %v", u, err)
+	}
+}
