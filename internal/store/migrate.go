@@ -4,9 +4,6 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"path"
-	"sort"
-	"strconv"
 	"strings"
 )
 
@@ -23,33 +20,8 @@ type migration struct {
 	sql     string
 }
 
-func loadMigrations() ([]migration, error) {
-	entries, err := migrationFiles.ReadDir("migrations")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, e := range entries {
-		name := e.Name()
-		num, _, ok := strings.Cut(name, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 || path.Ext(name) != ".sql" {
-			return nil, fmt.Errorf("migration file %s: want NNNN_name.sql", name)
-		}
-		text, err := migrationFiles.ReadFile("migrations/" + name)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: strings.TrimSuffix(name, ".sql"), sql: string(text)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i := 1; i < len(ms); i++ {
-		if ms[i].version == ms[i-1].version {
-			return nil, fmt.Errorf("two migrations numbered %d", ms[i].version)
-		}
-	}
-	return ms, nil
-}
+// loadMigrations reads the SQLite migrations (the PostgreSQL ones are in migrations/postgres).
+func loadMigrations() ([]migration, error) { return readMigrations(migrationFiles, "migrations") }
 
 // SchemaVersion returns the highest applied migration.
 func (d *DB) SchemaVersion(ctx context.Context) (int, error) {
