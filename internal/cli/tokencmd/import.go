@@ -5,18 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"iter"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
 	"github.com/mfactl/mfactl/internal/cli/render"
-	"github.com/mfactl/mfactl/internal/csvdialect"
 	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/tokenfile"
 	"github.com/mfactl/mfactl/internal/tokens"
@@ -130,89 +127,15 @@ func checkRejectedPath(rejected, input string) error {
 	return nil
 }
 
-// importSummary is the result of an import (SPEC section 10). For a dry run the counts say what
-// would have happened; when the import was refused nothing was written, so imported, updated
-// and users_created are 0.
-type importSummary struct {
-	File         string           `json:"file"`
-	Rows         int              `json:"rows"`
-	Imported     int              `json:"imported"`
-	Unchanged    int              `json:"unchanged"`
-	Updated      int              `json:"updated"`
-	Skipped      int              `json:"skipped"`
-	Rejected     int              `json:"rejected"`
-	UsersCreated int              `json:"users_created"`
-	DryRun       bool             `json:"dry_run"`
-	Problems     []tokens.Problem `json:"problems"`
-}
-
 // importProgressDelay is how long an import runs before its progress bar appears (SPEC: bars
 // for imports over a second); a variable so that tests can show it at once.
 var importProgressDelay = time.Second
 
-// maxListedProblems bounds the problems kept for the report, so that a file where every one of
-// a million rows is wrong does not fill memory; the count of the others is printed.
-const maxListedProblems = 1000
-
-// tokenImport is one run of the import: it reads the file record by record, feeds the valid
-// ones to the store and keeps the books.
-type tokenImport struct {
-	opts   *importOptions
-	ctx    context.Context // of the run, for reading the file from the store's callbacks
-	name   string          // the file as named in problems
-	source string          // the file as recorded in the tokens' source_file
-	tf     *tokenfile.File
-
-	rows         int  // guarded by mu (read by the store for its audit event)
-	fileRejected int  // rows with errors by the file rules; guarded by mu
-	firstBad     int  // line of the first of them
-	headerBad    bool // the file is unusable from the start (CSV header, PSKC container)
-	refused      bool // the file was refused as a whole while reading (a PSKC MAC failure)
-	doomed       bool // a file error without --skip-invalid: nothing will be written
-	eof          bool // the file was read to its end
-	seen         int  // file problems already booked from tf.Problems
-
-	// The store may run the row source (records) on a goroutine of its own while it calls
-	// onStoreProblem and onStoreProgress on the caller's: mu guards what both sides touch.
-	mu            sync.Mutex
-	fileProblems  problemList
-	storeProblems problemList
-	rej           *rejectedFile // nil without --rejected; locks itself
-	progress      *importProgress
-}
-
-// errFileInvalid is what the row source gives the store to abandon the transaction when the
-// file itself has errors (without --skip-invalid), or was refused as a whole; the store records
-// it in the failure's audit detail.
-type errFileInvalid struct {
-	line    int
-	refused bool
-}
-
-func (e *errFileInvalid) Error() string {
-	switch {
-	case e.refused:
-		return "the token file was refused as a whole"
-	case e.line == 0:
-		return "the token file's header is not usable"
-	}
-	return fmt.Sprintf("the token file has rows with errors (the first on line %d)", e.line)
-}
-
-// errRefused ends the reading of a file refused as a whole (tokenfile.InvalidError): every
-// record read before must be discarded, with or without --skip-invalid.
-var errRefused = errors.New("token file refused")
-
+// importRun runs the import use case (tokenfile.Importer) with what the command adds around it:
+// the progress bar, the rejected-rows file, the memory limit, and the report.
 func importRun(ctx context.Context, cmd *cobra.Command, opts *importOptions) error {
 	f := opts.f
-	t := &tokenImport{
-		opts:          opts,
-		ctx:           ctx,
-		name:          displayName(opts.file),
-		source:        displayName(opts.file),
-		fileProblems:  problemList{max: maxListedProblems},
-		storeProblems: problemList{max: maxListedProblems},
-	}
+	name := displayName(opts.file)
 	in, err := openInput(f, opts.file)
 	if err != nil {
 		return err
@@ -225,290 +148,136 @@ func importRun(ctx context.Context, cmd *cobra.Command, opts *importOptions) err
 		head = &headCapture{r: r, limit: headCaptureLimit}
 		r = head
 	}
-	tf, err := tokenfile.Open(r, opts.read)
+	// Set before the import runs, read by its callbacks.
+	var rej *rejectedFile // nil without --rejected; locks itself
+	var progress *importProgress
+	im, err := tokenfile.OpenImport(r, tokenfile.ImportOptions{
+		Read:                 opts.read,
+		Name:                 name,
+		Source:               name,
+		OnDuplicate:          opts.onDuplicate,
+		RequireExistingUsers: opts.requireUsers,
+		SkipInvalid:          opts.skipInvalid,
+		DryRun:               opts.dryRun,
+		Audit: &directory.AuditEvent{
+			Actor:   cmdutil.Actor(),
+			Host:    cmdutil.Host().Name,
+			Command: cmdutil.CommandName(cmd),
+			Target:  name,
+		},
+		Progress: func(processed int) {
+			progress.update()
+			if rej != nil {
+				// The count may include the row the store is holding when it reports (it did
+				// so when it read the source on the caller's goroutine): leave that one for
+				// the next time.
+				rej.settle(processed - 1)
+			}
+		},
+		Rejected: func(rec *tokens.Record) {
+			if rej != nil {
+				rej.reject(rec)
+			}
+		},
+		Sent: func(rec *tokens.Record) {
+			if rej != nil {
+				rej.sendRow(rec)
+			}
+		},
+		DirectoryRejected: func(line int) {
+			if rej != nil {
+				rej.storeRejected(line)
+			}
+		},
+	})
 	if err != nil {
-		return fmt.Errorf("reading %s: %w", t.name, err)
+		return err
 	}
-	defer tf.Close()
-	t.tf = tf
-	for _, p := range tf.Problems {
-		t.fileProblems.add(p)
-		t.headerBad = t.headerBad || p.IsError()
-	}
-	t.seen = len(tf.Problems)
+	defer im.Close()
 	if opts.rejected != "" {
-		if tf.Format != tokenfile.FormatCSV {
-			return cmdutil.Usagef("--rejected: %s is a %s file; rejected rows can be written for CSV files only", t.name, tf.Format)
+		if im.Format() != tokenfile.FormatCSV {
+			return cmdutil.Usagef("--rejected: %s is a %s file; rejected rows can be written for CSV files only", name, im.Format())
 		}
-		if t.rej, err = newRejectedFile(opts.rejected, head, opts.read.CSV); err != nil {
+		if rej, err = newRejectedFile(opts.rejected, head, opts.read.CSV); err != nil {
 			return err
 		}
-		defer t.rej.abort()
+		defer rej.abort()
 	}
 	size := inputSize(in)
-	t.progress = newImportProgress(f, counter, size, opts.progressDelay)
-	defer t.progress.done()
+	progress = newImportProgress(f, counter, size, opts.progressDelay)
+	defer progress.done()
 	defer limitImportMemory(size)()
 
 	db, err := f.ImportStore(ctx, opts.dryRun)
 	if err != nil {
 		return err
 	}
-	res, ierr := db.ImportTokens(ctx, t.records(ctx), directory.ImportOptions{
-		OnDuplicate:          opts.onDuplicate,
-		RequireExistingUsers: opts.requireUsers,
-		SkipInvalid:          opts.skipInvalid,
-		DryRun:               opts.dryRun,
-		Progress:             t.onStoreProgress,
-		OnProblem:            t.onStoreProblem,
-		WarningsAreErrors:    opts.read.Strict,
-		SourceCounts:         t.counts,
-		// Recorded in the import's own transaction: the event exists exactly when the tokens do
-		// (and as a failure when the import was refused or interrupted).
-		Audit: &directory.AuditEvent{
-			Actor:   cmdutil.Actor(),
-			Host:    cmdutil.Host().Name,
-			Command: cmdutil.CommandName(cmd),
-			Target:  t.name,
-		},
-	})
-	t.progress.done()
+	sum, ierr := im.Run(ctx, db)
+	progress.done()
 
-	sum := importSummary{File: t.name, DryRun: opts.dryRun}
 	var result error
-	var invalid *errFileInvalid
+	var (
+		invalid  *tokenfile.InvalidFileError
+		rejected *tokenfile.RejectedError
+		none     *tokenfile.NoneImportedError
+		dirErr   *tokenfile.DirectoryError
+	)
 	switch {
 	case errors.As(ierr, &invalid):
-		// The file is wrong: read it to the end for the full list of its problems. What the
-		// store found before it gave up is left out, so the report does not depend on where
-		// its batches happened to end.
-		if err := t.drain(ctx); err != nil {
-			return err
-		}
-		sum.Rows, sum.Rejected = t.rows, t.fileRejected
-		sum.Problems = t.fileProblems.list()
-		result = t.invalidFileError()
-	case errors.Is(ierr, directory.ErrRejected):
-		sum.Rows, sum.Unchanged, sum.Skipped = t.rows, res.Unchanged, res.Skipped
-		sum.Rejected = res.Rejected
-		sum.Problems = mergeProblems(&t.fileProblems, &t.storeProblems)
-		result = cmdutil.WithHint(fmt.Errorf("%s: %s of %d cannot be imported into the directory; nothing was imported",
-			t.name, plural(res.Rejected, "row"), t.rows), rejectionHint(sum.Problems))
-	case ierr != nil:
-		if ctx.Err() != nil && !f.Quiet {
-			// Main reports only "interrupted"; the admin who pressed Ctrl-C wants to know
-			// what state the directory is in.
-			fmt.Fprintf(f.IO.ErrOut, "mfactl: import of %s interrupted; nothing was written to the directory\n", t.name)
-		}
-		return fmt.Errorf("importing %s: %w", t.name, ierr)
-	default:
-		sum.Rows = t.rows
-		sum.Imported, sum.Unchanged, sum.Updated, sum.Skipped = res.Imported, res.Unchanged, res.Updated, res.Skipped
-		sum.Rejected = t.fileRejected + res.Rejected
-		sum.UsersCreated = res.UsersCreated
-		sum.Problems = mergeProblems(&t.fileProblems, &t.storeProblems)
-		if t.rej != nil {
-			if err := t.rej.commit(); err != nil {
-				if res.Committed {
-					err = fmt.Errorf("%s was imported, but the rejected rows were not saved: %w", t.name, err)
+		result = invalidFileError(invalid, sum.Problems)
+	case errors.As(ierr, &rejected):
+		result = cmdutil.WithHint(ierr, rejectionHint(sum.Problems))
+	case ierr == nil, errors.As(ierr, &none), errors.Is(ierr, tokenfile.ErrPartial):
+		if rej != nil {
+			if err := rej.commit(); err != nil {
+				if sum.Committed {
+					err = fmt.Errorf("%s was imported, but the rejected rows were not saved: %w", name, err)
 				}
 				return err
 			}
 		}
 		switch {
-		case sum.Rejected > 0 && sum.Imported+sum.Unchanged+sum.Updated+sum.Skipped == 0:
+		case none != nil:
 			// Nothing of the file is in the directory: not a partial success (exit 1, as
 			// bulk activation does when every row failed).
-			result = fmt.Errorf("%s: none of its %s could be imported", t.name, plural(t.rows, "row"))
-		case sum.Rejected > 0:
+			result = ierr
+		case ierr != nil:
 			result = cmdutil.ErrPartial
 		}
+	default:
+		if errors.As(ierr, &dirErr) && ctx.Err() != nil && !f.Quiet {
+			// Main reports only "interrupted"; the admin who pressed Ctrl-C wants to know
+			// what state the directory is in.
+			fmt.Fprintf(f.IO.ErrOut, "mfactl: import of %s interrupted; nothing was written to the directory\n", name)
+		}
+		return ierr
 	}
-	if err := t.report(sum); err != nil {
+	if err := importReport(opts, name, sum, rej, invalid != nil); err != nil {
 		return err
 	}
 	return result
 }
 
-// records is the row source of the store: the valid records of the file, in order. A file
-// error without --skip-invalid ends it with errFileInvalid, which rolls the transaction back.
-func (t *tokenImport) records(ctx context.Context) iter.Seq2[directory.ImportRow, error] {
-	return func(yield func(directory.ImportRow, error) bool) {
-		if t.headerBad {
-			t.doomed = true
-			yield(directory.ImportRow{}, &errFileInvalid{})
-			return
-		}
-		for {
-			rec, valid, err := t.next(ctx)
-			if err == io.EOF {
-				return
-			}
-			if errors.Is(err, errRefused) {
-				t.doomed = true
-				yield(directory.ImportRow{}, &errFileInvalid{refused: true})
-				return
-			}
-			if err != nil {
-				yield(directory.ImportRow{}, err)
-				return
-			}
-			if !valid {
-				if !t.opts.skipInvalid {
-					t.doomed = true
-					yield(directory.ImportRow{}, &errFileInvalid{line: rec.Line})
-					return
-				}
-				continue
-			}
-			if t.rej != nil {
-				t.rej.sendRow(rec)
-			}
-			tok := &rec.Token
-			ok := yield(directory.ImportRow{
-				Line: rec.Line, Serial: unneutralise(tok.Serial), UPN: unneutralise(tok.UPN), Secret: tok.Secret,
-				Period: tok.Period, Digits: tok.Digits, Hash: tok.Hash,
-				Manufacturer: unneutralise(tok.Manufacturer), Model: unneutralise(tok.Model), SourceFile: t.source,
-			}, nil)
-			// The store keeps its own copy: the plain secret need not linger in this record.
-			clear(tok.Secret)
-			if !ok {
-				return
-			}
-		}
-	}
-}
-
-// next reads one record and books it: the row count, its problems and, when it has errors,
-// the rejected rows.
-func (t *tokenImport) next(ctx context.Context) (rec *tokens.Record, valid bool, err error) {
-	if err := ctx.Err(); err != nil {
-		return nil, false, fmt.Errorf("import cancelled; nothing was written: %w", err)
-	}
-	rec, err = t.tf.Next()
-	if err == io.EOF {
-		// Some warnings about the file are known only at its end (a PSKC signature).
-		t.mu.Lock()
-		for _, p := range t.tf.Problems[t.seen:] {
-			t.fileProblems.add(p)
-		}
-		t.mu.Unlock()
-		t.seen = len(t.tf.Problems)
-		t.eof = true
-		return nil, false, io.EOF
-	}
-	var invalid *tokenfile.InvalidError
-	if errors.As(err, &invalid) {
-		t.mu.Lock()
-		for _, p := range invalid.Problems {
-			t.fileProblems.add(p)
-		}
-		t.mu.Unlock()
-		t.refused = true
-		return nil, false, errRefused
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("reading %s: %w", t.name, err)
-	}
-	valid = true
-	t.mu.Lock()
-	t.rows++
-	for _, p := range rec.Problems {
-		t.fileProblems.add(p)
-		valid = valid && !p.IsError()
-	}
-	if !valid {
-		t.fileRejected++
-	}
-	t.mu.Unlock()
-	if !valid {
-		if t.firstBad == 0 {
-			t.firstBad = rec.Line
-		}
-		if t.rej != nil {
-			t.rej.reject(rec)
-		}
-	}
-	return rec, valid, nil
-}
-
-// drain reads the rest of the file after the import was abandoned, for its problems.
-func (t *tokenImport) drain(ctx context.Context) error {
-	for !t.refused && !t.headerBad && !t.eof {
-		_, _, err := t.next(ctx)
-		if err == io.EOF || errors.Is(err, errRefused) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// counts is the store's SourceCounts: the rows read and those rejected by the file rules.
-//
-// The store calls it for the failure's audit event after it has rolled back, so the rest of a
-// file abandoned at its first bad row is read here, without holding the write lock, for
-// counts of the whole file (importRun then finds it read).
-func (t *tokenImport) counts() (rows, rejected int) {
-	if t.doomed {
-		_ = t.drain(t.ctx) // an error (Ctrl-C) comes back from importRun's drain
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.rows, t.fileRejected
-}
-
-// onStoreProgress is called by the store after each batch with the rows it has processed.
-func (t *tokenImport) onStoreProgress(processed int) {
-	t.progress.update()
-	if t.rej != nil {
-		// The count may include the row the store is holding when it reports (it did so when
-		// it read the source on the caller's goroutine): leave that one for the next time.
-		t.rej.settle(processed - 1)
-	}
-}
-
-func (t *tokenImport) onStoreProblem(rp directory.RowProblem) {
-	severity := tokens.SeverityError
-	if rp.Warning {
-		severity = tokens.SeverityWarning
-	}
-	t.mu.Lock()
-	t.storeProblems.add(tokens.Problem{
-		Line: rp.Line, Column: rp.Column, Severity: severity, Code: rp.Code, Message: rp.Message,
-	})
-	t.mu.Unlock()
-	if t.rej != nil && !rp.Warning {
-		t.rej.storeRejected(rp.Line)
-	}
-}
-
-func (t *tokenImport) invalidFileError() error {
-	hint := "fix the rows and import again, or pass --skip-invalid to import the valid rows"
-	if t.refused {
-		err := fmt.Errorf("%s: the file was refused as a whole; nothing was imported", t.name)
+// invalidFileError adds to the error of an invalid file the hint that fixes it.
+func invalidFileError(e *tokenfile.InvalidFileError, problems []tokens.Problem) error {
+	switch {
+	case e.Refused:
 		// Say how to give the key or password, as validate and convert do.
-		for _, p := range t.fileProblems.list() {
+		for _, p := range problems {
 			switch p.Code {
 			case "pskc.key-required", "pskc.mac-missing":
-				return cmdutil.WithHint(err, decryptHint(p.Code))
+				return cmdutil.WithHint(e, decryptHint(p.Code))
 			case "pskc.wrong-key":
-				return cmdutil.WithHint(err, "check that the key or password is the one the vendor sent for this file")
+				return cmdutil.WithHint(e, "check that the key or password is the one the vendor sent for this file")
 			}
 		}
-		return err
+		return e
+	case e.Header && e.Format == tokenfile.FormatCSV:
+		return cmdutil.WithHint(e, "the first line must name the columns "+joinColumns())
+	case e.Header:
+		return e
 	}
-	if t.headerBad && t.tf.Format == tokenfile.FormatCSV {
-		return cmdutil.WithHint(fmt.Errorf("%s: the header is not usable; nothing was imported", t.name),
-			"the first line must name the columns "+joinColumns())
-	}
-	if t.headerBad {
-		return fmt.Errorf("%s: the file cannot be read as %s; nothing was imported", t.name, t.tf.Format)
-	}
-	return cmdutil.WithHint(fmt.Errorf("%s: %s of %d %s errors; nothing was imported",
-		t.name, plural(t.fileRejected, "row"), t.rows, hasHave(t.fileRejected)), hint)
+	return cmdutil.WithHint(e, "fix the rows and import again, or pass --skip-invalid to import the valid rows")
 }
 
 func joinColumns() string {
@@ -520,13 +289,6 @@ func joinColumns() string {
 		s += c
 	}
 	return s
-}
-
-func hasHave(n int) string {
-	if n == 1 {
-		return "has"
-	}
-	return "have"
 }
 
 // rejectionHint suggests the fix for the first kind of problem the directory raised.
@@ -544,15 +306,13 @@ func rejectionHint(ps []tokens.Problem) string {
 	return "pass --skip-invalid to import the other rows"
 }
 
-// report prints the problems (on stderr, or inside the JSON) and the summary.
-func (t *tokenImport) report(sum importSummary) error {
-	f := t.opts.f
+// importReport prints the problems (on stderr, or inside the JSON) and the summary. abandoned
+// says the file was invalid, so the directory was never written.
+func importReport(opts *importOptions, name string, sum tokenfile.ImportSummary, rej *rejectedFile, abandoned bool) error {
+	f := opts.f
 	listed := len(sum.Problems)
-	total := t.fileProblems.total + t.storeProblems.total
-	if t.doomed {
-		total = t.fileProblems.total
-	}
-	if t.opts.format == cmdutil.FormatJSON {
+	total := sum.ProblemCount
+	if opts.format == cmdutil.FormatJSON {
 		if err := render.JSON(f.IO.Out, sum); err != nil {
 			return err
 		}
@@ -561,7 +321,7 @@ func (t *tokenImport) report(sum importSummary) error {
 			if !p.IsError() && f.Quiet {
 				continue
 			}
-			fmt.Fprintln(f.IO.ErrOut, p.Diagnostic(t.name))
+			fmt.Fprintln(f.IO.ErrOut, p.Diagnostic(name))
 		}
 		yesNo := map[bool]string{true: "yes", false: "no"}
 		if err := writeKeyValues(f.IO.Out, [][2]string{
@@ -584,12 +344,12 @@ func (t *tokenImport) report(sum importSummary) error {
 	if total > listed {
 		fmt.Fprintf(f.IO.ErrOut, "mfactl: %d more problems not listed (the first %d by line are)\n", total-listed, listed)
 	}
-	if t.rej != nil && t.rej.committed {
-		fmt.Fprintf(f.IO.ErrOut, "mfactl: wrote %s to %s\n", plural(t.rej.written, "rejected row"), t.rej.path)
-		if n := t.rej.unwritable; n > 0 {
+	if rej != nil && rej.committed {
+		fmt.Fprintf(f.IO.ErrOut, "mfactl: wrote %s to %s\n", plural(rej.written, "rejected row"), rej.path)
+		if n := rej.unwritable; n > 0 {
 			// Name the lines: those rows must be fixed in the input itself.
-			lines := make([]string, len(t.rej.lost))
-			for i, l := range t.rej.lost {
+			lines := make([]string, len(rej.lost))
+			for i, l := range rej.lost {
 				lines[i] = fmt.Sprint(l)
 			}
 			more := ""
@@ -598,21 +358,15 @@ func (t *tokenImport) report(sum importSummary) error {
 			}
 			isAre := map[bool]string{true: "is", false: "are"}[n == 1]
 			fmt.Fprintf(f.IO.ErrOut, "mfactl: warning: %s could not be split into fields and %s not in %s; fix %s in %s (%s %s%s)\n",
-				plural(n, "rejected row"), isAre, t.rej.path, map[bool]string{true: "it", false: "them"}[n == 1],
-				t.name, map[bool]string{true: "line", false: "lines"}[n == 1], strings.Join(lines, ", "), more)
+				plural(n, "rejected row"), isAre, rej.path, map[bool]string{true: "it", false: "them"}[n == 1],
+				name, map[bool]string{true: "line", false: "lines"}[n == 1], strings.Join(lines, ", "), more)
 		}
 	}
-	if sum.DryRun && !t.doomed {
+	if sum.DryRun && !abandoned {
 		fmt.Fprintln(f.IO.ErrOut, "mfactl: dry run: nothing was written to the directory")
 	}
 	return nil
 }
-
-// unneutralise undoes the formula neutralisation of mfactl's CSV listings (a model "-" or a
-// manufacturer "=Vendor" is listed as "'-" and "'=Vendor"), so that "tokens list -o csv" with
-// the secrets added imports as unchanged rather than as tokens with other data. It is the one
-// users import uses too.
-func unneutralise(s string) string { return csvdialect.Unneutralise(s) }
 
 // inputSize is the size of a regular file, or -1 (standard input, a pipe).
 func inputSize(r io.Reader) int64 {

@@ -18,30 +18,6 @@ import (
 	"github.com/mfactl/mfactl/internal/tokens"
 )
 
-func TestProblemListKeepsTheFirstByLine(t *testing.T) {
-	l := problemList{max: 3}
-	// The directory's problems arrive a batch late, after the file's of later lines.
-	for _, line := range []int{5, 6, 7, 8, 9, 2, 10, 3} {
-		l.add(tokens.Problem{Line: line, Code: fmt.Sprint("c", line)})
-	}
-	got := l.list()
-	if l.total != 8 || len(got) != 3 || got[0].Line != 2 || got[1].Line != 3 || got[2].Line != 5 {
-		t.Fatalf("total %d, kept %+v; want 8 and lines 2, 3, 5", l.total, got)
-	}
-	if empty := (&problemList{max: 3}).list(); empty == nil || len(empty) != 0 {
-		t.Fatalf("empty list = %#v, want a non-nil empty slice (JSON [])", empty)
-	}
-	file := problemList{max: 10}
-	dir := problemList{max: 10}
-	file.add(tokens.Problem{Line: 4, Code: "file"})
-	dir.add(tokens.Problem{Line: 4, Code: "dir"})
-	dir.add(tokens.Problem{Line: 1, Code: "dir1"})
-	merged := mergeProblems(&file, &dir)
-	if len(merged) != 3 || merged[0].Code != "dir1" || merged[1].Code != "file" || merged[2].Code != "dir" {
-		t.Fatalf("merged %+v: want line 1, then line 4 with the file's problem first", merged)
-	}
-}
-
 // TestRejectedFileOrder feeds the rejected-rows file the way the store calls it when it reads
 // ahead on its own goroutine: rows are sent in batches before the earlier ones are processed,
 // the directory's rejections arrive late. The file must list the rejected rows in input order,
