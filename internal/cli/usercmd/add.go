@@ -48,10 +48,10 @@ token later or only use app passwords.`,
 			if err := users.CheckText("--display-name", u.DisplayName); err != nil {
 				return &cmdutil.UsageError{Err: err}
 			}
-			if msg := emailDefect(u.Email); msg != "" {
+			if msg := users.EmailDefect(u.Email); msg != "" {
 				return cmdutil.Usagef("--email: %s", msg)
 			}
-			if u.Phone != "" && !phonePattern.MatchString(u.Phone) {
+			if !users.ValidPhone(u.Phone) {
 				return cmdutil.Usagef("--phone: want +CountryCode Number, e.g. +1 4255551234")
 			}
 			return addRun(cmd.Context(), cmd, opts)

@@ -1,4 +1,4 @@
-package usercmd
+package users
 
 import (
 	"bytes"
@@ -9,26 +9,26 @@ import (
 	"github.com/mfactl/mfactl/internal/tokens"
 )
 
-// readAll reads a users file with the reader of users import and returns its records and the
+// readAll reads a users file with the reader of an import and returns its records and the
 // header problems.
-func readAll(t *testing.T, data []byte, delim rune) ([]userRecord, []tokens.Problem) {
+func readAll(t *testing.T, data []byte, delim rune) ([]FileRecord, []tokens.Problem) {
 	t.Helper()
-	r, err := newUserCSVReader(bytes.NewReader(data), delim)
+	r, err := ReadFile(bytes.NewReader(data), FileOptions{Delimiter: delim})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var recs []userRecord
+	var recs []FileRecord
 	for {
-		rec, err := r.next()
+		rec, err := r.Next()
 		if err != nil {
 			break
 		}
 		recs = append(recs, rec)
 	}
-	return recs, r.header
+	return recs, r.HeaderProblems()
 }
 
-func utf16LE(s string) []byte {
+func bomUTF16LE(s string) []byte {
 	b := []byte{0xFF, 0xFE}
 	for _, u := range utf16.Encode([]rune(s)) {
 		b = append(b, byte(u), byte(u>>8))
@@ -36,7 +36,7 @@ func utf16LE(s string) []byte {
 	return b
 }
 
-func utf16BE(s string) []byte {
+func bomUTF16BE(s string) []byte {
 	b := []byte{0xFE, 0xFF}
 	for _, u := range utf16.Encode([]rune(s)) {
 		b = append(b, byte(u>>8), byte(u))
@@ -62,8 +62,8 @@ func TestUsersFileEncodingsAndHeaders(t *testing.T) {
 	for name, data := range map[string][]byte{
 		"utf-8":          []byte(text),
 		"utf-8 with BOM": append([]byte{0xEF, 0xBB, 0xBF}, text...),
-		"utf-16le":       utf16LE(text),
-		"utf-16be":       utf16BE(text),
+		"utf-16le":       bomUTF16LE(text),
+		"utf-16be":       bomUTF16BE(text),
 		// The delimiter option says ',' but the file's "sep=;" line wins; lines count it.
 		"sep line": []byte("sep=;\r\n" + text),
 	} {
@@ -73,19 +73,19 @@ func TestUsersFileEncodingsAndHeaders(t *testing.T) {
 		}
 		recs, header := readAll(t, data, delim)
 		if first == 3 {
-			if len(recs) != 2 || recs[0].line != 3 || recs[1].line != 5 {
+			if len(recs) != 2 || recs[0].Line != 3 || recs[1].Line != 5 {
 				t.Fatalf("%s: records %+v, want lines 3 and 5", name, recs)
 			}
-			recs[0].line, recs[1].line = 2, 4
+			recs[0].Line, recs[1].Line = 2, 4
 		}
 		if len(header) != 0 {
 			t.Errorf("%s: header problems %+v", name, header)
 		}
-		if len(recs) != 2 || recs[0].line != 2 || recs[1].line != 4 {
+		if len(recs) != 2 || recs[0].Line != 2 || recs[1].Line != 4 {
 			t.Fatalf("%s: records %+v, want lines 2 and 4 (the blank line skipped)", name, recs)
 		}
-		u := recs[0].user
-		if u.UPN != "anne@contoso.com" || u.DisplayName != "Anne" || u.Email != "anne@contoso.com" || u.Phone != "+1 4255551234" || !recs[0].valid() {
+		u := recs[0].User
+		if u.UPN != "anne@contoso.com" || u.DisplayName != "Anne" || u.Email != "anne@contoso.com" || u.Phone != "+1 4255551234" || !recs[0].Valid() {
 			t.Errorf("%s: %+v", name, recs[0])
 		}
 	}
@@ -101,9 +101,9 @@ func TestUsersFileRules(t *testing.T) {
 	if len(header) != 1 || header[0].Code != tokens.CodeCSVColumnUnknown || header[0].Column != "notes" {
 		t.Errorf("header problems %+v, want one csv.column-unknown for notes", header)
 	}
-	codes := func(r userRecord) string {
+	codes := func(r FileRecord) string {
 		var cs []string
-		for _, p := range r.problems {
+		for _, p := range r.Problems {
 			cs = append(cs, p.Column+":"+p.Code)
 		}
 		return strings.Join(cs, " ")
@@ -116,13 +116,13 @@ func TestUsersFileRules(t *testing.T) {
 	}
 	for i, w := range want {
 		if got := codes(recs[i]); got != w {
-			t.Errorf("line %d: problems %q, want %q", recs[i].line, got, w)
+			t.Errorf("line %d: problems %q, want %q", recs[i].Line, got, w)
 		}
 	}
-	if recs[0].user.Phone != "+44 2079460000" {
-		t.Errorf("phone %q: the listing's apostrophe must be undone", recs[0].user.Phone)
+	if recs[0].User.Phone != "+44 2079460000" {
+		t.Errorf("phone %q: the listing's apostrophe must be undone", recs[0].User.Phone)
 	}
-	for _, msg := range []string{recs[1].problems[0].Message, recs[3].problems[0].Message} {
+	for _, msg := range []string{recs[1].Problems[0].Message, recs[3].Problems[0].Message} {
 		if strings.Contains(msg, "b@") || strings.Contains(msg, "\x01") {
 			t.Errorf("message %q echoes the value", msg)
 		}
