@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
-	"github.com/mfactl/mfactl/internal/directory"
+	"github.com/mfactl/mfactl/internal/users"
 )
 
 type deleteOptions struct {
@@ -49,42 +49,21 @@ func deleteRun(ctx context.Context, cmd *cobra.Command, opts *deleteOptions) err
 	if err != nil {
 		return err
 	}
-	// Look every user up first, so that a typo deletes nobody and the question says what goes.
-	var found []directory.User
-	owned := map[string]int{}         // hardware tokens per user
-	tokens, apps, authApps := 0, 0, 0 // authApps: authenticator apps, which go with their user
-	for _, upn := range opts.upns {
-		u, err := db.GetUser(ctx, upn)
-		if err != nil {
-			// A refusal is audited, as tokens delete does: attempts matter to the reader.
-			err = fmt.Errorf("deleting users: %w; nothing was deleted", err)
-			_ = db.RecordRefusal(ctx, upn, err)
-			return err
-		}
-		if _, dup := owned[directory.Key(u.UPN)]; dup {
-			continue
-		}
-		ts, err := db.ListTokens(ctx, directory.TokenFilter{UPN: u.UPN})
-		if err != nil {
-			return fmt.Errorf("deleting users: %w", err)
-		}
-		found = append(found, u)
-		owned[directory.Key(u.UPN)] = len(ts)
-		tokens += len(ts)
-		apps += u.AppPasswords
-		authApps += u.Methods - len(ts)
+	plan, err := users.PlanDelete(ctx, db, opts.upns)
+	if err != nil {
+		return err
 	}
 	if !opts.yes {
-		names := make([]string, len(found))
-		for i, u := range found {
+		names := make([]string, len(plan.Users))
+		for i, u := range plan.Users {
 			names[i] = u.UPN
 		}
 		also := ""
-		if authApps > 0 {
-			also = fmt.Sprintf(", %d authenticator apps are removed", authApps)
+		if plan.AuthApps > 0 {
+			also = fmt.Sprintf(", %d authenticator apps are removed", plan.AuthApps)
 		}
 		q := fmt.Sprintf("Delete %s (%d hardware tokens go back to stock, %d app passwords are deleted%s)?",
-			strings.Join(names, ", "), tokens, apps, also)
+			strings.Join(names, ", "), plan.Tokens, plan.AppPasswords, also)
 		ok, err := f.Confirm(q, opts.yes, "delete users")
 		if err != nil {
 			return err
@@ -93,11 +72,9 @@ func deleteRun(ctx context.Context, cmd *cobra.Command, opts *deleteOptions) err
 			return fmt.Errorf("deleting users: not confirmed; nothing was deleted")
 		}
 	}
-	for _, u := range found {
-		if err := db.DeleteUser(ctx, u.UPN); err != nil {
-			return fmt.Errorf("deleting user %s: %w", u.UPN, err)
-		}
+	deleted, err := plan.Execute(ctx, db)
+	for _, u := range deleted {
 		f.Note("deleted user %s", u.UPN)
 	}
-	return nil
+	return err
 }
