@@ -26,6 +26,7 @@ var domain = []string{
 	"internal/directory",
 	"internal/csvdialect",
 	"internal/ident",
+	"internal/graph",
 }
 
 // outside the domain: the command line and its terminal layer, the binary, and tools and test
@@ -44,6 +45,7 @@ var other = []string{
 	"internal/cli/usercmd",
 	"internal/cli/view",
 	"internal/conformancetest",
+	"internal/graph/graphfake",
 	"internal/iostreams",
 	"internal/store/cmd/importbench",
 	"internal/tokens/tokenstest",
