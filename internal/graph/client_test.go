@@ -409,7 +409,9 @@ func TestWrongTokenIsUnauthorized(t *testing.T) {
 
 type failingTokens struct{}
 
-func (failingTokens) Token(context.Context) (string, error) { return "", errors.New("sign-in cancelled") }
+func (failingTokens) Token(context.Context) (string, error) {
+	return "", errors.New("sign-in cancelled")
+}
 
 func TestTokenSourceFailure(t *testing.T) {
 	e := newEnv(t, func(o *graph.Options) { o.Tokens = failingTokens{} })

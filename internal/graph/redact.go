@@ -67,6 +67,9 @@ func (r *redactor) text(s string) string {
 	return sensitiveText.ReplaceAllStringFunc(s, func(m string) string {
 		sub := sensitiveText.FindStringSubmatch(m)
 		if sub[1] != "" {
+			if strings.HasPrefix(sub[2], `"`) {
+				return sub[1] + `"` + redacted + `"`
+			}
 			return sub[1] + redacted
 		}
 		return sub[3] + redacted
@@ -113,16 +116,27 @@ func redactValue(v any) any {
 // url returns u with sensitive query parameters and known values redacted.
 func (r *redactor) url(u *url.URL) string {
 	c := *u
-	if c.RawQuery != "" {
-		q := c.Query()
-		for k := range q {
-			if isSensitive(k) {
-				q[k] = []string{redacted}
+	query := c.Query()
+	c.RawQuery, c.ForceQuery = "", false
+	s, _ := url.PathUnescape(c.String())
+	if len(query) > 0 {
+		// Shown decoded, so a $filter reads as written and its values can be found.
+		keys := make([]string, 0, len(query))
+		for k := range query {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		var parts []string
+		for _, k := range keys {
+			for _, v := range query[k] {
+				if isSensitive(k) {
+					v = redacted
+				}
+				parts = append(parts, k+"="+v)
 			}
 		}
-		c.RawQuery = q.Encode()
+		s += "?" + strings.Join(parts, "&")
 	}
-	s, _ := url.PathUnescape(c.String())
 	return r.text(s)
 }
 
