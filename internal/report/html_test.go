@@ -43,7 +43,9 @@ func htmlScenario(t *testing.T) (*Reporter, time.Time) {
 		t.Fatal(err)
 	}
 	clock := now.AddDate(0, 0, 100)
-	at := func(daysAgo, hour int) time.Time { return day(clock).AddDate(0, 0, -daysAgo).Add(time.Duration(hour) * time.Hour) }
+	at := func(daysAgo, hour int) time.Time {
+		return day(clock).AddDate(0, 0, -daysAgo).Add(time.Duration(hour) * time.Hour)
+	}
 	_, err := db.AddAuthEvents(ctx, seq(
 		event(at(40, 9), evilUPN, "oath-hardware", "SUCCESS_OATH_CODE_VERIFIED"), // outside 30 days
 		event(at(10, 9), evilUPN, "oath-hardware", "SUCCESS_OATH_CODE_VERIFIED"),
