@@ -13,7 +13,8 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 		Use:   "report <command>",
 		Short: "Report on usage, registration, token stock and admin changes",
 		Long: `Print reports from the directory as tables, CSV or JSON (-o): the authentication log and its
-trends, who has registered which methods, the token inventory, and the audit trail of admin changes.
+trends, who has registered which methods, the token inventory, and the audit trail of admin changes;
+or sum them up in one self-contained HTML page for managers and auditors (report html).
 
 Reports change nothing. They read an existing directory (--db or MFACTL_DB; one that does not
 exist is an error, not an empty report) and need no key file, since no report holds a secret.`,
@@ -25,6 +26,7 @@ exist is an error, not an empty report) and need no key file, since no report ho
 		newRegistrationCmd(f),
 		newTokensCmd(f),
 		newAuditCmd(f),
+		newHTMLCmd(f),
 	)
 	return cmd
 }

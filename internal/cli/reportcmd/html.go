@@ -1,0 +1,131 @@
+package reportcmd
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+	"github.com/mfactl/mfactl/internal/report"
+)
+
+type htmlOptions struct {
+	f     *cmdutil.Factory
+	out   string
+	query report.HTMLQuery
+}
+
+// htmlFileMode is the mode of the written report. The page holds no secret (no seed, code or
+// password) but does name users by UPN; it is made to be handed to managers and auditors, and
+// the UPNs are those anyone in the organisation can look up in its address book, so it is
+// readable by all like any document (0644) rather than private to its writer like the secret
+// files mfactl writes (0600). The umask does not apply, since the mode is set after writing.
+const htmlFileMode = 0o644
+
+func newHTMLCmd(f *cmdutil.Factory) *cobra.Command {
+	opts := &htmlOptions{f: f}
+	var since string
+	cmd := &cobra.Command{
+		Use:   "html --out FILE",
+		Short: "Write a self-contained HTML report for managers and auditors",
+		Long: `Write one HTML page summing up the directory: registration coverage (users with and without
+an OATH method, who must register again, who is blocked), the token stock by model and status,
+successes and denials per UTC day since --since (default 30d) as a stacked bar chart, the
+denial reasons, and the tokens unused for 90 days (their count and the first 50). The drift
+outliers and the audit chain sections say "not available in this directory" until the
+directory can tell.
+
+The file is self-contained: inline CSS and SVG charts, no script, font, image or link to
+anything else, so it opens offline, can be mailed or archived, and prints to PDF on A4 (a page
+per section). It holds no secret; it names users by UPN, so it is written readable by all
+(mode 0644), through a temporary file renamed into place.`,
+		Example: `  $ mfactl report html --out report.html
+  $ mfactl report html --out q4.html --since 2026-10-01 --title "MFA report, Q4 2026"`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := f.OutputFormat(cmd, "html"); err != nil {
+				return err
+			}
+			if opts.out == "" {
+				return cmdutil.Usagef("--out: required: the file to write the report to")
+			}
+			win, err := report.ParseWindow(since, "", f.Now())
+			if err != nil {
+				return usageError(err)
+			}
+			opts.query.Since = win.Since
+			return htmlRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.out, "out", "", "write the report to `file` (replaced if it exists)")
+	cmd.Flags().StringVar(&since, "since", "30d", "usage sections from `time`: RFC 3339 (2026-11-01, 2026-11-01T08:00:00Z) or an age (30d, 12h)")
+	cmd.Flags().StringVar(&opts.query.Title, "title", "MFA report", "the page's `title`")
+	return cmd
+}
+
+func htmlRun(ctx context.Context, opts *htmlOptions) (err error) {
+	db, err := openDirectory(ctx, opts.f)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := db.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	data, err := report.New(db, opts.f.Now).HTMLData(ctx, opts.query)
+	if err != nil {
+		return fmt.Errorf("reporting: %w", usageError(err))
+	}
+	// The page is a few hundred kilobytes at most (tables stop at 50 rows and one per model),
+	// so it is rendered in memory: nothing is written unless all of it was read.
+	var page bytes.Buffer
+	if err := report.WriteHTML(&page, data); err != nil {
+		return err
+	}
+	if err := writeFileAtomic(opts.out, page.Bytes(), htmlFileMode); err != nil {
+		return err
+	}
+	opts.f.Note("mfactl: wrote %s", opts.out)
+	return nil
+}
+
+// writeFileAtomic writes data to a temporary file beside path and renames it into place, so
+// that a failed run leaves the previous file (or none), never half a report.
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		// Name the file asked for, not the temporary one.
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	name := tmp.Name()
+	forget := cmdutil.OnInterrupt(func() { os.Remove(name) })
+	defer forget()
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(name, mode)
+	}
+	if err == nil {
+		err = os.Rename(name, path)
+	}
+	if err != nil {
+		os.Remove(name)
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
