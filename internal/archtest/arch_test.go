@@ -23,6 +23,7 @@ var domain = []string{
 	"internal/secrets",
 	"internal/tokenfile",
 	"internal/auth",
+	"internal/finder",
 	"internal/directory",
 	"internal/csvdialect",
 	"internal/ident",
