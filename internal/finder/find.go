@@ -95,16 +95,30 @@ type Result struct {
 	Window   int     // the window of tokens that never verified a code
 }
 
-// Find searches src for the tokens that show q.Codes now.
-func Find(ctx context.Context, src Source, q Query) (Result, error) {
-	res := Result{Window: q.Window}
-	if res.Window == 0 {
-		res.Window = DefaultWindow
+// Check returns the error Find would refuse q with before reading anything (one code not
+// allowed, malformed codes, a window out of range), so that a caller can refuse it before it
+// opens the directory.
+func (q Query) Check() error {
+	_, _, err := q.parse()
+	return err
+}
+
+func (q Query) parse() (wanted, int, error) {
+	window := q.Window
+	if window == 0 {
+		window = DefaultWindow
 	}
-	if res.Window < 0 || res.Window > MaxWindow {
-		return res, fmt.Errorf("window of %d steps out of range 1..%d", q.Window, MaxWindow)
+	if window < 0 || window > MaxWindow {
+		return wanted{}, window, fmt.Errorf("window of %d steps out of range 1..%d", q.Window, MaxWindow)
 	}
 	codes, err := parseCodes(q.Codes, q.AllowOne)
+	return codes, window, err
+}
+
+// Find searches src for the tokens that show q.Codes now.
+func Find(ctx context.Context, src Source, q Query) (Result, error) {
+	codes, window, err := q.parse()
+	res := Result{Window: window}
 	if err != nil {
 		return res, err
 	}
