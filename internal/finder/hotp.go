@@ -28,11 +28,14 @@ type hasher struct {
 	ostate       []byte // outer state after the key block XOR opad
 	sum          [sha512.Size]byte
 	pad          [sha512.BlockSize]byte
+	msg          [8]byte // a field, so that passing it to Write does not allocate
+	inU, outU    encoding.BinaryUnmarshaler
 }
 
 func newHasher(h func() hash.Hash) *hasher {
 	in, out := h(), h()
-	return &hasher{inner: in, outer: out, block: in.BlockSize()}
+	return &hasher{inner: in, outer: out, block: in.BlockSize(),
+		inU: in.(encoding.BinaryUnmarshaler), outU: out.(encoding.BinaryUnmarshaler)}
 }
 
 // setKey absorbs the HMAC key: the secret, hashed first when longer than a block.
@@ -68,12 +71,11 @@ func (h *hasher) setKey(secret []byte) error {
 
 // code returns the HOTP value of counter, reduced to digits digits (mod is 10^digits).
 func (h *hasher) code(counter uint64, mod uint32) uint32 {
-	var msg [8]byte
-	binary.BigEndian.PutUint64(msg[:], counter)
-	_ = h.inner.(encoding.BinaryUnmarshaler).UnmarshalBinary(h.istate)
-	h.inner.Write(msg[:])
+	binary.BigEndian.PutUint64(h.msg[:], counter)
+	_ = h.inU.UnmarshalBinary(h.istate)
+	h.inner.Write(h.msg[:])
 	s := h.inner.Sum(h.sum[:0])
-	_ = h.outer.(encoding.BinaryUnmarshaler).UnmarshalBinary(h.ostate)
+	_ = h.outU.UnmarshalBinary(h.ostate)
 	h.outer.Write(s)
 	s = h.outer.Sum(h.sum[:0])
 	off := s[len(s)-1] & 0x0f

@@ -1,0 +1,173 @@
+//go:build unix
+
+package finder
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mfactl/mfactl/internal/directory"
+	"github.com/mfactl/mfactl/internal/store"
+	"github.com/mfactl/mfactl/internal/tokens"
+)
+
+// BenchmarkFind1M searches a directory of 1,000,000 tokens (MFACTL_BENCH_ROWS for another
+// size) for the two codes one of them shows now, as `mfactl tokens find` does. Every token is
+// stock that never verified a code, the worst case: each is searched DefaultWindow steps each
+// way (21 steps). window=1 is the cost of a directory of activated tokens (3 steps each).
+//
+//	go test ./internal/finder -run '^$' -bench Find1M -benchtime 5x
+//
+// The directory is built once with the store's importer (about a minute) and cached in
+// $TMPDIR/mfactl-bench/find-<n>; remove it to build it again.
+func BenchmarkFind1M(b *testing.B) {
+	n := benchRows(b)
+	db := benchDir(b, n)
+	ctx := context.Background()
+	target := n * 7 / 9
+	for _, window := range []int{DefaultWindow, 1} {
+		b.Run(fmt.Sprintf("window=%d", window), func(b *testing.B) {
+			q := Query{Codes: []string{benchCode(b, target, 0), benchCode(b, target, 1)}, Now: benchNow, Window: window}
+			cpu0 := cpuTime()
+			for b.Loop() {
+				r, err := Find(ctx, db, q)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if r.Searched != n || len(r.Matches) != 1 || r.Matches[0].Serial != benchSerial(target) {
+					b.Fatalf("searched %d, matches %+v", r.Searched, r.Matches)
+				}
+			}
+			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "tokens/s")
+			b.ReportMetric(peakRSSMiB(), "peak-RSS-MiB")
+		})
+	}
+}
+
+var benchNow = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+
+func benchSerial(i int) string { return fmt.Sprintf("FND%07d", i) }
+
+func benchSecret(i int) []byte { return []byte(fmt.Sprintf("find-bench-secret-%07d", i)) }
+
+func benchCode(b *testing.B, i, offset int) string {
+	c, err := tokens.TOTP(benchSecret(i), tokens.OTPParams{Hash: "SHA1", Digits: 6}, tokens.Step(benchNow, 30)+int64(offset))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
+func benchRows(b *testing.B) int {
+	if testing.Short() {
+		b.Skip("1M-token search benchmark skipped in -short mode")
+	}
+	if v := os.Getenv("MFACTL_BENCH_ROWS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			b.Fatalf("MFACTL_BENCH_ROWS=%q is not a positive number", v)
+		}
+		return n
+	}
+	return 1_000_000
+}
+
+var benchDB struct {
+	sync.Mutex
+	dbs map[int]*store.DB
+}
+
+// benchDir opens the cached directory of n stock tokens, building it first when it is absent:
+// in a folder beside it that is renamed into place when complete, so an interrupted build never
+// leaves a half-filled cache.
+func benchDir(b *testing.B, n int) *store.DB {
+	benchDB.Lock()
+	defer benchDB.Unlock()
+	if db := benchDB.dbs[n]; db != nil {
+		return db
+	}
+	ctx := context.Background()
+	dir := filepath.Join(os.TempDir(), "mfactl-bench", fmt.Sprintf("find-%d", n))
+	if _, err := os.Stat(filepath.Join(dir, store.DefaultDBName)); err != nil {
+		tmp := dir + ".tmp"
+		if err := os.RemoveAll(tmp); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.MkdirAll(tmp, 0o700); err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		db, err := store.Open(ctx, filepath.Join(tmp, store.DefaultDBName), store.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := db.ImportTokens(ctx, benchSource(n), directory.ImportOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		if err := db.Close(); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.Rename(tmp, dir); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("built a directory of %d tokens in %v", n, time.Since(start).Round(time.Second))
+	}
+	db, err := store.Open(ctx, filepath.Join(dir, store.DefaultDBName), store.Options{Mode: store.ModeExisting})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if benchDB.dbs == nil {
+		benchDB.dbs = map[int]*store.DB{}
+	}
+	benchDB.dbs[n] = db
+	return db
+}
+
+func benchSource(n int) iter.Seq2[directory.ImportRow, error] {
+	return func(yield func(directory.ImportRow, error) bool) {
+		for i := range n {
+			if !yield(directory.ImportRow{Line: i + 2, Serial: benchSerial(i), Secret: benchSecret(i),
+				Period: 30, Digits: 6, Hash: "SHA1", Manufacturer: "Contoso", Model: "K1"}, nil) {
+				return
+			}
+		}
+	}
+}
+
+// cpuTime is the CPU time (user and system) the process used so far: on a shared machine
+// the wall time of a benchmark says more about the neighbours than about the code.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// peakRSSMiB reads the process's peak resident set size (Linux; 0 elsewhere): run the
+// benchmark alone so the figure is the search's.
+func peakRSSMiB() float64 {
+	runtime.GC()
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
