@@ -41,9 +41,10 @@ type Source interface {
 
 const (
 	// DefaultWindow is how many time steps each way around its drift a token that never
-	// verified a code is searched: 10 steps (5 minutes at 30 s) is what activation absorbs by
-	// default, for a token that sat in a drawer since it was made.
-	DefaultWindow = 10
+	// verified a code is searched by default: the usual verification window, which keeps a
+	// search of a million tokens within seconds. A token whose clock drifted in a drawer is
+	// found with a wider Query.Window (activation absorbs 10 steps by default).
+	DefaultWindow = 1
 	// UsedWindow is the window of a token that verified codes (it has a last step): its drift
 	// is learned, so the verification window around it is enough.
 	UsedWindow = 1

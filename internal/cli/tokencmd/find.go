@@ -37,8 +37,9 @@ time interval, digits and hash, and lists the tokens whose code at some time ste
 at the next step NEXT-CODE, with the fields of "tokens list".
 
 A token that has verified codes is searched around the drift it learned, %d step each way; one
-that never has (stock, or assigned and not yet activated) %d steps each way, for a clock that
-drifted in a drawer (--window). --status limits the search to tokens in some statuses
+that never has (stock, or assigned and not yet activated) %d step each way by default, the
+usual verification window; --window widens that for a clock that drifted in a drawer
+(activation absorbs 10 steps). --status limits the search to tokens in some statuses
 (comma-separated, or all, the default).
 
 A 6-digit code matches about one token in a million at each time step by chance, so one code
@@ -113,8 +114,8 @@ func findRun(ctx context.Context, opts *findOptions) error {
 	if len(opts.statuses) > 0 {
 		statuses = "statuses " + joinStatuses(opts.statuses)
 	}
-	detail := fmt.Sprintf("%d tokens searched (%s), window %d steps each way (%d for tokens that verified codes)",
-		res.Searched, statuses, res.Window, finder.UsedWindow)
+	detail := fmt.Sprintf("%d tokens searched (%s), window %s each way (%s for tokens that verified codes)",
+		res.Searched, statuses, steps(res.Window), steps(finder.UsedWindow))
 	if len(opts.codes) == 1 {
 		detail += ", one code"
 	}
@@ -139,7 +140,7 @@ func findRun(ctx context.Context, opts *findOptions) error {
 		if len(opts.codes) == 1 {
 			what = "this code"
 		}
-		return cmdutil.WithHint(fmt.Errorf("no token shows %s now: %d tokens searched (%s), %d steps each way", what, res.Searched, statuses, res.Window),
+		return cmdutil.WithHint(fmt.Errorf("no token shows %s now: %d tokens searched (%s), %s each way", what, res.Searched, statuses, steps(res.Window)),
 			"check that the codes were read in order, one right after the other; for a token whose clock drifted further, try a wider --window; --status all searches every token")
 	}
 	switch {
@@ -184,4 +185,12 @@ func joinStatuses(s []directory.TokenStatus) string {
 		out[i] = string(v)
 	}
 	return strings.Join(out, ", ")
+}
+
+// steps says n time steps in words: "1 step", "10 steps".
+func steps(n int) string {
+	if n == 1 {
+		return "1 step"
+	}
+	return fmt.Sprintf("%d steps", n)
 }
