@@ -110,6 +110,9 @@ type Events interface {
 	AddAudit(ctx context.Context, e AuditEvent) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
 	AuditEvents(ctx context.Context, f AuditFilter) iter.Seq2[AuditEvent, error]
+	// VerifyAuditChain checks the whole audit chain in id order (it needs the master key);
+	// keptHead, when not nil, is a head kept earlier, looked for among the rows.
+	VerifyAuditChain(ctx context.Context, keptHead []byte) (AuditChain, error)
 }
 
 // Reports is what the reports aggregate, in the backend where it can be done at scale.
@@ -119,4 +122,7 @@ type Reports interface {
 	RegistrationUsers(ctx context.Context) iter.Seq2[User, error]
 	TokenInventory(ctx context.Context) ([]InventoryRow, error)
 	UnusedTokens(ctx context.Context, cutoff time.Time) iter.Seq2[Token, error]
+	// DriftHistory yields the drift points of every hardware token, token by token (in
+	// serial order) and in time order within a token.
+	DriftHistory(ctx context.Context) iter.Seq2[DriftPoint, error]
 }

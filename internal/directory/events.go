@@ -104,3 +104,42 @@ type Actor struct {
 	Host    string
 	Command string
 }
+
+// AuditChain is what a check of the audit chain found: each audit row carries a MAC of its
+// content and of the previous row's MAC under a key derived from the master key, so that an
+// edited, deleted, inserted or reordered row breaks the chain.
+type AuditChain struct {
+	// Rows is the number of rows checked: all of them when the chain is intact, else up to
+	// and including the first bad row.
+	Rows int64
+	// Head is the MAC of the last row (nil for an empty trail), to be kept elsewhere: rows
+	// deleted from the end are only detected against a kept head.
+	Head   []byte
+	HeadID int64
+	// Break is the first bad row; nil when every row checked out.
+	Break *AuditBreak
+	// KeptHeadID is the id of the row whose MAC is the kept head given to the check (0: not
+	// found, or none given), and KeptHeadRows the number of rows up to it.
+	KeptHeadID   int64
+	KeptHeadRows int64
+}
+
+// AuditBreak is the first audit row that does not fit the chain, and why.
+type AuditBreak struct {
+	ID      int64
+	Time    time.Time
+	Problem string
+}
+
+// DriftPoint is one learned drift of a hardware token, kept when it changed (and at
+// activation), with what the drift report needs of the token.
+type DriftPoint struct {
+	TokenID  int64
+	Serial   string
+	UPN      string // the owner now; empty for a token without one
+	Period   int    // seconds per time step
+	LastUsed time.Time
+	Time     time.Time // when the drift was learned
+	Step     int64     // the time step of the code accepted
+	Drift    int       // the learned drift, in time steps
+}

@@ -35,6 +35,7 @@ const (
 	labelEncrypt     = "mfactl secret encryption v1"
 	labelFingerprint = "mfactl secret fingerprint v1"
 	labelCheck       = "mfactl key check v1"
+	labelAuditChain  = "mfactl audit-chain v1"
 )
 
 // Sealer encrypts and decrypts secrets under one master key. It is safe for concurrent use.
@@ -42,6 +43,7 @@ type Sealer struct {
 	aead  cipher.AEAD
 	fpKey []byte
 	check []byte
+	audit []byte    // the audit-chain key
 	macs  sync.Pool // of hash.Hash keyed with fpKey
 }
 
@@ -62,6 +64,10 @@ func NewSealer(master []byte) (*Sealer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("deriving key check: %w", err)
 	}
+	auditKey, err := hkdf.Key(sha256.New, master, nil, labelAuditChain, 32)
+	if err != nil {
+		return nil, fmt.Errorf("deriving audit-chain key: %w", err)
+	}
 	block, err := aes.NewCipher(encKey)
 	if err != nil {
 		return nil, err
@@ -72,7 +78,7 @@ func NewSealer(master []byte) (*Sealer, error) {
 	}
 	m := hmac.New(sha256.New, checkKey)
 	m.Write([]byte("mfactl key check value"))
-	s := &Sealer{aead: aead, fpKey: fpKey, check: m.Sum(nil)}
+	s := &Sealer{aead: aead, fpKey: fpKey, check: m.Sum(nil), audit: auditKey}
 	s.macs.New = func() any { return hmac.New(sha256.New, s.fpKey) }
 	return s, nil
 }
@@ -139,4 +145,11 @@ func (s *Sealer) CheckValue() []byte {
 // MatchesCheckValue reports, in constant time, whether v is this key's check value.
 func (s *Sealer) MatchesCheckValue(v []byte) bool {
 	return hmac.Equal(v, s.check)
+}
+
+// AuditChainKey returns the key of the audit chain (purpose "audit-chain"): the HMAC-SHA256
+// key that seals each audit row to the one before it. It is a subkey of its own, so a mac of
+// the audit trail says nothing about the secrets' keys. The caller must not print it.
+func (s *Sealer) AuditChainKey() []byte {
+	return append([]byte(nil), s.audit...)
 }

@@ -39,7 +39,7 @@ func (d *DB) change(ctx context.Context, target string, fn func(tx *sql.Tx) ([]a
 		}
 		now := d.now()
 		for _, r := range rows {
-			if err := insertAudit(ctx, tx, d.auditEvent(r.target, "success", r.detail), now); err != nil {
+			if err := insertAudit(ctx, tx, d.auditKey(), d.auditEvent(r.target, "success", r.detail), now); err != nil {
 				return err
 			}
 		}
@@ -58,7 +58,10 @@ func (d *DB) RecordFailure(ctx context.Context, target, detail string) error {
 	if d.actor == nil {
 		return nil
 	}
-	return mapErr(insertAudit(ctx, d.sql, d.auditEvent(target, "failure", detail), d.now()))
+	// In a write transaction of its own, so that the row is chained to the one before it.
+	return d.inTx(ctx, func(tx *sql.Tx) error {
+		return insertAudit(ctx, tx, d.auditKey(), d.auditEvent(target, "failure", detail), d.now())
+	})
 }
 
 // RecordRefusal is RecordFailure for a refusal of the directory (not found, conflict, the

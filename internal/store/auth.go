@@ -174,7 +174,7 @@ func (t *AuthTx) Audit(target, result, detail string) error {
 	if t.d.actor == nil {
 		return nil
 	}
-	return insertAudit(t.ctx, t.tx, t.d.auditEvent(target, result, detail), t.now)
+	return insertAudit(t.ctx, t.tx, t.d.auditKey(), t.d.auditEvent(target, result, detail), t.now)
 }
 
 // UserGuard re-reads, inside the transaction, what may have changed since the user was loaded:
@@ -216,6 +216,9 @@ func (t *AuthTx) AcceptStep(m OATHMethod, step int64, drift int) (ok bool, last 
 		return false, 0, err
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		if err == nil && m.Kind == MethodHardware {
+			err = recordDrift(t.ctx, t.tx, m.TokenID, t.now, step, drift, false)
+		}
 		return err == nil, step, err
 	}
 	err = t.tx.QueryRowContext(t.ctx, lastQuery, id).Scan(&last)
@@ -263,6 +266,9 @@ func (t *AuthTx) ActivateToken(id int64, step int64, drift int) (bool, error) {
 		return false, err
 	}
 	if n, err := res.RowsAffected(); n != 1 || err != nil {
+		return false, err
+	}
+	if err := recordDrift(t.ctx, t.tx, id, t.now, step, drift, true); err != nil {
 		return false, err
 	}
 	_, err = t.tx.ExecContext(t.ctx, `UPDATE users SET must_register = 0, updated_at = ?

@@ -34,6 +34,7 @@ const (
 	colNullInt colKind = 'n' // INTEGER, NULL allowed
 	colText    colKind = 't'
 	colBytes   colKind = 'b'
+	colNullMAC colKind = 'm' // BLOB, NULL allowed: the audit chain's mac, left out of the digest
 )
 
 // copyTable describes one table of the schema for the copy: its columns in a fixed order and
@@ -50,14 +51,19 @@ type copyTable struct {
 	// enc, fp and ad are the indexes of the sealed secret, its fingerprint and the column that
 	// is the secret's associated data; enc < 0 when the table holds no secret.
 	enc, fp, ad int
+	// mac is the index of the audit chain's mac, < 0 in other tables.
+	mac int
 }
 
 func tbl(name string, identity bool, spec string) *copyTable {
-	t := &copyTable{name: name, identity: identity, enc: -1, fp: -1, ad: -1}
+	t := &copyTable{name: name, identity: identity, enc: -1, fp: -1, ad: -1, mac: -1}
 	for _, f := range strings.Fields(spec) {
 		col, kind, _ := strings.Cut(f, ":")
 		t.cols = append(t.cols, col)
 		t.kinds = append(t.kinds, colKind(kind[0]))
+		if kind[0] == byte(colNullMAC) {
+			t.mac = len(t.cols) - 1
+		}
 	}
 	return t
 }
@@ -91,8 +97,9 @@ var copyTables = func() []*copyTable {
 	passwords := tbl("app_passwords", false, "id:t user_id:i name:t hash:t created_at:i last_used_at:n")
 	authEvents := tbl("auth_events", true, "id:i time:i upn:t first_name:t last_name:t email:t phone:t "+
 		"device_token:t mode:t result:t result_code:t reason:t server_name:t server_ip:t client_ip:t")
-	audit := tbl("audit_events", true, "id:i time:i actor:t host:t command:t target:t result:t detail:t")
-	return []*copyTable{meta, users, tokens, apps, passwords, authEvents, audit}
+	drift := tbl("drift_history", true, "id:i token_id:i time:i step:i drift:i")
+	audit := tbl("audit_events", true, "id:i time:i actor:t host:t command:t target:t result:t detail:t mac:m")
+	return []*copyTable{meta, users, tokens, drift, apps, passwords, authEvents, audit}
 }()
 
 // orderBy is the row order of the copy and the digest. Text ids (meta, auth_methods,
@@ -136,7 +143,7 @@ func (t *copyTable) scanRow(rows *sql.Rows, vals []any) error {
 			dest[i] = &nulls[i]
 		case colText:
 			dest[i] = &texts[i]
-		case colBytes:
+		case colBytes, colNullMAC:
 			dest[i] = &blobs[i]
 		}
 	}
@@ -160,6 +167,12 @@ func (t *copyTable) scanRow(rows *sql.Rows, vals []any) error {
 				blobs[i] = []byte{}
 			}
 			vals[i] = blobs[i]
+		case colNullMAC:
+			if blobs[i] == nil {
+				vals[i] = nil
+			} else {
+				vals[i] = blobs[i]
+			}
 		}
 	}
 	return nil
@@ -245,6 +258,11 @@ func (d *digester) row(t *copyTable, vals []any) error {
 			continue
 		}
 		if d.sealer != nil && i == t.fp {
+			continue
+		}
+		if i == t.mac {
+			// The audit chain is checked by its own means (report audit --verify); the
+			// macs differ by design when the copy re-chains under another key.
 			continue
 		}
 		switch x := v.(type) {
@@ -381,11 +399,16 @@ func (e *MismatchError) Is(target error) bool { return target == ErrDigestMismat
 
 // copyKeys decides how secrets cross: as stored, or re-sealed from src to dst.
 type copyKeys struct {
-	src, dst   *secrets.Sealer // both set when re-sealing
-	setCheck   []byte          // the key check value to record in the target; nil: leave it
-	keyCheck   string          // CopyResult.KeyCheck
-	resealing  bool
-	srcHasKey  bool
+	src, dst  *secrets.Sealer // both set when re-sealing
+	setCheck  []byte          // the key check value to record in the target; nil: leave it
+	keyCheck  string          // CopyResult.KeyCheck
+	resealing bool
+	srcHasKey bool
+	// auditKey is the target's audit-chain key when the copy knows it (nil: the audit rows
+	// keep their macs, and a copy's own row stays unchained until the next writer with the
+	// key); rechain says the copied rows are chained again under it (the keys differ).
+	auditKey   []byte
+	rechain    bool
 	srcDBName  string
 	dstDBName  string
 	srcKeyFile string
@@ -452,6 +475,15 @@ func planKeys(srcCheck, dstCheck []byte, o CopyOptions, srcName, dstName string)
 	default:
 		k.setCheck, k.keyCheck = srcCheck, "copied"
 	}
+	switch {
+	case k.dst != nil:
+		// Checked above to be the target's key, or the key the target takes.
+		k.auditKey = k.dst.AuditChainKey()
+	case k.src != nil && (k.keyCheck == "copied" || k.keyCheck == "kept" && bytes.Equal(dstCheck, srcCheck)):
+		k.auditKey = k.src.AuditChainKey()
+	}
+	// Under another key the source's macs do not check out: chain the rows again.
+	k.rechain = k.auditKey != nil && (k.resealing || k.keyCheck == "set")
 	if !k.resealing {
 		k.src, k.dst = nil, nil
 	}
@@ -628,7 +660,7 @@ func copyTx(ctx context.Context, src, dst *DB, srcTx *sql.Tx, conn *sql.Conn, tx
 		if a.Detail == "" {
 			a.Detail = res.Summary()
 		}
-		if err := insertAudit(ctx, tx, a, dst.now()); err != nil {
+		if err := insertAudit(ctx, tx, keys.auditKey, a, dst.now()); err != nil {
 			return res, fmt.Errorf("recording the copy in the audit log: %w", err)
 		}
 	}
@@ -747,6 +779,9 @@ type copySource struct {
 	vals []any
 	n    int64
 	err  error
+	// the audit chain when re-chaining
+	chain   *auditChainer
+	prevMAC []byte
 }
 
 func (s *copySource) Next() bool {
@@ -776,6 +811,16 @@ func (s *copySource) Next() bool {
 		s.vals[s.t.enc] = s.keys.dst.Seal(plain, ad)
 		s.vals[s.t.fp] = s.keys.dst.Fingerprint(plain)
 		clear(plain)
+	}
+	if s.keys.rechain && s.t.mac >= 0 {
+		if s.chain == nil {
+			s.chain = newAuditChainer(s.keys.auditKey)
+		}
+		r := auditRowContent{id: s.vals[0].(int64), time: s.vals[1].(int64), actor: s.vals[2].(string),
+			host: s.vals[3].(string), command: s.vals[4].(string), target: s.vals[5].(string),
+			result: s.vals[6].(string), detail: s.vals[7].(string)}
+		s.prevMAC = s.chain.sum(&r, s.prevMAC)
+		s.vals[s.t.mac] = s.prevMAC
 	}
 	s.n++
 	return true

@@ -48,6 +48,12 @@ func fillCopySource(t *testing.T, d *DB) {
 	if err := d.AddAudit(ctx, AuditEvent{Actor: "admin", Command: "tokens import", Target: "tokens.csv", Result: "success"}); err != nil {
 		t.Fatal(err)
 	}
+	for i, drift := range []int{0, 2} {
+		if _, err := d.sql.ExecContext(ctx, `INSERT INTO drift_history (token_id, time, step, drift)
+			SELECT id, ?, ?, ? FROM tokens WHERE serial = 'SN00000001'`, 1700000000+i*86400, 56666666+i*2880, drift); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // openSQLiteCopy opens dir/name as a copy endpoint: without its key, which Copy takes from
@@ -85,7 +91,7 @@ func copyCounts(r *CopyResult) string {
 	return strings.Join(parts, " ")
 }
 
-const wantCopyCounts = "meta=0/0 users=6/6 tokens=35/35 auth_methods=1/1 app_passwords=1/1 auth_events=3/3 audit_events=1/1"
+const wantCopyCounts = "meta=0/0 users=6/6 tokens=35/35 drift_history=2/2 auth_methods=1/1 app_passwords=1/1 auth_events=3/3 audit_events=1/1"
 
 // checkCopiedSecrets opens the target with keyFile and reads every secret back.
 func checkCopiedSecrets(t *testing.T, path, keyFile string) {
@@ -124,6 +130,15 @@ func checkCopiedSecrets(t *testing.T, path, keyFile string) {
 	}
 	if err := d.AddAudit(ctx, AuditEvent{Command: "x"}); err != nil {
 		t.Fatal(err)
+	}
+	// The audit chain holds under the target's key: copied as it was, or chained again.
+	var n int64
+	if err := d.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_events`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	chain, err := d.VerifyAuditChain(ctx, nil)
+	if err != nil || chain.Break != nil || chain.Rows != n || n < 2 {
+		t.Fatalf("audit chain of the target: %+v, %v; want %d rows intact", chain, err, n)
 	}
 }
 
@@ -470,7 +485,7 @@ func TestCopyPostgresRoundTrip(t *testing.T) {
 		t.Fatalf("result %+v", res2)
 	}
 	// Same data as the PostgreSQL side (which holds one audit event more: the copy's).
-	if res2.Tables[6].Source != 2 {
+	if res2.Tables[7].Source != 2 {
 		t.Fatalf("audit events copied back: %+v", res2.Tables)
 	}
 	if _, err := VerifyCopy(ctx, src, back, CopyOptions{SourceKeyFile: srcKey, TargetKeyFile: pgKey}); err != nil {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"iter"
 	"time"
 
@@ -16,18 +17,12 @@ type (
 	AuthEventFilter = directory.AuthEventFilter
 )
 
-// AddAudit records an audit event.
+// AddAudit records an audit event, in a write transaction of its own so that it is chained
+// to the row before it (see auditchain.go).
 func (d *DB) AddAudit(ctx context.Context, e AuditEvent) error {
-	return mapErr(insertAudit(ctx, d.sql, e, d.now()))
-}
-
-func insertAudit(ctx context.Context, q querier, e AuditEvent, now time.Time) error {
-	if e.Time.IsZero() {
-		e.Time = now
-	}
-	_, err := q.ExecContext(ctx, `INSERT INTO audit_events (time, actor, host, command, target, result, detail)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, unix(e.Time), e.Actor, e.Host, e.Command, e.Target, e.Result, e.Detail)
-	return err
+	return d.inTx(ctx, func(tx *sql.Tx) error {
+		return insertAudit(ctx, tx, d.auditKey(), e, d.now())
+	})
 }
 
 // ListAudit returns audit events in time order; never nil.

@@ -125,7 +125,9 @@ func (d *DB) ImportTokens(ctx context.Context, src iter.Seq2[ImportRow, error], 
 	if a.Detail == "" {
 		a.Detail = importSummary(res, opts, false) + "; " + err.Error()
 	}
-	_ = insertAudit(context.WithoutCancel(ctx), d.sql, a, d.now())
+	// In a write transaction of its own, so that the row is chained to the one before it.
+	bg := context.WithoutCancel(ctx)
+	_ = d.inTx(bg, func(tx *sql.Tx) error { return insertAudit(bg, tx, d.auditKey(), a, d.now()) })
 	return res, mapErr(err)
 }
 
@@ -201,7 +203,7 @@ func (d *DB) importTx(ctx context.Context, conn *sql.Conn, sealer *secrets.Seale
 		if a.Detail == "" {
 			a.Detail = importSummary(*res, opts, true)
 		}
-		if err := insertAudit(ctx, tx, a, d.now()); err != nil {
+		if err := insertAudit(ctx, tx, d.auditKey(), a, d.now()); err != nil {
 			return err
 		}
 	}

@@ -92,6 +92,9 @@ func OpenPostgres(ctx context.Context, url string, opts Options) (*DB, error) {
 			sdb.Close()
 			return nil, err
 		}
+		if opts.Mode != ModeReadOnly {
+			d.chainOnOpen(ctx)
+		}
 	}
 	return d, nil
 }
@@ -231,7 +234,7 @@ func (d *DB) migratePostgres(ctx context.Context) error {
 // pgIntegrityCheck stands in for SQLite's integrity_check: PostgreSQL checks its pages itself,
 // so this checks what the store relies on: the schema is complete and every table readable.
 func (d *DB) pgIntegrityCheck(ctx context.Context) error {
-	for _, t := range []string{"meta", "users", "tokens", "auth_methods", "app_passwords", "auth_events", "audit_events"} {
+	for _, t := range []string{"meta", "users", "tokens", "auth_methods", "app_passwords", "auth_events", "audit_events", "drift_history"} {
 		var n int64
 		if err := d.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+t).Scan(&n); err != nil {
 			return fmt.Errorf("database %s failed the integrity check: %w", d.path, mapErr(err))

@@ -206,6 +206,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 			sdb.Close()
 			return nil, err
 		}
+		if !readOnly {
+			d.chainOnOpen(ctx)
+		}
 	}
 	return d, nil
 }
