@@ -32,6 +32,8 @@ type Store interface {
 	TokenInventory(ctx context.Context) ([]directory.InventoryRow, error)
 	UnusedTokens(ctx context.Context, cutoff time.Time) iter.Seq2[directory.Token, error]
 	AuditEvents(ctx context.Context, f directory.AuditFilter) iter.Seq2[directory.AuditEvent, error]
+	DriftHistory(ctx context.Context) iter.Seq2[directory.DriftPoint, error]
+	VerifyAuditChain(ctx context.Context, keptHead []byte) (directory.AuditChain, error)
 }
 
 // Reporter runs reports over a directory with a clock (for ages such as --unused-for).
