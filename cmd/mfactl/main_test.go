@@ -91,6 +91,7 @@ func TestScripts(t *testing.T) {
 			"grab":      cmdGrab,
 			"unescape":  cmdUnescape,
 			"sqlitedb":  cmdSQLiteDB,
+			"sqlexec":   cmdSQLExec,
 			"pgscratch": cmdPGScratch,
 		},
 	})
@@ -220,6 +221,20 @@ func cmdSQLiteDB(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	defer db.Close()
 	_, err = db.Exec(`CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes (body) VALUES ('keep me')`)
+	ts.Check(err)
+}
+
+// cmdSQLExec runs SQL statements on a SQLite file behind mfactl's back (tampering tests).
+//
+//	sqlexec FILE SQL
+func cmdSQLExec(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: sqlexec FILE SQL")
+	}
+	db, err := sql.Open("sqlite", "file:"+ts.MkAbs(args[0]))
+	ts.Check(err)
+	defer db.Close()
+	_, err = db.Exec(args[1])
 	ts.Check(err)
 }
 

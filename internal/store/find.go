@@ -100,5 +100,8 @@ func (d *DB) RecordSearch(ctx context.Context, target, result, detail string) er
 	if d.actor == nil {
 		return nil
 	}
-	return mapErr(insertAudit(ctx, d.sql, d.auditEvent(target, result, detail), d.now()))
+	// In a write transaction of its own, so that the row is chained to the one before it.
+	return d.inTx(ctx, func(tx *sql.Tx) error {
+		return insertAudit(ctx, tx, d.auditKey(), d.auditEvent(target, result, detail), d.now())
+	})
 }

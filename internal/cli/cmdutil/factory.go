@@ -37,7 +37,9 @@ type Factory struct {
 
 	db     *store.DB
 	dbMode store.Mode
-	dbPath string // the database file opened, for messages
+	// dbKeyed: the directory was opened with the master key; wantKey asks OpenStore for it.
+	dbKeyed, wantKey bool
+	dbPath           string // the database file opened, for messages
 }
 
 // NewFactory returns a factory over the process's streams, clock and environment.

@@ -60,6 +60,19 @@ func (f *Factory) ReadStore(ctx context.Context) (*store.DB, error) {
 	return f.OpenStore(ctx, store.ModeReadOnly)
 }
 
+// KeyedReadStore opens the directory read-only like ReadStore, but with the master key, for a
+// report that checks what only the key can (the audit chain): nothing is created, migrated or
+// written, and a missing key file is an error.
+func (f *Factory) KeyedReadStore(ctx context.Context) (*store.DB, error) {
+	if f.db != nil && f.dbMode == store.ModeReadOnly && !f.dbKeyed {
+		f.db.Close()
+		f.db = nil
+	}
+	f.wantKey = true
+	defer func() { f.wantKey = false }()
+	return f.OpenStore(ctx, store.ModeReadOnly)
+}
+
 // OpenStore is the one way commands open the directory. It opens it on first use; later calls
 // return the same handle, unless it was opened read-only and mode may write, when it is
 // reopened. The root command closes it when the command ends.
@@ -76,7 +89,7 @@ func (f *Factory) OpenStore(ctx context.Context, mode store.Mode) (*store.DB, er
 	if err != nil {
 		return nil, Usagef("%s: %w", source, err)
 	}
-	opts := store.Options{Mode: mode, KeyFile: f.keyPath(), Now: f.Now, BusyTimeout: f.BusyTimeout, NoKey: mode == store.ModeReadOnly}
+	opts := store.Options{Mode: mode, KeyFile: f.keyPath(), Now: f.Now, BusyTimeout: f.BusyTimeout, NoKey: mode == store.ModeReadOnly && !f.wantKey}
 	var db *store.DB
 	switch loc.Kind {
 	case store.KindSQLite:
@@ -104,7 +117,7 @@ func (f *Factory) OpenStore(ctx context.Context, mode store.Mode) (*store.DB, er
 	if db.KeyCreated() && !f.Quiet {
 		fmt.Fprintf(f.IO.ErrOut, "mfactl: created master key %s (mode 0600); back it up: without it the token secrets cannot be read\n", db.KeyPath())
 	}
-	f.db, f.dbMode = db, mode
+	f.db, f.dbMode, f.dbKeyed = db, mode, !opts.NoKey
 	return db, nil
 }
 

@@ -13,11 +13,13 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 		Use:   "report <command>",
 		Short: "Report on usage, registration, token stock and admin changes",
 		Long: `Print reports from the directory as tables, CSV or JSON (-o): the authentication log and its
-trends, who has registered which methods, the token inventory, and the audit trail of admin changes;
-or sum them up in one self-contained HTML page for managers and auditors (report html).
+trends, who has registered which methods, the token inventory and the tokens whose clock drifts,
+and the audit trail of admin changes; or sum them up in one self-contained HTML page for
+managers and auditors (report html).
 
 Reports change nothing. They read an existing directory (--db or MFACTL_DB; one that does not
-exist is an error, not an empty report) and need no key file, since no report holds a secret.`,
+exist is an error, not an empty report) and need no key file, since no report holds a secret;
+only 'report audit --verify' reads the master key, to check the audit chain.`,
 		Args: cmdutil.NoArgs,
 		RunE: cmdutil.ShowHelp,
 	}
@@ -27,6 +29,7 @@ exist is an error, not an empty report) and need no key file, since no report ho
 		newTokensCmd(f),
 		newAuditCmd(f),
 		newHTMLCmd(f),
+		newDriftCmd(f),
 	)
 	return cmd
 }
