@@ -75,21 +75,19 @@ type HTMLData struct {
 	// AuditChain is the result of checking the audit trail's hash chain; nil means the
 	// directory has no chain to check (the section says so).
 	AuditChain *ChainStatus
+	// AuditChainNote says why AuditChain is nil (e.g. the check needs the master key).
+	AuditChainNote string
 }
 
-// DriftRow is a token whose learned clock drift is an outlier.
-type DriftRow struct {
-	Serial       string
-	UPN          string
-	Manufacturer string
-	Model        string
-	DriftSteps   int // learned drift in time steps
-	Period       int // seconds per time step
-	LastUsedAt   time.Time
-}
+// DriftRow is a token whose learned clock drift is an outlier: a row of the drift report
+// (Reporter.Drift) over the last DriftPeriod.
+type DriftRow = DriftToken
 
-// DriftSeconds is the drift in seconds.
-func (r DriftRow) DriftSeconds() int { return r.DriftSteps * r.Period }
+// DriftPeriod is how far back the HTML report looks for drifting tokens.
+const DriftPeriod = 90 * 24 * time.Hour
+
+// DriftRowsShown bounds the drift table of the HTML report: the most urgent first.
+const DriftRowsShown = 50
 
 // ChainStatus is the state of the audit trail's hash chain.
 type ChainStatus struct {
@@ -154,6 +152,11 @@ func (r *Reporter) HTMLData(ctx context.Context, q HTMLQuery) (*HTMLData, error)
 			d.Unused = append(d.Unused, t)
 		}
 	}
+	drift, err := r.Drift(ctx, DriftQuery{Since: d.GeneratedAt.Add(-DriftPeriod)})
+	if err != nil {
+		return nil, fmt.Errorf("reading drift history: %w", err)
+	}
+	d.Drift = append([]DriftRow{}, drift[:min(len(drift), DriftRowsShown)]...)
 	return d, nil
 }
 

@@ -144,7 +144,8 @@ func TestHTMLOptionalSections(t *testing.T) {
 	when := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	d := &HTMLData{
 		Title: "<i>Report</i>", GeneratedAt: when, Since: when.AddDate(0, 0, -30), UnusedFor: DefaultUnusedFor,
-		Drift:      []DriftRow{{Serial: "S9", UPN: evilUPN, Model: "C200", DriftSteps: -4, Period: 30, LastUsedAt: when}},
+		Drift: []DriftRow{{Serial: "S9", UPN: evilUPN, FirstDrift: -1, LastDrift: -4, StepsPer30Days: -1.5,
+			LastUsed: when, LeavesWindow: when.AddDate(0, 0, 20)}},
 		AuditChain: &ChainStatus{Intact: false, Events: 1234, CheckedAt: when, FirstBad: 77, Detail: "hash of <event 77> does not match"},
 	}
 	page := renderHTML(t, d)
@@ -153,7 +154,7 @@ func TestHTMLOptionalSections(t *testing.T) {
 	for _, s := range []string{
 		"<title>&lt;i&gt;Report&lt;/i&gt;</title>",
 		`<td class="upn">&lt;script&gt;alert(1)&lt;/script&gt;@contoso.com</td>`,
-		`<td class="n">-4</td><td class="n">-120</td>`,
+		`<td class="n">-1</td><td class="n">-4</td><td class="n">-1.5</td><td>2026-11-22 12:00 UTC</td><td>2026-12-12 12:00 UTC</td>`,
 		`<span class="status-bad">Broken</span>: 1,234 audit events checked at 2026-11-22 12:00 UTC. The first event that breaks the chain is number 77.`,
 		"hash of &lt;event 77&gt; does not match",
 		"No users in this directory.", "No hardware tokens in this directory.", "No authentication events in this period.",
@@ -164,6 +165,11 @@ func TestHTMLOptionalSections(t *testing.T) {
 	}
 	if strings.Contains(page, "Not available in this directory.") {
 		t.Error("a section with data says it is not available")
+	}
+	d2 := *d
+	d2.AuditChain, d2.AuditChainNote = nil, "Not checked: <needs the key>."
+	if p2 := renderHTML(t, &d2); !strings.Contains(p2, `<p class="na">Not checked: &lt;needs the key&gt;.</p>`) {
+		t.Error("a chain left unchecked does not say why")
 	}
 	if got := countRects(t, page, "bar-success"); got != 0 {
 		t.Errorf("%d usage bars without events", got)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
 	"github.com/mfactl/mfactl/internal/report"
+	"github.com/mfactl/mfactl/internal/store"
 )
 
 type htmlOptions struct {
@@ -69,7 +70,13 @@ per section). It holds no secret; it names users by UPN, so it is written readab
 }
 
 func htmlRun(ctx context.Context, opts *htmlOptions) (err error) {
-	db, err := openDirectory(ctx, opts.f)
+	// With the master key at hand the page also says whether the audit chain is intact; the
+	// rest of the report needs no key, so a missing key file only leaves that section out.
+	db, err := opts.f.KeyedReadStore(ctx)
+	keyed := err == nil
+	if errors.Is(err, store.ErrKeyMissing) {
+		db, err = openDirectory(ctx, opts.f)
+	}
 	if err != nil {
 		return err
 	}
@@ -81,6 +88,21 @@ func htmlRun(ctx context.Context, opts *htmlOptions) (err error) {
 	data, err := report.New(db, opts.f.Now).HTMLData(ctx, opts.query)
 	if err != nil {
 		return fmt.Errorf("reporting: %w", usageError(err))
+	}
+	if !keyed {
+		data.AuditChainNote = "Not checked: the audit chain is checked with the master key (--key-file or MFACTL_KEY_FILE)."
+	} else {
+		chain, err := db.VerifyAuditChain(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("checking the audit chain: %w", err)
+		}
+		status := &report.ChainStatus{Intact: chain.Break == nil, Events: chain.Rows, CheckedAt: opts.f.Now().UTC()}
+		if chain.Break != nil {
+			status.FirstBad, status.Detail = chain.Break.ID, chain.Break.Problem
+		} else if len(chain.Head) > 0 {
+			status.Detail = fmt.Sprintf("Chain head %x (row %d): keep it elsewhere, and check it later with mfactl report audit --verify --head.", chain.Head, chain.HeadID)
+		}
+		data.AuditChain = status
 	}
 	// The page is a few hundred kilobytes at most (tables stop at 50 rows and one per model),
 	// so it is rendered in memory: nothing is written unless all of it was read.
