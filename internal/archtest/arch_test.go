@@ -28,6 +28,7 @@ var domain = []string{
 	"internal/csvdialect",
 	"internal/ident",
 	"internal/graph",
+	"internal/entra/signin",
 }
 
 // outside the domain: the command line and its terminal layer, the binary, and tools and test
