@@ -9,8 +9,10 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"math/big"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -434,5 +436,41 @@ func TestUntrustedServerCertificate(t *testing.T) {
 	}
 	if len(f.log()) != 0 {
 		t.Errorf("a request got through: %q", f.log())
+	}
+}
+
+// Every mapped code reads as words with the code kept; an unmapped one keeps the platform's
+// first sentence without its trace tags; an answer that is not OAuth says the HTTP status.
+func TestRefusalMessages(t *testing.T) {
+	s := &Source{tenant: fakeDomain, clientID: fakeClientID, flow: FlowDeviceCode}
+	answer := func(status int, body string) *http.Response {
+		return &http.Response{StatusCode: status, Body: io.NopCloser(strings.NewReader(body))}
+	}
+	oauth := func(code int, err, desc string) string {
+		return fmt.Sprintf(`{"error":%q,"error_description":"AADSTS%d: %s Trace ID: 0f0e Correlation ID: 0f0f Timestamp: 2026-01-01 00:00:00Z","error_codes":[%d]}`,
+			err, code, desc, code)
+	}
+	const who = "signing in to contoso.onmicrosoft.com with a device code for application " + fakeClientID + ": "
+	for _, c := range []struct {
+		resp *http.Response
+		want string
+	}{
+		{answer(400, oauth(50034, "invalid_grant", "The user account does not exist in the directory.")),
+			who + "the user was not found in the tenant (AADSTS50034)"},
+		{answer(400, oauth(53003, "invalid_grant", "Access has been blocked by Conditional Access policies.")),
+			who + "conditional access blocked the sign-in (AADSTS53003)"},
+		{answer(400, oauth(65001, "invalid_grant", "The user or administrator has not consented to use the application.")),
+			who + "the application has no consent for the permissions it asks for: an administrator must grant consent (AADSTS65001)"},
+		{answer(401, oauth(7000218, "invalid_client", "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")),
+			who + "the application does not allow public client flows, which a device code sign-in needs (AADSTS7000218)"},
+		{answer(400, oauth(50076, "invalid_grant", "Due to a configuration change made by your administrator, you must use multi-factor authentication. More text follows.")),
+			who + "the sign-in was refused (invalid_grant): Due to a configuration change made by your administrator, you must use multi-factor authentication (AADSTS50076)"},
+		{answer(400, `{"error":"invalid_request","error_description":"AADSTS900144: The request body must contain the following parameter: 'grant_type'.\r\nTrace ID: x"}`),
+			who + "the sign-in was refused (invalid_request): The request body must contain the following parameter: 'grant_type' (AADSTS900144)"},
+		{answer(502, `<html>Bad Gateway</html>`), who + "the sign-in server answered HTTP 502 Bad Gateway"},
+	} {
+		if got := s.refusal(c.resp).Error(); got != c.want {
+			t.Errorf("\n got %s\nwant %s", got, c.want)
+		}
 	}
 }
