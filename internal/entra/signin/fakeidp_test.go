@@ -232,6 +232,20 @@ func (f *fakeIDP) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// setCert registers the application's certificate; the server goroutines read it under f.mu.
+func (f *fakeIDP) setCert(c *x509.Certificate) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cert = c
+}
+
+// counts returns how often the device code was polled and the scopes asked for.
+func (f *fakeIDP) counts() (int, []string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.polls, append([]string(nil), f.scopes...)
+}
+
 func (f *fakeIDP) noteScope(s string) {
 	f.mu.Lock()
 	f.scopes = append(f.scopes, s)
@@ -306,7 +320,10 @@ func (f *fakeIDP) token(w http.ResponseWriter, r *http.Request, endpoint string)
 // the registered certificate (PS256, named by its SHA-256 thumbprint), for this token endpoint,
 // issued by and about the application, and not expired.
 func (f *fakeIDP) checkAssertion(assertion, endpoint string) error {
-	if f.cert == nil {
+	f.mu.Lock()
+	cert := f.cert
+	f.mu.Unlock()
+	if cert == nil {
 		return fmt.Errorf("no certificate registered")
 	}
 	parts := strings.Split(assertion, ".")
@@ -331,7 +348,7 @@ func (f *fakeIDP) checkAssertion(assertion, endpoint string) error {
 	if err := decodeSegment(parts[1], &claims); err != nil {
 		return err
 	}
-	thumb := sha256.Sum256(f.cert.Raw)
+	thumb := sha256.Sum256(cert.Raw)
 	switch {
 	case header.Alg != "PS256":
 		return fmt.Errorf("alg %q", header.Alg)
@@ -351,7 +368,7 @@ func (f *fakeIDP) checkAssertion(assertion, endpoint string) error {
 		return err
 	}
 	digest := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
-	pub, ok := f.cert.PublicKey.(*rsa.PublicKey)
+	pub, ok := cert.PublicKey.(*rsa.PublicKey)
 	if !ok {
 		return fmt.Errorf("not an RSA certificate")
 	}

@@ -17,9 +17,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	azlog "github.com/Azure/azure-sdk-for-go/sdk/azcore/log"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 )
@@ -81,8 +83,8 @@ func TestClientSecretSignsInAndCaches(t *testing.T) {
 	if got := f.log(); !slices.Equal(got, want) {
 		t.Errorf("requests (the second token must come from the cache):\n got %q\nwant %q", got, want)
 	}
-	if !slices.Equal(f.scopes, []string{graphDefault}) {
-		t.Errorf("scopes %q", f.scopes)
+	if _, scopes := f.counts(); !slices.Equal(scopes, []string{graphDefault}) {
+		t.Errorf("scopes %q", scopes)
 	}
 }
 
@@ -92,7 +94,21 @@ func TestWrongSecretIsOneClearLine(t *testing.T) {
 	s := mustNew(t, fakeTenantID, map[string]string{
 		EnvClientID: fakeClientID, EnvClientSecret: wrong, EnvAuthorityHost: f.host(),
 	}, Options{})
+	// Everything the SDK logs (what AZURE_SDK_GO_LOGGING=all would print) is caught too.
+	var logged strings.Builder
+	var mu sync.Mutex
+	azlog.SetListener(func(_ azlog.Event, msg string) {
+		mu.Lock()
+		defer mu.Unlock()
+		logged.WriteString(msg + "\n")
+	})
+	t.Cleanup(func() { azlog.SetListener(nil) })
 	_, err := s.Token(ctx(t))
+	mu.Lock()
+	if logs := logged.String(); !strings.Contains(logs, "/oauth2/v2.0/token") || strings.Contains(logs, wrong) {
+		t.Errorf("the SDK's log must show the request and not the secret:\n%s", logs)
+	}
+	mu.Unlock()
 	const want = "signing in to " + fakeTenantID + " as application " + fakeClientID + ": the client secret was refused (AADSTS7000215)"
 	if err == nil || err.Error() != want {
 		t.Fatalf("error:\n got %v\nwant %s", err, want)
@@ -152,7 +168,7 @@ func writeAppCert(t *testing.T) (string, *x509.Certificate) {
 func TestCertificatePEM(t *testing.T) {
 	f := newFakeIDP(t, serverCert)
 	path, cert := writeAppCert(t)
-	f.cert = cert
+	f.setCert(cert)
 	s := mustNew(t, "entra://"+fakeDomain, map[string]string{
 		EnvClientID: fakeClientID, EnvCertificatePath: path, EnvAuthorityHost: f.host(),
 	}, Options{})
@@ -187,7 +203,7 @@ func TestCertificatePKCS12(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.cert = certs[0]
+	f.setCert(certs[0])
 	env := map[string]string{
 		EnvClientID: fakeClientID, EnvCertificatePath: "testdata/app-legacy.p12",
 		EnvCertificatePassword: password, EnvAuthorityHost: f.host(),
@@ -255,15 +271,15 @@ func TestDeviceCode(t *testing.T) {
 	if prompt.String() != want {
 		t.Errorf("prompt:\n got %q\nwant %q", prompt.String(), want)
 	}
-	if f.polls != 2 {
-		t.Errorf("polls %d, want 2 (pending, then the token)", f.polls)
+	if polls, _ := f.counts(); polls != 2 {
+		t.Errorf("polls %d, want 2 (pending, then the token)", polls)
 	}
 	// The second call is served from the cache: no new prompt.
 	if _, err := s.Token(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
-	if strings.Count(prompt.String(), fakeUserCode) != 1 || f.polls != 2 {
-		t.Errorf("the second token asked again: polls %d, prompt %q", f.polls, prompt.String())
+	if polls, _ := f.counts(); strings.Count(prompt.String(), fakeUserCode) != 1 || polls != 2 {
+		t.Errorf("the second token asked again: polls %d, prompt %q", polls, prompt.String())
 	}
 }
 
