@@ -19,7 +19,8 @@ import (
 
 // Error reports a sign-in the identity platform refused. Its message is one line: who signed
 // in where, what went wrong in words, and the AADSTS code that Microsoft's documentation and
-// support know it by. The response body is not in it: it is long, and the lead says all.
+// support know it by. The response body is left out: it is long, and the code and the words
+// already say what support needs.
 type Error struct {
 	Tenant   string
 	ClientID string
