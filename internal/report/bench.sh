@@ -17,6 +17,9 @@ if [ ! -f "$db" ]; then
   echo "generating $db (a few minutes)..." >&2
   MFACTL_BENCH_REPORTS=1 go test ./internal/store -run '^$' -bench 'ReportTokenInventory' -benchtime 1x >&2
 fi
+# MFACTL_BENCH_REPORTS_TARGET, when set, is the directory the reports read instead (bench-pg.sh
+# sets it to the PostgreSQL copy of the generated directory).
+db=${MFACTL_BENCH_REPORTS_TARGET:-$db}
 # Open it once so that any pending migration (new indexes) is not timed with the first report.
 "$bin" --db "$db" report tokens >/dev/null
 
