@@ -817,17 +817,20 @@ func (im *importer) countMethods(ids map[string]int64) (map[string]int, error) {
 	if len(args) == 0 {
 		return counts, nil // all new users: nothing to count
 	}
-	for len(args) < importBatch {
-		args = append(args, nil)
+	if im.dialect == dialectPostgres {
+		ids := make([]int64, len(args))
+		for i, id := range args {
+			ids[i] = id.(int64)
+		}
+		args = append(args[:0], ids)
+	} else {
+		for len(args) < importBatch {
+			args = append(args, nil)
+		}
+		args = append(args, args...)
 	}
-	args = append(args, args...)
 	im.args = args
-	s, err := im.stmt("count-methods", importBatch, func(n int) string {
-		return `SELECT user_id, COUNT(*) FROM (
-			SELECT user_id FROM tokens WHERE user_id IN (` + list(n) + `)
-			UNION ALL
-			SELECT user_id FROM auth_methods WHERE user_id IN (` + list(n) + `)) m GROUP BY user_id`
-	})
+	s, err := im.stmt("count-methods", importBatch, func(n int) string { return countMethodsSQL(im.dialect, n) })
 	if err != nil {
 		return nil, err
 	}
@@ -845,6 +848,27 @@ func (im *importer) countMethods(ids map[string]int64) (map[string]int, error) {
 		counts[byID[id]] = n
 	}
 	return counts, rows.Err()
+}
+
+// countMethodsSQL counts the OATH methods of n users (n ids; on PostgreSQL one array of ids),
+// giving user_id and count.
+func countMethodsSQL(dl dialect, n int) string {
+	if dl == dialectPostgres {
+		return pgCountMethodsSQL
+	}
+	return `SELECT user_id, COUNT(*) FROM (
+			SELECT user_id FROM tokens WHERE user_id IN (` + list(n) + `)
+			UNION ALL
+			SELECT user_id FROM auth_methods WHERE user_id IN (` + list(n) + `)) m GROUP BY user_id`
+}
+
+// secretHoldersSQL finds the tokens up to an id that hold any of n fingerprints (on
+// PostgreSQL one array of them), oldest first.
+func secretHoldersSQL(dl dialect, n int) string {
+	if dl == dialectPostgres {
+		return pgSecretHoldersSQL
+	}
+	return `SELECT secret_fp, id, serial_key, serial FROM tokens WHERE id <= ? AND secret_fp IN (` + list(n) + `) ORDER BY id`
 }
 
 // createUsers inserts the missing users with ids handed out by the importer (see
@@ -1168,18 +1192,25 @@ func (im *importer) secretHolders(rows []*pendingRow) (map[string][]secretHolder
 	if im.droppedIdx {
 		return out, im.heldHolders(rows, out)
 	}
-	s, err := im.stmt("secret-holders", importBatch, func(n int) string {
-		return `SELECT secret_fp, id, serial_key, serial FROM tokens WHERE id <= ? AND secret_fp IN (` + list(n) + `) ORDER BY id`
-	})
+	s, err := im.stmt("secret-holders", importBatch, func(n int) string { return secretHoldersSQL(im.dialect, n) })
 	if err != nil {
 		return nil, err
 	}
-	args := append(im.args[:0], im.preTokens)
-	for _, p := range rows {
-		args = append(args, p.fp)
-	}
-	for len(args) < importBatch+1 {
-		args = append(args, nil)
+	args := im.args[:0]
+	if im.dialect == dialectPostgres {
+		fps := make([][]byte, len(rows))
+		for i, p := range rows {
+			fps[i] = p.fp
+		}
+		args = append(args, fps, im.preTokens)
+	} else {
+		args = append(args, im.preTokens)
+		for _, p := range rows {
+			args = append(args, p.fp)
+		}
+		for len(args) < importBatch+1 {
+			args = append(args, nil)
+		}
 	}
 	im.args = args
 	q, err := s.QueryContext(im.ctx, args...)

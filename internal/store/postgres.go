@@ -289,6 +289,25 @@ func pgCopyTokens(ctx context.Context, conn *sql.Conn, rows [][]any) error {
 	})
 }
 
+// The import's lookups on the non-unique columns tokens.user_id and tokens.secret_fp, written
+// for PostgreSQL's planner. An import writes its tokens in its own transaction, where no
+// statistics describe them (ANALYZE has not seen them; the first import into a new directory
+// has none at all), and the planner estimates a column = value condition without statistics
+// at 0.5% of the table's rows: for an IN list of 256 values that is more than the whole table,
+// so it scanned the whole table, in parallel, for every batch, and an import for existing
+// users (users import, then tokens import) slowed down with the square of its size. Per value,
+// the same default estimate is small and the index wins: so each id is counted by its own
+// subquery and each fingerprint looked up by its own (LATERAL, kept apart from the join by
+// OFFSET 0), the values coming as one array parameter.
+const (
+	pgCountMethodsSQL = `SELECT u.id, (SELECT COUNT(*) FROM tokens t WHERE t.user_id = u.id)
+		+ (SELECT COUNT(*) FROM auth_methods m WHERE m.user_id = u.id)
+		FROM unnest(?::bigint[]) AS u(id)`
+	pgSecretHoldersSQL = `SELECT t.secret_fp, t.id, t.serial_key, t.serial FROM unnest(?::bytea[]) AS f(fp)
+		CROSS JOIN LATERAL (SELECT secret_fp, id, serial_key, serial FROM tokens
+			WHERE secret_fp = f.fp AND id <= ? OFFSET 0) t ORDER BY t.id`
+)
+
 var tokenCopyColumns = []string{"serial", "serial_key", "secret_enc", "secret_fp", "hash", "digits", "period",
 	"manufacturer", "model", "user_id", "status", "source_file", "created_at", "updated_at"}
 
