@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -196,16 +198,41 @@ func (c *pgConn) Begin() (driver.Tx, error) {
 }
 
 func (c *pgConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	tx, err := c.Conn.BeginTx(ctx, opts)
-	if err != nil || opts.ReadOnly {
-		return tx, err
+	if opts.ReadOnly || sql.IsolationLevel(opts.Isolation) != sql.LevelDefault {
+		tx, err := c.Conn.BeginTx(ctx, opts)
+		if err != nil || opts.ReadOnly {
+			return tx, err
+		}
+		if _, err := c.Conn.ExecContext(ctx, writerLockSQL, nil); err != nil {
+			tx.Rollback()
+			return nil, err
+		}
+		return tx, nil
 	}
-	if _, err := c.Conn.ExecContext(ctx, writerLockSQL, nil); err != nil {
-		tx.Rollback()
+	// BEGIN and the writer lock in one round trip (a multi-statement simple query): every
+	// write transaction, `auth verify` above all, spends most of its time waiting for the
+	// server, one statement after another.
+	tx, err := c.Conn.Conn().BeginTx(ctx, pgx.TxOptions{BeginQuery: "BEGIN; " + writerLockSQL})
+	if err != nil {
+		// The lock failed inside the transaction BEGIN opened: end it, or drop the connection.
+		if !c.Conn.Conn().IsClosed() {
+			if _, rerr := c.Conn.Conn().Exec(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
+				c.Conn.Close()
+			}
+		}
 		return nil, err
 	}
-	return tx, nil
+	return pgTx{ctx: ctx, tx: tx}, nil
 }
+
+// pgTx is the driver.Tx of a transaction begun by pgConn.BeginTx (as pgx's stdlib wraps its own).
+type pgTx struct {
+	ctx context.Context
+	tx  pgx.Tx
+}
+
+func (t pgTx) Commit() error   { return t.tx.Commit(t.ctx) }
+func (t pgTx) Rollback() error { return t.tx.Rollback(t.ctx) }
 
 // readMigrations reads the numbered migrations (NNNN_name.sql) of dir in fsys, in order.
 func readMigrations(fsys fs.ReadDirFS, dir string) ([]migration, error) {
