@@ -2,7 +2,7 @@
 
 GO ?= go
 
-.PHONY: test bench bench-pskc bench-validate bench-import bench-reports
+.PHONY: test bench bench-pskc bench-validate bench-import bench-reports bench-pg
 
 # test is the README's test command.
 test:
@@ -29,3 +29,14 @@ bench-import:
 # directory once, about 5 minutes, cached under $$TMPDIR/mfactl-bench).
 bench-reports:
 	internal/report/bench.sh
+
+# bench-pg: the PostgreSQL figures of docs/performance.md (slow: about half an hour; needs a
+# PostgreSQL server where MFACTL_BENCH_PG and MFACTL_TEST_PG, default the local one with trust
+# auth, may create databases, psql, sqlite3 and GNU time):
+#   - `mfactl tokens import` of 1,000,000 rows vs psql's \copy + INSERT ... SELECT;
+#   - `auth verify` at 10,000 and 1,000,000 tokens on SQLite and PostgreSQL;
+#   - every report over the 10,000,000-event directory copied into PostgreSQL, with plans.
+bench-pg:
+	scripts/bench-import-pg.sh 1000000 1
+	$(GO) test ./internal/auth -run '^$$' -bench Verify -benchtime 3000x -benchmem
+	internal/report/bench-pg.sh
