@@ -11,7 +11,7 @@ import (
 // non-unique token columns (the methods of existing users, the holders of a secret) in the
 // situation of a large import: many tokens written in the import's own transaction, which no
 // statistics describe. The IN-list forms scanned the whole tokens table for every batch there
-// (a 1,000,000-token import for existing users did not finish in 7 minutes); each must be
+// (a 1,000,000-token import for 500,000 users was still running after 6 minutes); each must be
 // answered from the indexes.
 func TestImportLookupsUseIndexesOnPostgres(t *testing.T) {
 	postgresOnly(t)
