@@ -28,6 +28,7 @@ var domain = []string{
 	"internal/csvdialect",
 	"internal/ident",
 	"internal/graph",
+	"internal/entra",
 	"internal/entra/signin",
 }
 
@@ -47,6 +48,7 @@ var other = []string{
 	"internal/cli/usercmd",
 	"internal/cli/view",
 	"internal/conformancetest",
+	"internal/entra/entrafake",
 	"internal/graph/graphfake",
 	"internal/iostreams",
 	"internal/store/cmd/importbench",
