@@ -25,6 +25,8 @@ import (
 	"github.com/mfactl/mfactl/internal/cli"
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
 	"github.com/mfactl/mfactl/internal/conformancetest"
+	"github.com/mfactl/mfactl/internal/entra/entrafake"
+	"github.com/mfactl/mfactl/internal/graph/graphfake"
 	"github.com/mfactl/mfactl/internal/iostreams"
 )
 
@@ -93,6 +95,7 @@ func TestScripts(t *testing.T) {
 			"sqlitedb":  cmdSQLiteDB,
 			"sqlexec":   cmdSQLExec,
 			"pgscratch": cmdPGScratch,
+			"entrafake": cmdEntraFake,
 		},
 	})
 }
@@ -298,4 +301,63 @@ func cmdPGScratch(ts *testscript.TestScript, neg bool, args []string) {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	ts.Setenv(args[0], u.String())
+}
+
+// entraFakes are the Graph fakes of the running scripts, with the number of requests the seed
+// made, so that "entrafake writes" counts only what mfactl sent.
+var entraFakes sync.Map // *testscript.TestScript -> entraFake
+
+type entraFake struct {
+	graph  *graphfake.Server
+	seeded int
+}
+
+// cmdEntraFake runs a fake Entra ID tenant for the script:
+//
+//	entrafake start   starts a Graph fake seeded with entrafake.Seed and a fake identity
+//	                  platform, and points mfactl at them (SSL_CERT_FILE, MFACTL_GRAPH_URL,
+//	                  AZURE_AUTHORITY_HOST, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_TENANT_ID)
+//	entrafake writes  prints every request since the seed that was not a GET, one a line
+func cmdEntraFake(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: entrafake start|writes")
+	}
+	switch args[0] {
+	case "start":
+		g := graphfake.New()
+		ts.Defer(g.Close)
+		if err := entrafake.Seed(context.Background(), g); err != nil {
+			ts.Fatalf("seeding the Graph fake: %v", err)
+		}
+		idp, err := entrafake.NewIDP()
+		if err != nil {
+			ts.Fatalf("starting the identity fake: %v", err)
+		}
+		ts.Defer(idp.Close)
+		ca := filepath.Join(ts.Getenv("WORK"), "entrafake-ca.pem")
+		if err := os.WriteFile(ca, append(entrafake.GraphCAPEM(g), idp.CAPEM...), 0o600); err != nil {
+			ts.Fatalf("%v", err)
+		}
+		ts.Setenv("SSL_CERT_FILE", ca)
+		ts.Setenv("MFACTL_GRAPH_URL", g.URL)
+		ts.Setenv("AZURE_AUTHORITY_HOST", idp.AuthorityHost())
+		ts.Setenv("AZURE_CLIENT_ID", entrafake.ClientID)
+		ts.Setenv("AZURE_CLIENT_SECRET", entrafake.Secret)
+		ts.Setenv("AZURE_TENANT_ID", entrafake.TenantID)
+		entraFakes.Store(ts, entraFake{graph: g, seeded: len(g.Requests())})
+		ts.Defer(func() { entraFakes.Delete(ts) })
+	case "writes":
+		v, ok := entraFakes.Load(ts)
+		if !ok {
+			ts.Fatalf("entrafake writes: no fake started")
+		}
+		f := v.(entraFake)
+		for _, r := range f.graph.Requests()[f.seeded:] {
+			if r.Method != "GET" {
+				fmt.Fprintf(ts.Stdout(), "%s %s\n", r.Method, r.Path)
+			}
+		}
+	default:
+		ts.Fatalf("usage: entrafake start|writes")
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/mfactl/mfactl/internal/entra"
 	"github.com/mfactl/mfactl/internal/iostreams"
 	"github.com/mfactl/mfactl/internal/store"
 )
@@ -40,6 +41,7 @@ type Factory struct {
 	// dbKeyed: the directory was opened with the master key; wantKey asks OpenStore for it.
 	dbKeyed, wantKey bool
 	dbPath           string // the database file opened, for messages
+	entra            *entra.Directory
 }
 
 // NewFactory returns a factory over the process's streams, clock and environment.

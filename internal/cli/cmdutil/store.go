@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/mfactl/mfactl/internal/directory"
+	"github.com/mfactl/mfactl/internal/entra"
+	"github.com/mfactl/mfactl/internal/entra/signin"
 	"github.com/mfactl/mfactl/internal/store"
 )
 
@@ -103,6 +105,10 @@ func (f *Factory) OpenStore(ctx context.Context, mode store.Mode) (*store.DB, er
 	case store.KindPostgres:
 		f.dbPath = loc.String()
 		db, err = store.OpenPostgres(ctx, loc.URL, opts)
+	case store.KindEntra:
+		// Only the commands that open the directory with ReadDirectory work on Entra ID in
+		// this version; the others are refused before anything is sent.
+		return nil, f.entraRefusal()
 	default:
 		return nil, WithHint(Usagef("%s %s: the %s backend is not available in this version of mfactl", source, loc, loc.Kind),
 			"pass the path of a SQLite database file or a postgres:// URL, or leave "+source+" unset for the default directory")
@@ -119,6 +125,53 @@ func (f *Factory) OpenStore(ctx context.Context, mode store.Mode) (*store.DB, er
 	}
 	f.db, f.dbMode, f.dbKeyed = db, mode, !opts.NoKey
 	return db, nil
+}
+
+// ReadDirectory opens the directory for a listing or report that works on every backend: on
+// SQLite and PostgreSQL it is ReadStore; on Entra ID it signs in and reads through Graph.
+func (f *Factory) ReadDirectory(ctx context.Context) (directory.Directory, error) {
+	value, source := f.dbSource()
+	loc, err := store.ParseLocation(value)
+	if err != nil {
+		return nil, Usagef("%s: %w", source, err)
+	}
+	if loc.Kind != store.KindEntra {
+		db, err := f.ReadStore(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return db, nil
+	}
+	if f.entra != nil {
+		return f.entra, nil
+	}
+	src, err := signin.New(loc.URL, f.Getenv, signin.Options{Interactive: f.IO.IsStdinTTY(), Prompt: f.IO.ErrOut})
+	if err != nil {
+		return nil, err
+	}
+	d, err := entra.Open(ctx, loc.URL, entra.Options{GraphURL: f.Getenv(signin.EnvGraphURL), Tokens: src})
+	if err != nil {
+		return nil, err
+	}
+	f.entra = d
+	return d, nil
+}
+
+// entraRefusal says why the running command does not work on Entra ID: never, for what Graph
+// cannot do; not yet, for the rest.
+func (f *Factory) entraRefusal() error {
+	switch cmd := f.Command; {
+	case strings.HasPrefix(cmd, "users app-passwords"):
+		return entra.ErrAppPasswords
+	case cmd == "auth verify":
+		return entra.ErrVerify
+	case cmd == "users add" || cmd == "users delete" || cmd == "users import":
+		return entra.ErrUserLifecycle
+	case cmd == "users enroll-app":
+		return entra.ErrAuthApps
+	default:
+		return entra.NotYet("'mfactl " + cmd + "'")
+	}
 }
 
 // openError adds the hint that fits a failure to open the directory.
@@ -182,6 +235,10 @@ func (e *rewordedError) Unwrap() error { return e.err }
 
 // Close releases what the factory opened.
 func (f *Factory) Close() error {
+	if f.entra != nil {
+		f.entra.Close()
+		f.entra = nil
+	}
 	if f.db == nil {
 		return nil
 	}

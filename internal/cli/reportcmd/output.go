@@ -35,7 +35,25 @@ func newPrinter(f *cmdutil.Factory, format string) *printer {
 // runReport opens the directory and a printer for -o format and runs write, then flushes
 // what it printed, also after an error so that the rows already read are not lost.
 func runReport(ctx context.Context, f *cmdutil.Factory, format string, write func(*report.Reporter, *printer) error) (err error) {
-	db, err := openDirectory(ctx, f)
+	return runReportOn(ctx, f, format, func() (reportSource, error) {
+		db, err := openDirectory(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		return db, nil
+	}, write)
+}
+
+// reportSource is what a report reads, and closes when done.
+type reportSource interface {
+	report.Store
+	Close() error
+}
+
+// runReportOn is runReport over the directory open returns: the token report also reads
+// Entra ID (cmdutil.ReadDirectory), the other reports only the SQL backends for now.
+func runReportOn(ctx context.Context, f *cmdutil.Factory, format string, open func() (reportSource, error), write func(*report.Reporter, *printer) error) (err error) {
+	db, err := open()
 	if err != nil {
 		return err
 	}

@@ -80,7 +80,8 @@ var inventoryColumns = []string{"manufacturer", "model", "total", "available", "
 	"failed_activation", "disabled", "unassigned"}
 
 func tokensRun(ctx context.Context, opts *tokensOptions) error {
-	return runReport(ctx, opts.f, opts.format, func(r *report.Reporter, p *printer) (err error) {
+	open := func() (reportSource, error) { return opts.f.ReadDirectory(ctx) }
+	return runReportOn(ctx, opts.f, opts.format, open, func(r *report.Reporter, p *printer) (err error) {
 		if opts.unusedFor > 0 {
 			if err := listUnused(ctx, r, p, opts.unusedFor); err != nil {
 				return fmt.Errorf("reporting unused tokens: %w", usageError(err))

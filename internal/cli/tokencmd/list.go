@@ -71,7 +71,7 @@ never listed, so a listing is an inventory, not a seed file: to import it elsewh
 
 func listRun(ctx context.Context, opts *listOptions) error {
 	f := opts.f
-	db, err := f.ReadStore(ctx)
+	db, err := f.ReadDirectory(ctx)
 	if err != nil {
 		return err
 	}

@@ -41,7 +41,7 @@ the file it was imported from and when it last changed. The secret is never show
 
 func showRun(ctx context.Context, opts *showOptions) error {
 	f := opts.f
-	db, err := f.ReadStore(ctx)
+	db, err := f.ReadDirectory(ctx)
 	if err != nil {
 		return err
 	}

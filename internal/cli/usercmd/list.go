@@ -3,12 +3,14 @@ package usercmd
 import (
 	"context"
 	"fmt"
+	"iter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
 	"github.com/mfactl/mfactl/internal/cli/render"
 	"github.com/mfactl/mfactl/internal/cli/view"
+	"github.com/mfactl/mfactl/internal/directory"
 )
 
 type listOptions struct {
@@ -43,14 +45,34 @@ four named as "users import" reads them.`,
 	return cmd
 }
 
+// userStream is a directory that yields its users one by one.
+type userStream interface {
+	Users(ctx context.Context) iter.Seq2[directory.User, error]
+}
+
 func listRun(ctx context.Context, opts *listOptions) error {
 	f := opts.f
-	db, err := f.ReadStore(ctx)
+	db, err := f.ReadDirectory(ctx)
 	if err != nil {
 		return err
 	}
 	w := render.NewStream(f.IO.Out, opts.format, view.UserHeader)
-	for u, err := range db.Users(ctx) {
+	users := func(yield func(directory.User, error) bool) {
+		us, err := db.ListUsers(ctx)
+		for _, u := range us {
+			if !yield(u, nil) {
+				return
+			}
+		}
+		if err != nil {
+			yield(directory.User{}, err)
+		}
+	}
+	// The SQL backends stream the users from a cursor; keep that where the backend can.
+	if s, ok := db.(userStream); ok {
+		users = s.Users(ctx)
+	}
+	for u, err := range users {
 		if err != nil {
 			return fmt.Errorf("listing users: %w", err)
 		}

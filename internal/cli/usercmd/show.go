@@ -73,7 +73,7 @@ used), so that every one of the "methods" is accounted for.`,
 
 func showRun(ctx context.Context, opts *showOptions) error {
 	f := opts.f
-	db, err := f.ReadStore(ctx)
+	db, err := f.ReadDirectory(ctx)
 	if err != nil {
 		return err
 	}
