@@ -39,6 +39,10 @@ var (
 		"software OATH methods; users register them themselves at https://aka.ms/mfasetup"}
 	// ErrEvents: the sign-in and audit logs are Entra ID's own.
 	ErrEvents error = &UnsupportedError{Msg: "the authentication and audit events of Microsoft Entra ID are its own logs, which mfactl cannot write to"}
+	// ErrNoDisabled: Graph has no disabled state for a hardware token.
+	ErrNoDisabled error = &UnsupportedError{Msg: "tokens cannot be disabled or enabled on Microsoft Entra ID: Graph has no disabled state for a hardware token; unassign or delete it instead"}
+	// ErrNoDrift: Graph keeps no drift of a hardware token.
+	ErrNoDrift error = &UnsupportedError{Msg: "the drift report cannot be made on Microsoft Entra ID: Microsoft Graph keeps no drift of a hardware token"}
 	// ErrSecrets: Graph never returns a token's secret.
 	ErrSecrets error = &UnsupportedError{Msg: "token secrets cannot be read from Microsoft Entra ID: Microsoft Graph never returns them"}
 )
@@ -60,13 +64,9 @@ func (d *Directory) UnassignToken(context.Context, string) (string, error) {
 }
 
 // DisableToken: Graph has no disabled state for a hardware token.
-func (d *Directory) DisableToken(context.Context, string, string) error {
-	return &UnsupportedError{Msg: "tokens cannot be disabled on Microsoft Entra ID: Graph has no disabled state for a hardware token; unassign or delete it instead"}
-}
+func (d *Directory) DisableToken(context.Context, string, string) error { return ErrNoDisabled }
 
-func (d *Directory) EnableToken(context.Context, string) error {
-	return &UnsupportedError{Msg: "tokens cannot be enabled on Microsoft Entra ID: Graph has no disabled state for a hardware token"}
-}
+func (d *Directory) EnableToken(context.Context, string) error { return ErrNoDisabled }
 
 func (d *Directory) DeleteTokens(context.Context, ...string) error { return NotYet("deleting tokens") }
 
@@ -178,7 +178,7 @@ func (d *Directory) UnusedTokens(context.Context, time.Time) iter.Seq2[directory
 
 // DriftHistory: Graph keeps no drift of a hardware token.
 func (d *Directory) DriftHistory(context.Context) iter.Seq2[directory.DriftPoint, error] {
-	return fail[directory.DriftPoint](&UnsupportedError{Msg: "the drift report cannot be made on Microsoft Entra ID: Microsoft Graph keeps no drift of a hardware token"})
+	return fail[directory.DriftPoint](ErrNoDrift)
 }
 
 func fail[T any](err error) iter.Seq2[T, error] {

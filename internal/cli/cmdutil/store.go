@@ -169,6 +169,10 @@ func (f *Factory) entraRefusal() error {
 		return entra.ErrUserLifecycle
 	case cmd == "users enroll-app":
 		return entra.ErrAuthApps
+	case cmd == "tokens disable" || cmd == "tokens enable":
+		return entra.ErrNoDisabled
+	case cmd == "report drift":
+		return entra.ErrNoDrift
 	default:
 		return entra.NotYet("'mfactl " + cmd + "'")
 	}
