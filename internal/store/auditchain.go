@@ -202,6 +202,11 @@ func (d *DB) VerifyAuditChain(ctx context.Context, keptHead []byte) (directory.A
 	if key == nil {
 		return res, ErrNoKey
 	}
+	if ok, err := d.atLeast(ctx, driftAuditSchema); err != nil {
+		return res, err
+	} else if !ok {
+		return res, errors.New("this directory's audit rows are not chained yet: the next command that changes the directory upgrades it and chains them")
+	}
 	tx, err := beginSnapshot(ctx, d)
 	if err != nil {
 		return res, WithPath(mapErr(err), d.path)

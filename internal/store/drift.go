@@ -36,6 +36,14 @@ func recordDrift(ctx context.Context, tx *sql.Tx, id int64, now time.Time, step 
 // and last use. It reads the history table once, in the order of its index, joined to the
 // tokens by primary key.
 func (d *DB) DriftHistory(ctx context.Context) iter.Seq2[directory.DriftPoint, error] {
+	if ok, err := d.atLeast(ctx, driftAuditSchema); err != nil || !ok {
+		// A directory not yet upgraded (read-only open) has no drift history: no points.
+		return func(yield func(directory.DriftPoint, error) bool) {
+			if err != nil {
+				yield(directory.DriftPoint{}, err)
+			}
+		}
+	}
 	q := `SELECT h.token_id, t.serial, COALESCE(u.upn, ''), t.period, t.last_used_at, h.time, h.step, h.drift
 		FROM drift_history h JOIN tokens t ON t.id = h.token_id LEFT JOIN users u ON u.id = t.user_id
 		ORDER BY t.serial_key, h.token_id, h.id`

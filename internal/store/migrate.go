@@ -36,6 +36,21 @@ func (d *DB) SchemaVersion(ctx context.Context) (int, error) {
 // never writes; the next command that changes the directory upgrades it.
 var readCompatible = map[int]bool{
 	2: true, // 0002_reports: covering indexes for the reports
+	// 0003_drift_audit_chain adds the drift history and the audit rows' MACs: a directory
+	// without them has no drift to report (DriftHistory yields nothing) and no chain to check
+	// (VerifyAuditChain says so), and every other read is the same. So an upgraded mfactl
+	// reports on a directory before its first write.
+	3: true,
+}
+
+// driftAuditSchema is the schema version that brought the drift history and the audit chain.
+const driftAuditSchema = 3
+
+// atLeast reports whether the directory's schema is at version v or later (a read-only open
+// of an older directory reads it without upgrading).
+func (d *DB) atLeast(ctx context.Context, v int) (bool, error) {
+	have, err := d.SchemaVersion(ctx)
+	return have >= v, err
 }
 
 // checkSchema is migrate for a read-only open: it checks that this mfactl can read the

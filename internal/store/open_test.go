@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -272,9 +273,6 @@ func TestOpenReadOnlyOldSchema(t *testing.T) {
 	if _, err := d.sql.Exec(`DELETE FROM schema_migrations WHERE version >= 2`); err != nil {
 		t.Fatal(err)
 	}
-	// 0003 adds tables that reads use; pretend it only added indexes, to test that case.
-	readCompatible[3] = true
-	defer delete(readCompatible, 3)
 	d.Close()
 	before := snap(t, path)
 	r, err := Open(ctx, path, Options{Mode: ModeReadOnly, NoKey: true})
@@ -378,4 +376,45 @@ func TestOpenPostgresModes(t *testing.T) {
 	if _, err := ro.AddUser(ctx, User{UPN: "b@contoso.com"}); err == nil {
 		t.Fatal("a read-only open added a user")
 	}
+}
+
+// TestReadOnlyBeforeDriftAuditSchema: an mfactl that brought the drift history and the audit
+// chain still reports on a directory not yet upgraded (its first write upgrades it): no drift,
+// the chain not yet there, every other read as before, and nothing written.
+func TestReadOnlyBeforeDriftAuditSchema(t *testing.T) {
+	sqliteOnly(t, "the SQLite file: a directory of schema version 2 made by hand")
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mfactl.db")
+	d := openTest(t, dir, Options{})
+	if _, err := d.ImportTokens(ctx, genSource(0, 3, 3), ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`DROP TABLE drift_history`, `ALTER TABLE audit_events DROP COLUMN mac`,
+		`DELETE FROM schema_migrations WHERE version >= 3`} {
+		if _, err := d.sql.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	d.Close()
+	before := snap(t, path)
+	r, err := Open(ctx, path, Options{Mode: ModeReadOnly, KeyFile: filepath.Join(dir, "mfactl.key")})
+	if err != nil {
+		t.Fatalf("read-only open of a schema 2 directory: %v", err)
+	}
+	defer r.Close()
+	for p, err := range r.DriftHistory(ctx) {
+		t.Fatalf("drift history of a schema 2 directory: %+v, %v; want none", p, err)
+	}
+	if _, err := r.VerifyAuditChain(ctx, nil); err == nil || !strings.Contains(err.Error(), "not chained yet") {
+		t.Fatalf("audit chain of a schema 2 directory: %v, want 'not chained yet'", err)
+	}
+	if ts, err := r.ListTokens(ctx, TokenFilter{}); err != nil || len(ts) != 3 {
+		t.Fatalf("tokens of a schema 2 directory: %d, %v", len(ts), err)
+	}
+	if v, _ := r.SchemaVersion(ctx); v != 2 {
+		t.Errorf("schema version %d after a read-only open, want 2 (not migrated)", v)
+	}
+	r.Close()
+	before.same(t, path)
 }
