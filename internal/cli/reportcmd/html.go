@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -110,44 +108,14 @@ func htmlRun(ctx context.Context, opts *htmlOptions) (err error) {
 	if err := report.WriteHTML(&page, data); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(opts.out, page.Bytes(), htmlFileMode); err != nil {
-		return err
+	out, err := cmdutil.WritePending(opts.out, page.Bytes(), htmlFileMode)
+	if err == nil {
+		defer out.Discard()
+		err = out.Commit()
+	}
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", opts.out, err)
 	}
 	opts.f.Note("mfactl: wrote %s", opts.out)
-	return nil
-}
-
-// writeFileAtomic writes data to a temporary file beside path and renames it into place, so
-// that a failed run leaves the previous file (or none), never half a report.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		// Name the file asked for, not the temporary one.
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	name := tmp.Name()
-	forget := cmdutil.OnInterrupt(func() { os.Remove(name) })
-	defer forget()
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(name, mode)
-	}
-	if err == nil {
-		err = os.Rename(name, path)
-	}
-	if err != nil {
-		os.Remove(name)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
 	return nil
 }

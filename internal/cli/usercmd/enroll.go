@@ -2,12 +2,7 @@ package usercmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"runtime"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -105,16 +100,16 @@ func enrollAppRun(ctx context.Context, opts *enrollAppOptions) error {
 	}
 	// Write the QR code to a temporary file first: when that fails, nothing is registered;
 	// once the app is registered, a rename puts the file in place.
-	var qr *pendingFile
+	var qr *cmdutil.PendingFile
 	if opts.qr != "" {
 		png, err := e.QRCodePNG()
 		if err != nil {
 			return err
 		}
-		if qr, err = writePending(opts.qr, png); err != nil {
+		if qr, err = cmdutil.WritePending(opts.qr, png, 0o600); err != nil {
 			return fmt.Errorf("writing the QR code %s: %w", opts.qr, err)
 		}
-		defer qr.discard()
+		defer qr.Discard()
 	}
 	app, err := e.Register(ctx, db)
 	if err != nil {
@@ -122,7 +117,7 @@ func enrollAppRun(ctx context.Context, opts *enrollAppOptions) error {
 	}
 	var qrErr error
 	if qr != nil {
-		if qrErr = qr.commit(); qrErr != nil {
+		if qrErr = qr.Commit(); qrErr != nil {
 			qrErr = fmt.Errorf("the app was registered but writing the QR code %s failed (use the URI): %w", opts.qr, qrErr)
 			// The registration's row says the code was written (to its temporary name): say
 			// that it did not reach its place.
@@ -142,68 +137,4 @@ func enrollAppRun(ctx context.Context, opts *enrollAppOptions) error {
 		fmt.Fprintln(f.IO.ErrOut, "mfactl: the URI holds the secret and is shown only this once")
 	}
 	return qrErr
-}
-
-// pendingFile is an output file written to a temporary name beside its destination, so a
-// failed run leaves nothing half-written and an existing file is replaced atomically.
-type pendingFile struct {
-	tmp, dest string
-	done      bool
-}
-
-// writePending writes data to a new temporary file (mode 0600, synced) in dest's directory.
-// Errors name neither file (the caller names dest); the temporary name would only confuse.
-func writePending(dest string, data []byte) (*pendingFile, error) {
-	tf, err := os.CreateTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".*.tmp")
-	if err != nil {
-		return nil, bareErr(err)
-	}
-	p := &pendingFile{tmp: tf.Name(), dest: dest}
-	// CreateTemp makes the file 0600 already; say so, in case a platform differs.
-	if runtime.GOOS != "windows" {
-		err = tf.Chmod(0o600)
-	}
-	if err == nil {
-		_, err = tf.Write(data)
-	}
-	if err == nil {
-		err = tf.Sync()
-	}
-	if cerr := tf.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(p.tmp)
-		return nil, bareErr(err)
-	}
-	return p, nil
-}
-
-// bareErr strips the operation and path from a file-system error.
-func bareErr(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}
-
-// commit renames the temporary file to its destination.
-func (p *pendingFile) commit() error {
-	if err := os.Rename(p.tmp, p.dest); err != nil {
-		var le *os.LinkError
-		if errors.As(err, &le) {
-			return le.Err
-		}
-		return err
-	}
-	p.done = true
-	return nil
-}
-
-// discard removes the temporary file unless it was committed.
-func (p *pendingFile) discard() {
-	if !p.done {
-		os.Remove(p.tmp)
-	}
 }
