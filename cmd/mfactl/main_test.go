@@ -26,6 +26,7 @@ import (
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
 	"github.com/mfactl/mfactl/internal/conformancetest"
 	"github.com/mfactl/mfactl/internal/entra/entrafake"
+	"github.com/mfactl/mfactl/internal/graph"
 	"github.com/mfactl/mfactl/internal/graph/graphfake"
 	"github.com/mfactl/mfactl/internal/iostreams"
 )
@@ -319,10 +320,19 @@ type entraFake struct {
 //	                  AZURE_AUTHORITY_HOST, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_TENANT_ID)
 //	entrafake writes  prints every request since the seed that was not a GET, one a line
 func cmdEntraFake(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 1 {
-		ts.Fatalf("usage: entrafake start|writes")
+	if neg || len(args) < 1 || (args[0] != "adduser" && len(args) != 1) {
+		ts.Fatalf("usage: entrafake start|writes|adduser UPN...")
 	}
 	switch args[0] {
+	case "adduser":
+		// More users for the tenant, as its administrators would create them.
+		v, ok := entraFakes.Load(ts)
+		if !ok {
+			ts.Fatalf("entrafake adduser: no fake started")
+		}
+		for _, upn := range args[1:] {
+			v.(entraFake).graph.AddUser(graph.User{UserPrincipalName: upn, DisplayName: upn})
+		}
 	case "start":
 		g := graphfake.New()
 		ts.Defer(g.Close)
@@ -352,10 +362,17 @@ func cmdEntraFake(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("entrafake writes: no fake started")
 		}
 		f := v.(entraFake)
+		// "no writes" rather than nothing: a command that prints nothing leaves stdout as the
+		// command before it left it.
+		n := 0
 		for _, r := range f.graph.Requests()[f.seeded:] {
 			if r.Method != "GET" {
 				fmt.Fprintf(ts.Stdout(), "%s %s\n", r.Method, r.Path)
+				n++
 			}
+		}
+		if n == 0 {
+			fmt.Fprintln(ts.Stdout(), "no writes")
 		}
 	default:
 		ts.Fatalf("usage: entrafake start|writes")

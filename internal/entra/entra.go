@@ -1,6 +1,7 @@
 // Package entra is the Microsoft Entra ID backend of the directory: it implements
-// directory.Directory over Microsoft Graph (internal/graph). This version reads: the hardware
-// token inventory, the users with their OATH methods and the token inventory report. Every other
+// directory.Directory over Microsoft Graph (internal/graph). This version reads the hardware
+// token inventory, the users with their OATH methods and the token inventory report, and imports
+// tokens (import.go). Every other
 // operation is refused with an error that matches directory.ErrUnsupported and says why, and,
 // where Graph can never do it, what to do instead.
 //

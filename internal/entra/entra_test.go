@@ -191,8 +191,6 @@ func TestUnsupportedSendNothing(t *testing.T) {
 		err  error
 		msg  string
 	}{
-		{"import", func() error { _, err := e.d.ImportTokens(ctx, nil, directory.ImportOptions{}); return err }(),
-			"importing tokens on Microsoft Entra ID is not supported in this version of mfactl"},
 		{"assign", func() error { _, err := e.d.AssignToken(ctx, "GALT0001", entrafake.Diego, false, 0); return err }(),
 			"assigning tokens on Microsoft Entra ID is not supported in this version of mfactl"},
 		{"add user", func() error { _, err := e.d.AddUser(ctx, directory.User{UPN: "x@contoso.com"}); return err }(), ErrUserLifecycle.Error()},

@@ -51,10 +51,6 @@ var (
 
 func (d *Directory) TokenSecret(context.Context, string) ([]byte, error) { return nil, ErrSecrets }
 
-func (d *Directory) ImportTokens(context.Context, iter.Seq2[directory.ImportRow, error], directory.ImportOptions) (directory.ImportResult, error) {
-	return directory.ImportResult{}, NotYet("importing tokens")
-}
-
 func (d *Directory) AssignToken(context.Context, string, string, bool, int) (string, error) {
 	return "", NotYet("assigning tokens")
 }

@@ -142,14 +142,62 @@ func (f *Factory) ReadDirectory(ctx context.Context) (directory.Directory, error
 		}
 		return db, nil
 	}
-	if f.entra != nil {
-		return f.entra, nil
-	}
-	src, err := signin.New(loc.URL, f.Getenv, signin.Options{Interactive: f.IO.IsStdinTTY(), Prompt: f.IO.ErrOut})
+	d, err := f.entraDirectory(ctx, loc.URL)
 	if err != nil {
 		return nil, err
 	}
-	d, err := entra.Open(ctx, loc.URL, entra.Options{GraphURL: f.Getenv(signin.EnvGraphURL), Tokens: src})
+	return d, nil
+}
+
+// ImportDirectory opens the directory for tokens import: ImportStore on SQLite and PostgreSQL,
+// the tenant through Graph on Entra ID.
+func (f *Factory) ImportDirectory(ctx context.Context, dryRun bool) (directory.Tokens, error) {
+	return f.writeDirectory(ctx, func() (*store.DB, error) { return f.ImportStore(ctx, dryRun) })
+}
+
+// WriteDirectory opens the directory for a command that changes tokens and works on every
+// backend (tokens assign, unassign, delete): ExistingStore on SQLite and PostgreSQL, the tenant
+// through Graph on Entra ID.
+func (f *Factory) WriteDirectory(ctx context.Context) (directory.Tokens, error) {
+	return f.writeDirectory(ctx, func() (*store.DB, error) { return f.ExistingStore(ctx) })
+}
+
+func (f *Factory) writeDirectory(ctx context.Context, open func() (*store.DB, error)) (directory.Tokens, error) {
+	value, source := f.dbSource()
+	loc, err := store.ParseLocation(value)
+	if err != nil {
+		return nil, Usagef("%s: %w", source, err)
+	}
+	if loc.Kind != store.KindEntra {
+		db, err := open()
+		if err != nil {
+			return nil, err
+		}
+		return db, nil
+	}
+	d, err := f.entraDirectory(ctx, loc.URL)
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// IsEntra says whether d is a Microsoft Entra ID tenant, for what commands say only there.
+func IsEntra(d any) bool {
+	_, ok := d.(*entra.Directory)
+	return ok
+}
+
+// entraDirectory signs in to the tenant of location, once per command.
+func (f *Factory) entraDirectory(ctx context.Context, location string) (*entra.Directory, error) {
+	if f.entra != nil {
+		return f.entra, nil
+	}
+	src, err := signin.New(location, f.Getenv, signin.Options{Interactive: f.IO.IsStdinTTY(), Prompt: f.IO.ErrOut})
+	if err != nil {
+		return nil, err
+	}
+	d, err := entra.Open(ctx, location, entra.Options{GraphURL: f.Getenv(signin.EnvGraphURL), Tokens: src})
 	if err != nil {
 		return nil, err
 	}

@@ -208,10 +208,11 @@ func importRun(ctx context.Context, cmd *cobra.Command, opts *importOptions) err
 	defer progress.done()
 	defer limitImportMemory(size)()
 
-	db, err := f.ImportStore(ctx, opts.dryRun)
+	db, err := f.ImportDirectory(ctx, opts.dryRun)
 	if err != nil {
 		return err
 	}
+	onEntra := cmdutil.IsEntra(db)
 	sum, ierr := im.Run(ctx, db)
 	progress.done()
 
@@ -226,7 +227,7 @@ func importRun(ctx context.Context, cmd *cobra.Command, opts *importOptions) err
 	case errors.As(ierr, &invalid):
 		result = invalidFileError(invalid, sum.Problems)
 	case errors.As(ierr, &rejected):
-		result = cmdutil.WithHint(ierr, rejectionHint(sum.Problems))
+		result = cmdutil.WithHint(ierr, rejectionHint(sum.Problems, onEntra))
 	case ierr == nil, errors.As(ierr, &none), errors.Is(ierr, tokenfile.ErrPartial):
 		if rej != nil {
 			if err := rej.commit(); err != nil {
@@ -254,6 +255,10 @@ func importRun(ctx context.Context, cmd *cobra.Command, opts *importOptions) err
 	}
 	if err := importReport(opts, name, sum, rej, invalid != nil); err != nil {
 		return err
+	}
+	if onEntra && invalid == nil && !f.Quiet {
+		// Graph never returns a token's secret: "unchanged" there cannot vouch for it.
+		fmt.Fprintln(f.IO.ErrOut, "mfactl: secrets were not compared: Microsoft Graph never returns them; a token counted unchanged may hold another secret")
 	}
 	return result
 }
@@ -292,8 +297,14 @@ func joinColumns() string {
 }
 
 // rejectionHint suggests the fix for the first kind of problem the directory raised.
-func rejectionHint(ps []tokens.Problem) string {
+func rejectionHint(ps []tokens.Problem, onEntra bool) string {
 	for _, p := range ps {
+		switch {
+		case onEntra && p.Code == directory.CodeUserUnknown:
+			return "users come from the tenant: create them in Entra ID first, or pass --skip-invalid to import the other rows"
+		case onEntra && p.Code == directory.CodeSerialExists:
+			return "pass --on-duplicate skip to keep the tokens in the tenant or --on-duplicate update to change the unassigned ones, or --skip-invalid to import the other rows"
+		}
 		switch p.Code {
 		case directory.CodeSerialExists:
 			return "pass --on-duplicate skip to keep the tokens in the directory or --on-duplicate update to overwrite them, or --skip-invalid to import the other rows"
