@@ -1,7 +1,7 @@
 // Package entra is the Microsoft Entra ID backend of the directory: it implements
 // directory.Directory over Microsoft Graph (internal/graph). This version reads the hardware
-// token inventory, the users with their OATH methods and the token inventory report, and imports
-// tokens (import.go). Every other
+// token inventory, the users with their OATH methods and the token inventory report; it imports
+// tokens (import.go), assigns, unassigns and deletes them (assign.go). Every other
 // operation is refused with an error that matches directory.ErrUnsupported and says why, and,
 // where Graph can never do it, what to do instead.
 //

@@ -51,20 +51,10 @@ var (
 
 func (d *Directory) TokenSecret(context.Context, string) ([]byte, error) { return nil, ErrSecrets }
 
-func (d *Directory) AssignToken(context.Context, string, string, bool, int) (string, error) {
-	return "", NotYet("assigning tokens")
-}
-
-func (d *Directory) UnassignToken(context.Context, string) (string, error) {
-	return "", NotYet("unassigning tokens")
-}
-
 // DisableToken: Graph has no disabled state for a hardware token.
 func (d *Directory) DisableToken(context.Context, string, string) error { return ErrNoDisabled }
 
 func (d *Directory) EnableToken(context.Context, string) error { return ErrNoDisabled }
-
-func (d *Directory) DeleteTokens(context.Context, ...string) error { return NotYet("deleting tokens") }
 
 // ---- users ----
 

@@ -48,7 +48,7 @@ methods; a disabled token cannot be assigned. Assigning a token to its owner cha
 
 func assignRun(ctx context.Context, cmd *cobra.Command, opts *assignOptions) error {
 	f := opts.f
-	db, err := f.ExistingStore(ctx)
+	db, err := f.WriteDirectory(ctx)
 	if err != nil {
 		return err
 	}
@@ -58,7 +58,7 @@ func assignRun(ctx context.Context, cmd *cobra.Command, opts *assignOptions) err
 		return nil
 	}
 	if err != nil {
-		return assignError(opts, err)
+		return assignError(opts, err, cmdutil.IsEntra(db))
 	}
 	if previous != "" {
 		f.Note("moved token %s from %s to %s", opts.serial, previous, opts.upn)
@@ -68,10 +68,12 @@ func assignRun(ctx context.Context, cmd *cobra.Command, opts *assignOptions) err
 	return nil
 }
 
-func assignError(opts *assignOptions, err error) error {
+func assignError(opts *assignOptions, err error, onEntra bool) error {
 	err = fmt.Errorf("assigning token %s: %w", opts.serial, err)
 	var nf *directory.NotFoundError
 	switch {
+	case onEntra && errors.As(err, &nf) && nf.Kind == "user":
+		return cmdutil.WithHint(err, "users come from the tenant: create the user in Entra ID first")
 	case errors.As(err, &nf) && nf.Kind == "user":
 		return cmdutil.WithHint(err, fmt.Sprintf("add the user first: mfactl users add %s", opts.upn))
 	case errors.Is(err, directory.ErrTokenDisabled):

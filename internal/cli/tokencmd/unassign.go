@@ -36,7 +36,7 @@ status becomes available (a disabled token stays disabled). A token without owne
 
 func unassignRun(ctx context.Context, cmd *cobra.Command, opts *unassignOptions) error {
 	f := opts.f
-	db, err := f.ExistingStore(ctx)
+	db, err := f.WriteDirectory(ctx)
 	if err != nil {
 		return err
 	}
