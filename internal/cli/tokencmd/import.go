@@ -59,7 +59,13 @@ header, to a file (mode 0600) to fix and import again. A PSKC file that fails it
 check (MAC) or does not decrypt is refused as a whole.
 
 The summary goes to standard output (-o json for scripts); problems go to standard error in the
-format of validate. A progress bar is shown on a terminal for long imports.`,
+format of validate. A progress bar is shown on a terminal for long imports.
+
+On Microsoft Entra ID (--db entra://TENANT) the whole file is checked before anything is sent,
+but Graph has no transactions: a row Graph refuses is reported and the others go on, and
+importing the same file again finishes the job without duplicates. Users are never created
+(an unknown UPN is an error), secrets cannot be compared (Graph never returns them), and
+--on-duplicate update changes unassigned tokens only.`,
 		Example: `  $ mfactl tokens import tokens.csv
   $ mfactl tokens import --dry-run tokens.csv
   $ mfactl tokens import --skip-invalid --rejected fix-me.csv tokens.csv
