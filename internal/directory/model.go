@@ -137,6 +137,9 @@ type RegistrationReset struct {
 	AppPasswordsKept int
 	// WasMustRegister is the flag before the reset; afterwards it is always set.
 	WasMustRegister bool
+	// Methods are the other authentication methods removed, in the order they go ("phone
+	// mobile", "email ..."): only Microsoft Entra ID has them; the SQL backends leave it nil.
+	Methods []string
 }
 
 // UserImportOptions control ImportUsers.

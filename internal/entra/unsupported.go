@@ -76,10 +76,6 @@ func (d *Directory) UnblockUser(context.Context, string) (directory.User, bool, 
 	return directory.User{}, false, NotYet("unblocking users")
 }
 
-func (d *Directory) ResetRegistrations(context.Context, []string, bool) ([]directory.RegistrationReset, error) {
-	return nil, NotYet("resetting registrations")
-}
-
 func (d *Directory) AddAuthApp(context.Context, string, directory.NewAuthApp, int) (directory.AuthApp, error) {
 	return directory.AuthApp{}, ErrAuthApps
 }
