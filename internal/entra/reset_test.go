@@ -80,7 +80,7 @@ func TestResetRegistrationsDeletesDefaultLastDeactivatesAndRevokes(t *testing.T)
 	if ids, def := e.fake.Methods(id); len(ids) != 1 || ids[0] != dev.ID || def != dev.ID {
 		t.Errorf("methods left: %v, default %q; want only the hardware token", ids, def)
 	}
-	if  dev.Status != graph.StatusAssigned || dev.AssignedTo == nil || dev.AssignedTo.ID != id {
+	if dev.Status != graph.StatusAssigned || dev.AssignedTo == nil || dev.AssignedTo.ID != id {
 		t.Errorf("token %+v, want still assigned, deactivated", dev)
 	}
 	// The password stays.

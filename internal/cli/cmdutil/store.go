@@ -182,6 +182,25 @@ func (f *Factory) writeDirectory(ctx context.Context, open func() (*store.DB, er
 	return d, nil
 }
 
+// UsersDirectory opens the directory for a command that changes users' registrations and
+// works on every backend (users reset): ExistingStore on SQLite and PostgreSQL, the tenant
+// through Graph on Entra ID.
+func (f *Factory) UsersDirectory(ctx context.Context) (directory.Directory, error) {
+	value, source := f.dbSource()
+	loc, err := store.ParseLocation(value)
+	if err != nil {
+		return nil, Usagef("%s: %w", source, err)
+	}
+	if loc.Kind != store.KindEntra {
+		db, err := f.ExistingStore(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return db, nil
+	}
+	return f.entraDirectory(ctx, loc.URL)
+}
+
 // IsEntra says whether d is a Microsoft Entra ID tenant, for what commands say only there.
 func IsEntra(d any) bool {
 	_, ok := d.(*entra.Directory)

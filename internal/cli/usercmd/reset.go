@@ -25,7 +25,24 @@ type resetOptions struct {
 	from   string
 	dryRun bool
 	yes    bool
+	keep   bool
 	format string
+}
+
+// sessionKeeper is a directory whose reset also revokes the users' sign-in sessions, unless
+// told to keep them (Microsoft Entra ID).
+type sessionKeeper interface {
+	ResetRegistrationsKeeping(ctx context.Context, upns []string, dryRun, keepSessions bool) ([]directory.RegistrationReset, error)
+}
+
+// keepingSessions makes a sessionKeeper's ResetRegistrations keep the sessions.
+type keepingSessions struct {
+	directory.Directory
+	k sessionKeeper
+}
+
+func (k keepingSessions) ResetRegistrations(ctx context.Context, upns []string, dryRun bool) ([]directory.RegistrationReset, error) {
+	return k.k.ResetRegistrationsKeeping(ctx, upns, dryRun, true)
 }
 
 func newResetCmd(f *cmdutil.Factory) *cobra.Command {
@@ -43,6 +60,14 @@ Users come from the arguments and from --from FILE, a CSV file with a header row
 column ("-" reads standard input). All users are reset in one transaction: when one is not in
 the directory nothing changes. --dry-run shows what would change. On a terminal mfactl asks for
 confirmation; otherwise pass --yes.
+
+On Microsoft Entra ID (--db entra://TENANT) it does what the portal's "Require re-register MFA"
+does: hardware OATH tokens are deactivated and stay assigned (status assigned, the user activates
+them again), the software OATH, Microsoft Authenticator, phone and email methods are deleted, the
+default method last, and the users' sign-in sessions are revoked (--keep-sessions keeps them).
+The password, FIDO2 keys and Windows Hello stay. Graph has no transactions: every user is read
+before anything is sent, but a failure half-way leaves the users before it reset. --dry-run and
+-o json list the methods that go ("methods").
 
 -o json prints {"dry_run": bool, "users": [{"upn", "tokens": [{"serial_number", "status",
 "new_status"}], "authenticator_apps": [{"id", "name"}], "app_passwords_kept", "must_register"}]}.`,
@@ -83,6 +108,7 @@ confirmation; otherwise pass --yes.
 	fl.StringVar(&opts.from, "from", "", "read users from the upn column of CSV `file` (\"-\": standard input)")
 	fl.BoolVar(&opts.dryRun, "dry-run", false, "show what would change and change nothing")
 	fl.BoolVarP(&opts.yes, "yes", "y", false, "do not ask for confirmation (needed when stdin is not a terminal)")
+	fl.BoolVar(&opts.keep, "keep-sessions", false, "on Microsoft Entra ID, do not revoke the users' sign-in sessions (no effect elsewhere)")
 	return cmd
 }
 
@@ -93,6 +119,8 @@ type resetUserView struct {
 	AuthenticatorApps []resetAuthAppView `json:"authenticator_apps"`
 	AppPasswordsKept  int                `json:"app_passwords_kept"`
 	MustRegister      bool               `json:"must_register"`
+	// Methods are the other methods removed, only on Microsoft Entra ID.
+	Methods []string `json:"methods,omitempty"`
 }
 
 type resetTokenView struct {
@@ -117,7 +145,7 @@ var resetHeader = []string{"upn", "tokens", "authenticator apps", "app passwords
 
 func newResetUserView(r directory.RegistrationReset) resetUserView {
 	v := resetUserView{UPN: r.UPN, Tokens: []resetTokenView{}, AuthenticatorApps: []resetAuthAppView{},
-		AppPasswordsKept: r.AppPasswordsKept, MustRegister: true}
+		AppPasswordsKept: r.AppPasswordsKept, MustRegister: true, Methods: r.Methods}
 	for _, t := range r.Tokens {
 		v.Tokens = append(v.Tokens, resetTokenView{SerialNumber: t.Serial, Status: string(t.Status), NewStatus: string(t.NewStatus)})
 	}
@@ -154,9 +182,12 @@ func resetRun(ctx context.Context, opts *resetOptions) error {
 	if len(upns) == 0 {
 		return fmt.Errorf("%s lists no users", opts.from)
 	}
-	db, err := f.ExistingStore(ctx)
+	db, err := f.UsersDirectory(ctx)
 	if err != nil {
 		return err
+	}
+	if k, ok := db.(sessionKeeper); ok && opts.keep {
+		db = keepingSessions{Directory: db, k: k}
 	}
 	if !opts.dryRun && !opts.yes {
 		// Check every user exists before asking, so the answer is not wasted on a typo.
@@ -192,6 +223,17 @@ func resetRun(ctx context.Context, opts *resetOptions) error {
 	}
 	if err := render.Rows(f.IO.Out, opts.format, view, resetHeader, rows); err != nil {
 		return err
+	}
+	if opts.format != cmdutil.FormatJSON && !f.Quiet {
+		verb := "deleted"
+		if opts.dryRun {
+			verb = "would delete"
+		}
+		for _, r := range res {
+			for _, m := range r.Methods {
+				fmt.Fprintf(f.IO.ErrOut, "mfactl: %s: %s %s\n", r.UPN, verb, m)
+			}
+		}
 	}
 	if opts.dryRun {
 		if !f.Quiet {
