@@ -115,7 +115,7 @@ each result also has its "line".`,
 func activateRun(ctx context.Context, cmd *cobra.Command, opts *activateOptions) error {
 	f := opts.f
 	// The directory first: no code is asked for when there is nothing to check it against.
-	db, err := f.ExistingStore(ctx)
+	svc, err := openActivator(ctx, f)
 	if err != nil {
 		return err
 	}
@@ -123,7 +123,6 @@ func activateRun(ctx context.Context, cmd *cobra.Command, opts *activateOptions)
 	if err != nil {
 		return err
 	}
-	svc := auth.New(db, f.Now, authServer())
 	r, err := activateOne(ctx, cmd, f, svc, opts.serial, code, opts.activate)
 	if err != nil {
 		return err
@@ -137,15 +136,39 @@ func activateRun(ctx context.Context, cmd *cobra.Command, opts *activateOptions)
 	return nil
 }
 
+// activator activates a token with a code it shows: auth.Service on SQLite and PostgreSQL,
+// which checks the code and records the attempt; the tenant itself on Entra ID, which checks
+// the code and keeps its own audit log.
+type activator interface {
+	Activate(ctx context.Context, serial, code string, opts auth.ActivateOptions) (auth.Result, error)
+}
+
+func openActivator(ctx context.Context, f *cmdutil.Factory) (activator, error) {
+	d, err := f.WriteDirectory(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if a, ok := d.(activator); ok && cmdutil.IsEntra(d) {
+		return a, nil
+	}
+	db, ok := d.(auth.Store)
+	if !ok {
+		return nil, fmt.Errorf("the directory %T cannot check codes", d)
+	}
+	return auth.New(db, f.Now, authServer()), nil
+}
+
 // activateOne activates one token (the directory audits the attempt with the change it makes).
 // A refused assignment (--user) is an error with a hint; a denied activation is a result.
-func activateOne(ctx context.Context, cmd *cobra.Command, f *cmdutil.Factory, svc *auth.Service, serial, code string, opts auth.ActivateOptions) (auth.Result, error) {
+func activateOne(ctx context.Context, cmd *cobra.Command, f *cmdutil.Factory, svc activator, serial, code string, opts auth.ActivateOptions) (auth.Result, error) {
 	r, err := svc.Activate(ctx, serial, code, opts)
 	if err != nil {
 		var nf *directory.NotFoundError
 		switch {
 		case errors.Is(err, tokens.ErrMalformedCode):
 			return r, cmdutil.CodeUsage(err) // no attempt was made: nothing to audit
+		case errors.As(err, &nf) && nf.Kind == "user" && cmdutil.IsEntra(svc):
+			return r, cmdutil.WithHint(err, "users come from the tenant: create the user in Entra ID first")
 		case errors.As(err, &nf) && nf.Kind == "user":
 			return r, cmdutil.WithHint(err, fmt.Sprintf("add the user first: mfactl users add %s", opts.AssignTo))
 		case errors.Is(err, directory.ErrTokenDisabled):
@@ -241,11 +264,10 @@ func activateFileRun(ctx context.Context, cmd *cobra.Command, opts *activateOpti
 	if len(rows) == 0 {
 		return fmt.Errorf("%s: no rows to activate", name)
 	}
-	db, err := f.ExistingStore(ctx)
+	svc, err := openActivator(ctx, f)
 	if err != nil {
 		return err
 	}
-	svc := auth.New(db, f.Now, authServer())
 	view := bulkView{File: name, Results: []bulkRowView{}}
 	var runErr error
 	for _, row := range rows {
