@@ -191,8 +191,6 @@ func TestUnsupportedSendNothing(t *testing.T) {
 		err  error
 		msg  string
 	}{
-		{"block", func() error { _, _, err := e.d.BlockUser(ctx, entrafake.Diego, "x"); return err }(),
-			"blocking users on Microsoft Entra ID is not supported in this version of mfactl"},
 		{"add user", func() error { _, err := e.d.AddUser(ctx, directory.User{UPN: "x@contoso.com"}); return err }(), ErrUserLifecycle.Error()},
 		{"delete user", e.d.DeleteUser(ctx, entrafake.Diego), ErrUserLifecycle.Error()},
 		{"app password", func() error { _, err := e.d.AddAppPassword(ctx, entrafake.Diego, "mail", "h"); return err }(), ErrAppPasswords.Error()},

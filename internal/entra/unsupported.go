@@ -68,14 +68,6 @@ func (d *Directory) ImportUsers(context.Context, iter.Seq2[directory.User, error
 
 func (d *Directory) DeleteUser(context.Context, string) error { return ErrUserLifecycle }
 
-func (d *Directory) BlockUser(context.Context, string, string) (directory.User, bool, error) {
-	return directory.User{}, false, NotYet("blocking users")
-}
-
-func (d *Directory) UnblockUser(context.Context, string) (directory.User, bool, error) {
-	return directory.User{}, false, NotYet("unblocking users")
-}
-
 func (d *Directory) AddAuthApp(context.Context, string, directory.NewAuthApp, int) (directory.AuthApp, error) {
 	return directory.AuthApp{}, ErrAuthApps
 }

@@ -55,10 +55,11 @@ Prints the user's state; -o json prints {"upn", "state", "blocked_reason", "fail
 
 func blockRun(ctx context.Context, opts *blockOptions) error {
 	f := opts.f
-	db, err := f.ExistingStore(ctx)
+	db, err := blockDirectory(ctx, f)
 	if err != nil {
 		return err
 	}
+	onEntra := cmdutil.IsEntra(db)
 	u, changed, err := users.Block(ctx, db, opts.upn, opts.reason)
 	if err != nil {
 		return err
@@ -66,13 +67,35 @@ func blockRun(ctx context.Context, opts *blockOptions) error {
 	if err := renderUserState(f, opts.format, u, changed); err != nil {
 		return err
 	}
+	if onEntra && opts.reason != "" {
+		// Said even with --quiet: what was asked for was not done.
+		fmt.Fprintf(f.IO.ErrOut, "mfactl: Microsoft Entra ID has no place for a block reason; the reason was not stored\n")
+	}
 	if !changed {
+		if onEntra && !f.Quiet {
+			fmt.Fprintf(f.IO.ErrOut, "mfactl: user %s was already blocked; nothing changed\n", u.UPN)
+			return nil
+		}
 		if !f.Quiet {
 			fmt.Fprintf(f.IO.ErrOut, "mfactl: user %s was already blocked for that reason; nothing changed\n", u.UPN)
 		}
 		return nil
 	}
 	return nil
+}
+
+// blockDirectory opens the directory for block and unblock: ExistingStore on SQLite and
+// PostgreSQL, the tenant through Graph on Entra ID (its accountEnabled).
+func blockDirectory(ctx context.Context, f *cmdutil.Factory) (users.BlockStore, error) {
+	d, err := f.WriteDirectory(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st, ok := d.(users.BlockStore)
+	if !ok {
+		return nil, fmt.Errorf("the directory %T cannot block users", d)
+	}
+	return st, nil
 }
 
 // userStateView is what block and unblock print: the user's sign-in state after the change.

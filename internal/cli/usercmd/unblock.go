@@ -47,7 +47,7 @@ Prints the user's state; -o json prints {"upn", "state", "blocked_reason", "fail
 
 func unblockRun(ctx context.Context, opts *unblockOptions) error {
 	f := opts.f
-	db, err := f.ExistingStore(ctx)
+	db, err := blockDirectory(ctx, f)
 	if err != nil {
 		return err
 	}
@@ -59,6 +59,10 @@ func unblockRun(ctx context.Context, opts *unblockOptions) error {
 		return err
 	}
 	if !changed {
+		if cmdutil.IsEntra(db) && !f.Quiet {
+			fmt.Fprintf(f.IO.ErrOut, "mfactl: user %s is not blocked; nothing changed\n", u.UPN)
+			return nil
+		}
 		if !f.Quiet {
 			fmt.Fprintf(f.IO.ErrOut, "mfactl: user %s is neither blocked nor locked out; nothing changed\n", u.UPN)
 		}
