@@ -335,6 +335,7 @@ func cmdEntraFake(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	case "start":
 		g := graphfake.New()
+		g.SetActivationWindow(1) // the scripts' wrong codes must not match by chance
 		ts.Defer(g.Close)
 		if err := entrafake.Seed(context.Background(), g); err != nil {
 			ts.Fatalf("seeding the Graph fake: %v", err)

@@ -23,6 +23,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	f := graphfake.New()
+	f.SetActivationWindow(1) // wrong codes on the real clock must not match by chance
 	t.Cleanup(f.Close)
 	if err := entrafake.Seed(context.Background(), f); err != nil {
 		t.Fatal(err)

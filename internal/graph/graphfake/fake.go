@@ -72,6 +72,7 @@ type Server struct {
 	mu       sync.Mutex
 	now      func() time.Time
 	pageSize int
+	window   int64 // activation window in steps each way; 0 means ActivationWindow
 
 	devices []*device // in creation order
 	users   []*user
@@ -106,6 +107,16 @@ func New() *Server {
 	s.Config.ErrorLog = log.New(io.Discard, "", 0)
 	s.StartTLS()
 	return s
+}
+
+// SetActivationWindow narrows the steps each way within which an activation code is
+// accepted (ActivationWindow by default, as documented for Entra ID). Tests that send a wrong
+// code on the real clock narrow it: over 5,761 steps a wrong 6-digit code matches about once
+// in 170 tries.
+func (s *Server) SetActivationWindow(steps int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.window = int64(steps)
 }
 
 // SetNow replaces the fake's clock (throttling, activation window, timestamps).

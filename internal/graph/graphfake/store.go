@@ -700,7 +700,11 @@ func (s *Server) codeMatches(d *device, code string) bool {
 	}
 	p := tokens.OTPParams{Hash: hash, Digits: 6}
 	center := tokens.Step(s.now(), int(d.TimeIntervalInSeconds))
-	for off := int64(-ActivationWindow); off <= ActivationWindow; off++ {
+	window := s.window
+	if window == 0 {
+		window = ActivationWindow
+	}
+	for off := -window; off <= window; off++ {
 		if c, err := tokens.TOTP(secret, p, center+off); err == nil && c == code {
 			return true
 		}
