@@ -134,18 +134,6 @@ func (d *Directory) VerifyAuditChain(context.Context, []byte) (directory.AuditCh
 
 // ---- reports: not yet ----
 
-func (d *Directory) UsageEvents(context.Context, directory.UsageFilter) iter.Seq2[directory.AuthEvent, error] {
-	return fail[directory.AuthEvent](NotYet("the usage report"))
-}
-
-func (d *Directory) UsageCounts(context.Context, directory.UsageFilter, directory.UsageDimension) iter.Seq2[directory.UsageCount, error] {
-	return fail[directory.UsageCount](NotYet("the usage report"))
-}
-
-func (d *Directory) RegistrationUsers(context.Context) iter.Seq2[directory.User, error] {
-	return fail[directory.User](NotYet("the registration report"))
-}
-
 func (d *Directory) UnusedTokens(context.Context, time.Time) iter.Seq2[directory.Token, error] {
 	return fail[directory.Token](NotYet("the unused-token report"))
 }
