@@ -128,3 +128,34 @@ func TestUsage(t *testing.T) {
 		t.Errorf("denied by code %+v", codes)
 	}
 }
+
+func TestAuditEvents(t *testing.T) {
+	e := newEnv(t)
+	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	admin := &graph.AuditInitiator{User: &struct {
+		ID                string `json:"id,omitempty"`
+		UserPrincipalName string `json:"userPrincipalName,omitempty"`
+		DisplayName       string `json:"displayName,omitempty"`
+	}{UserPrincipalName: "admin@contoso.com"}}
+	e.fake.AddAudit(graph.DirectoryAudit{ID: "2", ActivityDateTime: at.Add(time.Hour), ActivityDisplayName: "Admin deleted security info",
+		LoggedByService: "Authentication Methods", Result: "success", InitiatedBy: admin,
+		TargetResources: []graph.AuditTarget{{UserPrincipalName: "b@contoso.com"}}})
+	e.fake.AddAudit(graph.DirectoryAudit{ID: "1", ActivityDateTime: at, ActivityDisplayName: "User registered security info",
+		LoggedByService: "Authentication Methods", Result: "failure", ResultReason: "bad code",
+		TargetResources: []graph.AuditTarget{{UserPrincipalName: "a@contoso.com"}}})
+	e.fake.AddAudit(graph.DirectoryAudit{ID: "3", ActivityDateTime: at, ActivityDisplayName: "Update user",
+		LoggedByService: "Core Directory", Result: "success"}) // not a method change
+	e.fake.AddAudit(graph.DirectoryAudit{ID: "4", ActivityDateTime: at.Add(-48 * time.Hour), ActivityDisplayName: "User registered security info",
+		LoggedByService: "Authentication Methods", Result: "success"}) // before the window
+	got, err := e.d.ListAudit(context.Background(), directory.AuditFilter{Since: at.Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []directory.AuditEvent{
+		{Time: at, Command: "User registered security info", Target: "a@contoso.com", Result: "failure", Detail: "bad code"},
+		{Time: at.Add(time.Hour), Actor: "admin@contoso.com", Command: "Admin deleted security info", Target: "b@contoso.com", Result: "success"},
+	}
+	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("got %+v\nwant %+v", got, want)
+	}
+}

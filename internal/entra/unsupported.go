@@ -120,14 +120,6 @@ func (d *Directory) AuthEvents(context.Context, directory.AuthEventFilter) iter.
 
 func (d *Directory) AddAudit(context.Context, directory.AuditEvent) error { return ErrEvents }
 
-func (d *Directory) ListAudit(context.Context, directory.AuditFilter) ([]directory.AuditEvent, error) {
-	return nil, NotYet("reading the audit log")
-}
-
-func (d *Directory) AuditEvents(context.Context, directory.AuditFilter) iter.Seq2[directory.AuditEvent, error] {
-	return fail[directory.AuditEvent](NotYet("reading the audit log"))
-}
-
 func (d *Directory) VerifyAuditChain(context.Context, []byte) (directory.AuditChain, error) {
 	return directory.AuditChain{}, &UnsupportedError{Msg: "Microsoft Entra ID has no mfactl audit chain to verify: its directory audit log is kept by Microsoft"}
 }
