@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -320,7 +321,7 @@ type entraFake struct {
 //	                  AZURE_AUTHORITY_HOST, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_TENANT_ID)
 //	entrafake writes  prints every request since the seed that was not a GET, one a line
 func cmdEntraFake(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) < 1 || (args[0] != "adduser" && len(args) != 1) {
+	if neg || len(args) < 1 || (!slices.Contains([]string{"adduser", "registration", "signin", "audit", "nopremium"}, args[0]) && len(args) != 1) {
 		ts.Fatalf("usage: entrafake start|writes|adduser UPN...")
 	}
 	switch args[0] {
@@ -333,6 +334,12 @@ func cmdEntraFake(ts *testscript.TestScript, neg bool, args []string) {
 		for _, upn := range args[1:] {
 			v.(entraFake).graph.AddUser(graph.User{UserPrincipalName: upn, DisplayName: upn})
 		}
+	case "registration", "signin", "audit", "nopremium":
+		v, ok := entraFakes.Load(ts)
+		if !ok {
+			ts.Fatalf("entrafake %s: no fake started", args[0])
+		}
+		seedEntraReport(ts, v.(entraFake).graph, args)
 	case "start":
 		g := graphfake.New()
 		g.SetActivationWindow(1) // the scripts' wrong codes must not match by chance
@@ -377,5 +384,46 @@ func cmdEntraFake(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	default:
 		ts.Fatalf("usage: entrafake start|writes")
+	}
+}
+
+// seedEntraReport seeds the tenant's reports for `entrafake`:
+//
+//	entrafake registration UPN METHOD...                 a userRegistrationDetails row
+//	entrafake signin UNIX UPN METHOD ok|denied DETAIL     a sign-in whose MFA step used METHOD
+//	entrafake audit UNIX SERVICE ACTIVITY TARGET [ACTOR]  a directory audit entry (success)
+//	entrafake nopremium                                   the tenant has no P1/P2
+func seedEntraReport(ts *testscript.TestScript, g *graphfake.Server, args []string) {
+	unix := func(s string) time.Time {
+		sec, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			ts.Fatalf("entrafake %s: bad unix time %q", args[0], s)
+		}
+		return time.Unix(sec, 0).UTC()
+	}
+	switch {
+	case args[0] == "nopremium" && len(args) == 1:
+		g.SetPremium(false)
+	case args[0] == "registration" && len(args) >= 2:
+		g.AddRegistration(graph.RegistrationDetails{ID: args[1], UserPrincipalName: args[1], UserDisplayName: args[1], MethodsRegistered: args[2:]})
+	case args[0] == "signin" && len(args) == 6:
+		g.AddSignIn(graph.SignIn{ID: args[1] + args[2], CreatedDateTime: unix(args[1]), UserPrincipalName: args[2], IPAddress: "192.0.2.7",
+			AuthenticationDetails: []graph.AuthenticationDetail{
+				{AuthenticationMethod: "Password", AuthenticationStepRequirement: "singleFactorAuthentication", Succeeded: true},
+				{AuthenticationMethod: args[3], AuthenticationStepRequirement: "multiFactorAuthentication",
+					AuthenticationStepResultDetail: args[5], Succeeded: args[4] == "ok"}}})
+	case args[0] == "audit" && (len(args) == 5 || len(args) == 6):
+		a := graph.DirectoryAudit{ID: args[1] + args[3], ActivityDateTime: unix(args[1]), LoggedByService: args[2], ActivityDisplayName: args[3],
+			Result: "success", TargetResources: []graph.AuditTarget{{UserPrincipalName: args[4]}}}
+		if len(args) == 6 {
+			a.InitiatedBy = &graph.AuditInitiator{User: &struct {
+				ID                string `json:"id,omitempty"`
+				UserPrincipalName string `json:"userPrincipalName,omitempty"`
+				DisplayName       string `json:"displayName,omitempty"`
+			}{UserPrincipalName: args[5]}}
+		}
+		g.AddAudit(a)
+	default:
+		ts.Fatalf("usage: entrafake registration UPN METHOD... | signin UNIX UPN METHOD ok|denied DETAIL | audit UNIX SERVICE ACTIVITY TARGET [ACTOR] | nopremium")
 	}
 }

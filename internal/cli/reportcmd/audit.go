@@ -107,7 +107,7 @@ type auditView struct {
 var auditColumns = []string{"time", "actor", "host", "command", "target", "result", "detail"}
 
 func auditRun(ctx context.Context, opts *auditOptions) error {
-	return runReport(ctx, opts.f, opts.format, func(r *report.Reporter, p *printer) (err error) {
+	return runReportAnywhere(ctx, opts.f, opts.format, func(r *report.Reporter, p *printer) (err error) {
 		events, err := r.AuditTrail(ctx, opts.query)
 		if err != nil {
 			return usageError(err)

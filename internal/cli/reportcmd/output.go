@@ -44,6 +44,22 @@ func runReport(ctx context.Context, f *cmdutil.Factory, format string, write fun
 	}, write)
 }
 
+// runReportAnywhere is runReport over any backend, Entra ID included (cmdutil.ReadDirectory).
+func runReportAnywhere(ctx context.Context, f *cmdutil.Factory, format string, write func(*report.Reporter, *printer) error) error {
+	return runReportOn(ctx, f, format, func() (reportSource, error) { return f.ReadDirectory(ctx) }, write)
+}
+
+// onEntra reports whether --db names a Microsoft Entra ID tenant, which some reports read
+// differently (a bounded window of its sign-in log).
+func onEntra(f *cmdutil.Factory) bool {
+	value := f.DBPath
+	if value == "" {
+		value = f.Getenv("MFACTL_DB")
+	}
+	loc, err := store.ParseLocation(value)
+	return err == nil && loc.Kind == store.KindEntra
+}
+
 // reportSource is what a report reads, and closes when done.
 type reportSource interface {
 	report.Store

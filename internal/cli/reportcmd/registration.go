@@ -70,7 +70,7 @@ func (v registrationView) cells() []string {
 var registrationHeader = slices.Concat(view.UserIdentityHeader, []string{"blocked reason"}, view.UserMethodsHeader)
 
 func registrationRun(ctx context.Context, opts *registrationOptions) error {
-	return runReport(ctx, opts.f, opts.format, func(r *report.Reporter, p *printer) (err error) {
+	return runReportAnywhere(ctx, opts.f, opts.format, func(r *report.Reporter, p *printer) (err error) {
 		// The totals are counted on the last pass over the users (a long table reads them twice).
 		var totals report.RegistrationTotals
 		users := r.Registration(ctx)

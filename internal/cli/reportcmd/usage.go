@@ -14,6 +14,7 @@ import (
 	"github.com/mfactl/mfactl/internal/cli/render"
 	"github.com/mfactl/mfactl/internal/cli/view"
 	"github.com/mfactl/mfactl/internal/directory"
+	"github.com/mfactl/mfactl/internal/entra"
 	"github.com/mfactl/mfactl/internal/report"
 )
 
@@ -60,6 +61,10 @@ midnight UTC) or an age before now (30d, 12h, 1w, 1d12h); --until is exclusive. 
 			}
 			if opts.query.Window, err = win.window(f); err != nil {
 				return err
+			}
+			if win.since == "" && onEntra(f) {
+				// Entra ID's sign-in log is Microsoft's and large: a bounded window by default.
+				opts.query.Since = f.Now().Add(-entra.DefaultUsageWindow).UTC()
 			}
 			if by != "" {
 				opts.by = report.GroupBy(by)
@@ -115,7 +120,7 @@ type groupView struct {
 var groupColumns = []string{"group", "success", "denied", "total"}
 
 func usageRun(ctx context.Context, opts *usageOptions) error {
-	return runReport(ctx, opts.f, opts.format, func(r *report.Reporter, p *printer) (err error) {
+	return runReportAnywhere(ctx, opts.f, opts.format, func(r *report.Reporter, p *printer) (err error) {
 		if opts.by == "" {
 			err = listEvents(ctx, r, p, opts.query)
 		} else {
