@@ -1,8 +1,9 @@
 // Package entra is the Microsoft Entra ID backend of the directory: it implements
 // directory.Directory over Microsoft Graph (internal/graph). This version reads the hardware
-// token inventory, the users with their OATH methods and the token inventory report; it imports
-// tokens (import.go), assigns, unassigns and deletes them (assign.go). Every other
-// operation is refused with an error that matches directory.ErrUnsupported and says why, and,
+// token inventory, the users with their OATH methods and the reports (reports.go); it imports
+// tokens (import.go), assigns, unassigns and deletes them (assign.go), activates them
+// (activate.go), blocks and unblocks users (block.go) and resets their registrations
+// (reset.go). Every other operation is refused with an error that matches directory.ErrUnsupported and says why, and,
 // where Graph can never do it, what to do instead.
 //
 // Entra ID keeps an audit log of its own (the directory audits), so this backend writes no audit
