@@ -21,6 +21,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/entra/signin"
@@ -439,4 +440,30 @@ func (d *Directory) ListAuthApps(ctx context.Context, upn string) ([]directory.A
 		out = append(out, a)
 	}
 	return out, nil
+}
+
+// UnusedTokens yields the tokens with an owner that were not used since cutoff, the longest
+// idle first, then by serial. Graph keeps only the last use of a token (no assignment or
+// activation time), so a token never used counts as unused whatever its age, and comes first.
+func (d *Directory) UnusedTokens(ctx context.Context, cutoff time.Time) iter.Seq2[directory.Token, error] {
+	return func(yield func(directory.Token, error) bool) {
+		var idle []directory.Token
+		for t, err := range d.Tokens(ctx, directory.TokenFilter{}) {
+			if err != nil {
+				yield(directory.Token{}, err)
+				return
+			}
+			if t.UPN != "" && !t.LastUsedAt.After(cutoff) {
+				idle = append(idle, t)
+			}
+		}
+		slices.SortStableFunc(idle, func(a, b directory.Token) int {
+			return cmp.Or(a.LastUsedAt.Compare(b.LastUsedAt), cmp.Compare(directory.Key(a.Serial), directory.Key(b.Serial)))
+		})
+		for _, t := range idle {
+			if !yield(t, nil) {
+				return
+			}
+		}
+	}
 }

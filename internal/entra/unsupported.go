@@ -3,7 +3,6 @@ package entra
 import (
 	"context"
 	"iter"
-	"time"
 
 	"github.com/mfactl/mfactl/internal/directory"
 )
@@ -125,10 +124,6 @@ func (d *Directory) VerifyAuditChain(context.Context, []byte) (directory.AuditCh
 }
 
 // ---- reports: not yet ----
-
-func (d *Directory) UnusedTokens(context.Context, time.Time) iter.Seq2[directory.Token, error] {
-	return fail[directory.Token](NotYet("the unused-token report"))
-}
 
 // DriftHistory: Graph keeps no drift of a hardware token.
 func (d *Directory) DriftHistory(context.Context) iter.Seq2[directory.DriftPoint, error] {

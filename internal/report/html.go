@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	_ "embed"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
@@ -77,6 +78,8 @@ type HTMLData struct {
 	AuditChain *ChainStatus
 	// AuditChainNote says why AuditChain is nil (e.g. the check needs the master key).
 	AuditChainNote string
+	// DriftNote says why Drift is nil (a directory that keeps no drift).
+	DriftNote string
 }
 
 // DriftRow is a token whose learned clock drift is an outlier: a row of the drift report
@@ -153,10 +156,15 @@ func (r *Reporter) HTMLData(ctx context.Context, q HTMLQuery) (*HTMLData, error)
 		}
 	}
 	drift, err := r.Drift(ctx, DriftQuery{Since: d.GeneratedAt.Add(-DriftPeriod)})
-	if err != nil {
+	switch {
+	case errors.Is(err, directory.ErrUnsupported):
+		// A directory that keeps no drift (Entra ID): the section says why.
+		d.DriftNote = "Not available: " + err.Error() + "."
+	case err != nil:
 		return nil, fmt.Errorf("reading drift history: %w", err)
+	default:
+		d.Drift = append([]DriftRow{}, drift[:min(len(drift), DriftRowsShown)]...)
 	}
-	d.Drift = append([]DriftRow{}, drift[:min(len(drift), DriftRowsShown)]...)
 	return d, nil
 }
 

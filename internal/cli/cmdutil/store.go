@@ -317,3 +317,11 @@ func (f *Factory) Close() error {
 	f.db = nil
 	return err
 }
+
+// OnEntra says whether the command's location (--db, MFACTL_DB) names a Microsoft Entra ID
+// tenant, without opening anything.
+func (f *Factory) OnEntra() bool {
+	value, _ := f.dbSource()
+	loc, err := store.ParseLocation(value)
+	return err == nil && loc.Kind == store.KindEntra
+}

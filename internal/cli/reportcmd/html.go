@@ -68,6 +68,19 @@ per section). It holds no secret; it names users by UPN, so it is written readab
 }
 
 func htmlRun(ctx context.Context, opts *htmlOptions) (err error) {
+	if opts.f.OnEntra() {
+		// A tenant: what Graph reports; drift and the audit chain say why they are missing.
+		d, err := opts.f.ReadDirectory(ctx)
+		if err != nil {
+			return err
+		}
+		data, err := report.New(d, opts.f.Now).HTMLData(ctx, opts.query)
+		if err != nil {
+			return fmt.Errorf("reporting: %w", usageError(err))
+		}
+		data.AuditChainNote = "Not available: Microsoft Entra ID keeps its own audit log (the directory audits, which mfactl report audit lists); mfactl keeps no audit chain in a tenant."
+		return writeHTML(opts, data)
+	}
 	// With the master key at hand the page also says whether the audit chain is intact; the
 	// rest of the report needs no key, so a missing key file only leaves that section out.
 	db, err := opts.f.KeyedReadStore(ctx)
@@ -102,6 +115,11 @@ func htmlRun(ctx context.Context, opts *htmlOptions) (err error) {
 		}
 		data.AuditChain = status
 	}
+	return writeHTML(opts, data)
+}
+
+// writeHTML renders the page and writes it into place.
+func writeHTML(opts *htmlOptions, data *report.HTMLData) error {
 	// The page is a few hundred kilobytes at most (tables stop at 50 rows and one per model),
 	// so it is rendered in memory: nothing is written unless all of it was read.
 	var page bytes.Buffer
