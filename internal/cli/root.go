@@ -146,6 +146,13 @@ func printError(w io.Writer, cmd *cobra.Command, err error) {
 	}
 }
 
+// defaultParallel and maxParallel bound --parallel: a few requests at a time keep bulk work
+// quick without running into Graph's throttling.
+const (
+	defaultParallel = 4
+	maxParallel     = 32
+)
+
 // NewRootCmd builds the whole command tree over f.
 func NewRootCmd(f *cmdutil.Factory) *cobra.Command {
 	root := &cobra.Command{
@@ -161,11 +168,15 @@ with the master key in --key-file (MFACTL_KEY_FILE).`,
   $ mfactl tokens activate 1234567 --user helga@contoso.com`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
-		PersistentPreRun: func(cmd *cobra.Command, args []string) {
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			f.Command = cmdutil.CommandName(cmd)
 			if f.NoColor {
 				f.IO.SetNoColor()
 			}
+			if f.Parallel < 1 || f.Parallel > maxParallel {
+				return cmdutil.Usagef("--parallel must be between 1 and %d, not %d", maxParallel, f.Parallel)
+			}
+			return nil
 		},
 		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: true},
 	}
@@ -177,6 +188,8 @@ with the master key in --key-file (MFACTL_KEY_FILE).`,
 	pf.StringVarP(&f.Output, "output", "o", "", "output `format`: table, json or csv (validate: text, json or github)")
 	pf.BoolVar(&f.NoColor, "no-color", false, "disable colour (also NO_COLOR)")
 	pf.BoolVarP(&f.Quiet, "quiet", "q", false, "print nothing but data and errors")
+	pf.BoolVar(&f.Debug, "debug", false, "log Microsoft Graph requests and responses to standard error, secrets and bearer tokens redacted (Entra ID only; no effect on SQLite or PostgreSQL)")
+	pf.IntVar(&f.Parallel, "parallel", defaultParallel, "`number` of concurrent Microsoft Graph requests for bulk work, 1 to 32 (Entra ID only)")
 
 	root.AddCommand(
 		tokencmd.NewCmd(f),

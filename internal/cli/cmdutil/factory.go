@@ -24,6 +24,10 @@ type Factory struct {
 	Output  string
 	NoColor bool
 	Quiet   bool
+	// Debug logs the Graph requests and responses (Entra ID only) to standard error.
+	Debug bool
+	// Parallel bounds the concurrent Graph requests of bulk work (Entra ID only).
+	Parallel int
 
 	// Getenv reads the environment; tests replace it.
 	Getenv func(string) string

@@ -216,7 +216,11 @@ func (f *Factory) entraDirectory(ctx context.Context, location string) (*entra.D
 	if err != nil {
 		return nil, err
 	}
-	d, err := entra.Open(ctx, location, entra.Options{GraphURL: f.Getenv(signin.EnvGraphURL), Tokens: src})
+	opts := entra.Options{GraphURL: f.Getenv(signin.EnvGraphURL), Tokens: src, Parallel: f.Parallel}
+	if f.Debug {
+		opts.Debug = f.IO.ErrOut
+	}
+	d, err := entra.Open(ctx, location, opts)
 	if err != nil {
 		return nil, err
 	}
