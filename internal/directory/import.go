@@ -74,7 +74,32 @@ type ImportOptions struct {
 	// after the rollback of a failed one (so the source may finish reading its input then,
 	// without holding the write lock).
 	SourceCounts func() (rows, rejected int)
+	// OnOutcome, when set, is called once per row the directory received, in source order,
+	// after the writes (or, in a dry run, after the plan): what happened to the row, and for a
+	// row that failed the backend's error code and request id. It never carries a secret. The
+	// backends without it (the SQL store) never call it.
+	OnOutcome func(RowOutcome)
 }
+
+// RowOutcome is what an import did with one row.
+type RowOutcome struct {
+	Line    int
+	Serial  string
+	UPN     string
+	Outcome string // one of the Outcome constants
+	Detail  string // for failed and rejected rows: the error code and, from Graph, the request ids
+}
+
+// The outcomes of RowOutcome.
+const (
+	OutcomeCreated   = "created"   // a new token (assigned to the row's user when it names one)
+	OutcomeAssigned  = "assigned"  // an existing unassigned token with the row's data, now assigned
+	OutcomeUnchanged = "unchanged" // already there with the row's data and owner
+	OutcomeUpdated   = "updated"   // an existing token whose data was changed
+	OutcomeSkipped   = "skipped"   // a duplicate left alone
+	OutcomeRejected  = "rejected"  // a problem found before anything was sent
+	OutcomeFailed    = "failed"    // the directory refused or failed the write
+)
 
 // RowProblem is a row that cannot be imported because of the directory's state, or, when
 // Warning is set, a row that is imported but deserves a look.

@@ -42,6 +42,9 @@ type importRow struct {
 	userID string // the owner's object id, "" for stock
 	dev    *graph.Device
 	act    importAction
+	// outcome and detail are set for the rows the writes do not decide: unchanged, skipped,
+	// rejected and failed ones.
+	outcome, detail string
 }
 
 // ImportTokens imports tokens into the tenant's inventory. Graph has no transactions, so the
@@ -99,12 +102,38 @@ func (d *Directory) ImportTokens(ctx context.Context, src iter.Seq2[directory.Im
 	}
 	if opts.DryRun {
 		im.progress()
+		im.outcomes()
 		return res, nil
 	}
 	im.run(ctx)
 	res.Committed = true
 	im.progress()
+	im.outcomes()
 	return res, nil
+}
+
+// outcomes tells OnOutcome what became of each row, in source order.
+func (im *entraImport) outcomes() {
+	if im.opts.OnOutcome == nil {
+		return
+	}
+	for i := range im.rows {
+		r := &im.rows[i]
+		o := directory.RowOutcome{Line: r.Line, Serial: r.Serial, UPN: r.UPN, Outcome: r.outcome, Detail: r.detail}
+		if o.Outcome == "" {
+			switch r.act {
+			case actCreate:
+				o.Outcome = directory.OutcomeCreated
+			case actAssign:
+				o.Outcome = directory.OutcomeAssigned
+			case actUpdate:
+				o.Outcome = directory.OutcomeUpdated
+			default:
+				o.Outcome = directory.OutcomeUnchanged
+			}
+		}
+		im.opts.OnOutcome(o)
+	}
 }
 
 type entraImport struct {
@@ -129,6 +158,7 @@ func (im *entraImport) reject(r *importRow, column, code, msg string) {
 	im.mu.Lock()
 	defer im.mu.Unlock()
 	r.act = actRejected
+	r.outcome, r.detail = directory.OutcomeRejected, code
 	im.res.Rejected++
 	p := directory.RowProblem{Line: r.Line, Serial: r.Serial, Column: column, Code: code, Message: msg}
 	if len(im.res.Problems) < im.opts.MaxProblems {
@@ -226,12 +256,14 @@ func (im *entraImport) classify(ctx context.Context) error {
 		switch {
 		case sameData && sameOwner:
 			im.res.Unchanged++
+			r.outcome = directory.OutcomeUnchanged
 		case sameData && owner == "":
 			// Created by an earlier run that failed before assigning it: finish the job.
 			r.act = actAssign
 			im.res.Imported++
 		case im.opts.OnDuplicate == directory.DuplicateSkip:
 			im.res.Skipped++
+			r.outcome = directory.OutcomeSkipped
 		case im.opts.OnDuplicate == directory.DuplicateUpdate && owner == "":
 			r.act = actUpdate
 			im.res.Updated++
@@ -386,4 +418,32 @@ func (im *entraImport) failed(r *importRow, what string, err error) {
 		}
 	})
 	im.reject(r, "", CodeGraph, fmt.Sprintf("%s: %v", what, err))
+	r.outcome, r.detail = directory.OutcomeFailed, failureDetail(err)
+}
+
+// failureDetail is what a report says of a failed write: Graph's error code and the request
+// ids Microsoft support traces it by; never the message, which may quote the request.
+func failureDetail(err error) string {
+	var ge *graph.Error
+	if !errors.As(err, &ge) {
+		if errors.Is(err, graph.ErrNotInBulkResponse) {
+			return "notInBulkResponse"
+		}
+		return "error"
+	}
+	parts := []string{}
+	if ge.Code != "" {
+		parts = append(parts, ge.Code)
+	} else if ge.StatusCode != 0 {
+		parts = append(parts, fmt.Sprintf("HTTP %d", ge.StatusCode))
+	} else {
+		parts = append(parts, "noResponse")
+	}
+	if ge.ClientRequestID != "" {
+		parts = append(parts, "client-request-id="+ge.ClientRequestID)
+	}
+	if ge.RequestID != "" {
+		parts = append(parts, "request-id="+ge.RequestID)
+	}
+	return strings.Join(parts, " ")
 }

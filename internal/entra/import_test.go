@@ -6,6 +6,7 @@ import (
 	"errors"
 	"iter"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -322,5 +323,59 @@ func TestImportBulkOutcomeUnknownIsLookedUp(t *testing.T) {
 	checkCounts(t, res, 2, 0, 0, 0, 0)
 	if e.fake.DeviceCount() != 6 || e.owner(t, "NEW001") != entrafake.Diego {
 		t.Errorf("%d devices, NEW001 owner %q", e.fake.DeviceCount(), e.owner(t, "NEW001"))
+	}
+}
+
+// OnOutcome hears of every row in source order: the rows written, and for the one whose write
+// failed Graph's error and the request ids, never the secret; the run after says the failed
+// row was assigned and the others unchanged.
+func TestImportOnOutcomeReportsEachRow(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	rows := rowsOf(galt("NEW001", entrafake.Diego), galt("NEW002", entrafake.Adele), galt("NEW003", ""))
+	// list of the inventory, 2 users, the bulk create, then the assignments: fail the second.
+	e.fake.FailAt(len(e.fake.Requests())+1+2+1+2, graphfake.Fail500)
+	var got []directory.RowOutcome
+	opts := directory.ImportOptions{OnOutcome: func(o directory.RowOutcome) { got = append(got, o) }}
+	res, err := e.d.ImportTokens(ctx, rows, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Problems) != 1 {
+		t.Fatalf("problems %+v", res.Problems)
+	}
+	failed := res.Problems[0].Serial
+	if len(got) != 3 {
+		t.Fatalf("outcomes %+v", got)
+	}
+	for i, o := range got {
+		if want := []string{"NEW001", "NEW002", "NEW003"}[i]; o.Serial != want || o.Line != i+2 {
+			t.Errorf("outcome %d is %+v, want serial %s in source order", i, o, want)
+		}
+		switch {
+		case o.Serial == failed:
+			if o.Outcome != directory.OutcomeFailed || !regexp.MustCompile(`^UnknownError client-request-id=\S+ request-id=\S+$`).MatchString(o.Detail) {
+				t.Errorf("failed row %+v", o)
+			}
+		case o.Outcome != directory.OutcomeCreated || o.Detail != "":
+			t.Errorf("created row %+v", o)
+		}
+	}
+
+	got = nil
+	if _, err := e.d.ImportTokens(ctx, rows, opts); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range got {
+		want := directory.OutcomeUnchanged
+		if o.Serial == failed {
+			want = directory.OutcomeAssigned
+		}
+		if o.Outcome != want || o.Detail != "" {
+			t.Errorf("second run: %+v, want %s", o, want)
+		}
+	}
+	if len(got) != 3 {
+		t.Errorf("second run: outcomes %+v", got)
 	}
 }
