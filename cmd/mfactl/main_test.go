@@ -320,11 +320,23 @@ type entraFake struct {
 //	                  platform, and points mfactl at them (SSL_CERT_FILE, MFACTL_GRAPH_URL,
 //	                  AZURE_AUTHORITY_HOST, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_TENANT_ID)
 //	entrafake writes  prints every request since the seed that was not a GET, one a line
+//	entrafake failat N  answers the Nth Graph request from now with a 500 (once)
 func cmdEntraFake(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) < 1 || (!slices.Contains([]string{"adduser", "registration", "signin", "audit", "nopremium"}, args[0]) && len(args) != 1) {
-		ts.Fatalf("usage: entrafake start|writes|adduser UPN...")
+	if neg || len(args) < 1 || (!slices.Contains([]string{"adduser", "registration", "signin", "audit", "nopremium", "failat"}, args[0]) && len(args) != 1) {
+		ts.Fatalf("usage: entrafake start|writes|adduser UPN...|failat N|registration|signin|audit|nopremium ...")
 	}
 	switch args[0] {
+	case "failat":
+		v, ok := entraFakes.Load(ts)
+		if !ok || len(args) != 2 {
+			ts.Fatalf("usage: entrafake failat N, after entrafake start")
+		}
+		n, err := strconv.Atoi(args[1])
+		if err != nil || n < 1 {
+			ts.Fatalf("entrafake failat: bad N %q", args[1])
+		}
+		g := v.(entraFake).graph
+		g.FailAt(len(g.Requests())+n, graphfake.Fail500)
 	case "adduser":
 		// More users for the tenant, as its administrators would create them.
 		v, ok := entraFakes.Load(ts)

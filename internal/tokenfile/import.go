@@ -26,6 +26,8 @@ const DefaultMaxListedProblems = 1000
 // ImportOptions say how to read a token file and what to do with its tokens.
 type ImportOptions struct {
 	Read Options
+	// OnOutcome is passed on to the directory: what became of each row it received.
+	OnOutcome func(directory.RowOutcome)
 	// Name is the file as named in problems, errors and the summary; Source is recorded as the
 	// tokens' source file (Name when empty).
 	Name   string
@@ -249,6 +251,7 @@ func (im *Importer) Run(ctx context.Context, dir ImportDirectory) (ImportSummary
 		WarningsAreErrors:    o.Read.Strict,
 		SourceCounts:         im.counts,
 		Audit:                o.Audit,
+		OnOutcome:            o.OnOutcome,
 	})
 
 	sum := ImportSummary{File: o.Name, DryRun: o.DryRun}

@@ -1,12 +1,15 @@
 package tokencmd
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,6 +31,7 @@ type importOptions struct {
 	skipInvalid   bool
 	onDuplicate   directory.DuplicatePolicy
 	rejected      string
+	report        string
 	requireUsers  bool
 	progressDelay time.Duration
 }
@@ -65,11 +69,15 @@ On Microsoft Entra ID (--db entra://TENANT) the whole file is checked before any
 but Graph has no transactions: a row Graph refuses is reported and the others go on, and
 importing the same file again finishes the job without duplicates. Users are never created
 (an unknown UPN is an error), secrets cannot be compared (Graph never returns them), and
---on-duplicate update changes unassigned tokens only.`,
+--on-duplicate update changes unassigned tokens only. --report writes a CSV (mode 0600) of what
+became of each row: line, serial number, upn, outcome (created, assigned, unchanged, updated,
+skipped, rejected or failed) and detail (the problem code, or Graph's error code and request
+ids for a failed row; never a secret). --report is for Entra ID only.`,
 		Example: `  $ mfactl tokens import tokens.csv
   $ mfactl tokens import --dry-run tokens.csv
   $ mfactl tokens import --skip-invalid --rejected fix-me.csv tokens.csv
   $ mfactl tokens import --on-duplicate update -o json tokens.csv
+  $ mfactl --db entra://contoso.onmicrosoft.com tokens import --report outcome.csv tokens.csv
   $ mfactl tokens import --pskc-key-file vendor.key seeds.pskc`,
 		Args: cmdutil.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -90,6 +98,9 @@ importing the same file again finishes the job without duplicates. Users are nev
 			if err := checkRejectedPath(opts.rejected, opts.file); err != nil {
 				return err
 			}
+			if err := checkReportPath(opts.report, opts.file); err != nil {
+				return err
+			}
 			return importRun(cmd.Context(), cmd, opts)
 		},
 	}
@@ -100,6 +111,7 @@ importing the same file again finishes the job without duplicates. Users are nev
 	fl.StringVar(&onDuplicate, "on-duplicate", string(directory.DuplicateFail),
 		"`policy` for a serial already in the directory with other data: fail, skip or update")
 	fl.StringVar(&opts.rejected, "rejected", "", "write the rejected rows as read to this CSV `file` (mode 0600)")
+	fl.StringVar(&opts.report, "report", "", "write each row's outcome to this CSV `file` (mode 0600; Entra ID only)")
 	fl.BoolVar(&opts.requireUsers, "require-existing-users", false, "reject rows whose user is not in the directory instead of creating it")
 	return cmd
 }
@@ -157,7 +169,9 @@ func importRun(ctx context.Context, cmd *cobra.Command, opts *importOptions) err
 	// Set before the import runs, read by its callbacks.
 	var rej *rejectedFile // nil without --rejected; locks itself
 	var progress *importProgress
+	var outcomes []directory.RowOutcome // filled by the directory after its writes
 	im, err := tokenfile.OpenImport(r, tokenfile.ImportOptions{
+		OnOutcome:            func(o directory.RowOutcome) { outcomes = append(outcomes, o) },
 		Read:                 opts.read,
 		Name:                 name,
 		Source:               name,
@@ -219,8 +233,23 @@ func importRun(ctx context.Context, cmd *cobra.Command, opts *importOptions) err
 		return err
 	}
 	onEntra := cmdutil.IsEntra(db)
+	if opts.report != "" && !onEntra {
+		return cmdutil.Usagef("--report works on Microsoft Entra ID tenants only (--db entra://TENANT); on this directory the import is all or nothing and its summary says what happened")
+	}
 	sum, ierr := im.Run(ctx, db)
 	progress.done()
+	if opts.report != "" && len(outcomes) > 0 {
+		if err := writeOutcomeReport(opts.report, outcomes); err != nil {
+			err = fmt.Errorf("writing the report %s: %w", opts.report, err)
+			if sum.Committed {
+				err = fmt.Errorf("%s was imported, but %w", name, err)
+			}
+			return err
+		}
+		if !f.Quiet {
+			fmt.Fprintf(f.IO.ErrOut, "mfactl: wrote the outcome of %s to %s\n", plural(len(outcomes), "row"), opts.report)
+		}
+	}
 
 	var result error
 	var (
@@ -393,4 +422,45 @@ func inputSize(r io.Reader) int64 {
 		}
 	}
 	return -1
+}
+
+// checkReportPath refuses a --report file that would replace the input or go to standard
+// output, where it would mix with the summary.
+func checkReportPath(report, input string) error {
+	if report == "" {
+		return nil
+	}
+	if report == "-" {
+		return cmdutil.Usagef("--report: want a file name")
+	}
+	if st, err := os.Stat(report); err == nil && st.IsDir() {
+		return cmdutil.Usagef("--report: %s is a directory; want a file name", report)
+	}
+	if a, err := os.Stat(report); err == nil {
+		if b, err := os.Stat(input); err == nil && os.SameFile(a, b) {
+			return cmdutil.Usagef("--report: %s is the file being imported", report)
+		}
+	}
+	return nil
+}
+
+// writeOutcomeReport writes the outcome of each row, all at once (the file appears complete
+// or not at all). Mode 0600 like every file the import writes: it lists the users' tokens.
+func writeOutcomeReport(path string, outcomes []directory.RowOutcome) error {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	w.Write([]string{"line", "serial number", "upn", "outcome", "detail"})
+	for _, o := range outcomes {
+		w.Write([]string{strconv.Itoa(o.Line), o.Serial, o.UPN, o.Outcome, o.Detail})
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		return err
+	}
+	p, err := cmdutil.WritePending(path, buf.Bytes(), 0o600)
+	if err != nil {
+		return err
+	}
+	defer p.Discard()
+	return p.Commit()
 }
