@@ -451,7 +451,9 @@ func writeOutcomeReport(path string, outcomes []directory.RowOutcome) error {
 	w := csv.NewWriter(&buf)
 	w.Write([]string{"line", "serial number", "upn", "outcome", "detail"})
 	for _, o := range outcomes {
-		w.Write([]string{strconv.Itoa(o.Line), o.Serial, o.UPN, o.Outcome, o.Detail})
+		// Cells that a spreadsheet would run as a formula are neutralised, as in every listing.
+		w.Write([]string{strconv.Itoa(o.Line), render.NeutraliseFormula(o.Serial), render.NeutraliseFormula(o.UPN),
+			o.Outcome, render.NeutraliseFormula(o.Detail)})
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {
