@@ -130,75 +130,49 @@ func (f *Factory) OpenStore(ctx context.Context, mode store.Mode) (*store.DB, er
 // ReadDirectory opens the directory for a listing or report that works on every backend: on
 // SQLite and PostgreSQL it is ReadStore; on Entra ID it signs in and reads through Graph.
 func (f *Factory) ReadDirectory(ctx context.Context) (directory.Directory, error) {
-	value, source := f.dbSource()
-	loc, err := store.ParseLocation(value)
-	if err != nil {
-		return nil, Usagef("%s: %w", source, err)
-	}
-	if loc.Kind != store.KindEntra {
-		db, err := f.ReadStore(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return db, nil
-	}
-	d, err := f.entraDirectory(ctx, loc.URL)
-	if err != nil {
-		return nil, err
-	}
-	return d, nil
+	return f.anyDirectory(ctx, func() (*store.DB, error) { return f.ReadStore(ctx) })
 }
 
 // ImportDirectory opens the directory for tokens import: ImportStore on SQLite and PostgreSQL,
 // the tenant through Graph on Entra ID.
 func (f *Factory) ImportDirectory(ctx context.Context, dryRun bool) (directory.Tokens, error) {
-	return f.writeDirectory(ctx, func() (*store.DB, error) { return f.ImportStore(ctx, dryRun) })
+	return f.anyDirectory(ctx, func() (*store.DB, error) { return f.ImportStore(ctx, dryRun) })
 }
 
 // WriteDirectory opens the directory for a command that changes tokens and works on every
 // backend (tokens assign, unassign, delete): ExistingStore on SQLite and PostgreSQL, the tenant
 // through Graph on Entra ID.
 func (f *Factory) WriteDirectory(ctx context.Context) (directory.Tokens, error) {
-	return f.writeDirectory(ctx, func() (*store.DB, error) { return f.ExistingStore(ctx) })
-}
-
-func (f *Factory) writeDirectory(ctx context.Context, open func() (*store.DB, error)) (directory.Tokens, error) {
-	value, source := f.dbSource()
-	loc, err := store.ParseLocation(value)
-	if err != nil {
-		return nil, Usagef("%s: %w", source, err)
-	}
-	if loc.Kind != store.KindEntra {
-		db, err := open()
-		if err != nil {
-			return nil, err
-		}
-		return db, nil
-	}
-	d, err := f.entraDirectory(ctx, loc.URL)
-	if err != nil {
-		return nil, err
-	}
-	return d, nil
+	return f.anyDirectory(ctx, func() (*store.DB, error) { return f.ExistingStore(ctx) })
 }
 
 // UsersDirectory opens the directory for a command that changes users' registrations and
 // works on every backend (users reset): ExistingStore on SQLite and PostgreSQL, the tenant
 // through Graph on Entra ID.
 func (f *Factory) UsersDirectory(ctx context.Context) (directory.Directory, error) {
+	return f.anyDirectory(ctx, func() (*store.DB, error) { return f.ExistingStore(ctx) })
+}
+
+// anyDirectory is the one choice of backend for the commands that work on every one: open for
+// SQLite and PostgreSQL (in the mode the command needs), the tenant through Graph on Entra ID.
+func (f *Factory) anyDirectory(ctx context.Context, open func() (*store.DB, error)) (directory.Directory, error) {
 	value, source := f.dbSource()
 	loc, err := store.ParseLocation(value)
 	if err != nil {
 		return nil, Usagef("%s: %w", source, err)
 	}
-	if loc.Kind != store.KindEntra {
-		db, err := f.ExistingStore(ctx)
+	if loc.Kind == store.KindEntra {
+		d, err := f.entraDirectory(ctx, loc.URL)
 		if err != nil {
-			return nil, err
+			return nil, err // not a typed nil in the interface
 		}
-		return db, nil
+		return d, nil
 	}
-	return f.entraDirectory(ctx, loc.URL)
+	db, err := open()
+	if err != nil {
+		return nil, err
+	}
+	return db, nil
 }
 
 // IsEntra says whether d is a Microsoft Entra ID tenant, for what commands say only there.
