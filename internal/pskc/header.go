@@ -148,7 +148,7 @@ type cryptoCtx struct {
 	macAlgGiven  bool
 	macKey       []byte
 	macKeyErr    *Error
-	// macKeyConfirmed says the MAC key decrypted with proper padding or an intact key
+	// macKeyConfirmed says the MAC key decrypted with proper padding of more than one byte or an intact key
 	// wrap, so a MAC that then fails means tampering rather than a wrong key.
 	macKeyConfirmed bool
 	asymmetric      bool
@@ -265,7 +265,14 @@ func (c *cryptoCtx) decryptMACKey(ev *encValue) ([]byte, bool, *Error) {
 		if pad == padBad || len(pt) == 0 {
 			return nil, false, newError(ClassWrongKey, "wrong key or password: the MAC key does not decrypt")
 		}
-		return pt, pad == padStrict, nil
+		// Proper padding confirms the key only when it is more than one byte: a wrong key
+		// ends in 0x01, one byte of valid padding, once in 256 files.
+		bs := alg.block(key).BlockSize()
+		padLen := len(ev.cipher) - len(pt)
+		if c.iv == nil {
+			padLen -= bs
+		}
+		return pt, pad == padStrict && padLen > 1, nil
 	}
 	pt, uerr := unwrap(alg, key, ev.cipher)
 	if uerr != nil || len(pt) == 0 {

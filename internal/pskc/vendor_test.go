@@ -2,8 +2,11 @@ package pskc
 
 import (
 	"bytes"
+	"crypto/aes"
+	"encoding/base64"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -190,4 +193,37 @@ func TestAttributeWhitespaceNormalised(t *testing.T) {
 	if k.Algorithm != "    urn:ietf:params:xml:ns:keyprov:pskc:totp " || k.Kind != KindTOTP || k.Digits == nil || *k.Digits != 6 {
 		t.Errorf("algorithm %q (%s), digits %v", k.Algorithm, k.Kind, showInt(k.Digits))
 	}
+}
+
+// A wrong pre-shared key decrypts the CBC-encrypted MAC key to noise whose last byte is 0x01
+// about once in 256 files: one byte of valid padding. That must not count as proof that the
+// key is right, or the wrong key is reported as an altered file. The test searches for such a
+// file (a new random IV each time) so that it does not depend on chance.
+func TestWrongKeyWithOneByteOfValidPadding(t *testing.T) {
+	wrong := bytes.Repeat([]byte{7}, 16)
+	alg, err := lookupCipher(xmlencNS + "aes128-cbc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	macKey := regexp.MustCompile(`(?s)<pskc:MACKey>.*?<xenc:CipherValue>([^<]+)</xenc:CipherValue>`)
+	for i := 0; i < 20000; i++ {
+		doc := encode(t, genTOTP(1), &testEnc{cipher: "aes128-cbc", key: testKey16, mac: "hmac-sha1", macKey: testMAC})
+		m := macKey.FindSubmatch(doc)
+		if m == nil {
+			t.Fatalf("no MAC key in the test file:\n%s", doc)
+		}
+		ct, err := base64.StdEncoding.DecodeString(string(m[1]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pt, pad := decryptCBC(alg, wrong, nil, ct); pad != padStrict || len(ct)-aes.BlockSize-len(pt) != 1 {
+			continue
+		}
+		e := mustFail(t, doc, Options{Key: wrong}, ClassWrongKey)
+		if strings.Contains(e.Msg, "altered") {
+			t.Errorf("wrong key reported as an altered file: %q", e.Msg)
+		}
+		return
+	}
+	t.Fatal("no file whose MAC key decrypts with one byte of valid padding in 20,000 tries")
 }
