@@ -54,6 +54,46 @@ func startImport(t *testing.T, dir, file string, walBytes int64) *runningImport 
 	}
 }
 
+// startStalledImport starts `mfactl tokens import -` in dir with the first rows of file on its
+// standard input, which it keeps open, and waits until the import is writing: the WAL has grown
+// past walBytes. The import cannot finish, since its input has not ended, so a signal sent then
+// always lands in the middle of the import's transaction, however fast the machine.
+func startStalledImport(t *testing.T, dir, file string, rows int, walBytes int64) *runningImport {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	head := bytes.Join(lines[:1+rows], nil) // the header and the first rows
+	r := &runningImport{cmd: mfactlProcess(t, dir, "tokens", "import", "-"), exited: make(chan error, 1)}
+	r.cmd.Stderr = &r.stderr
+	in, err := r.cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { in.Close() })
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { r.exited <- r.cmd.Wait() }()
+	go in.Write(head) // blocks while the import reads; fails harmlessly once it has exited
+	deadline := time.After(2 * time.Minute)
+	for {
+		select {
+		case err := <-r.exited:
+			t.Fatalf("the import exited with its input still open (%v); stderr:\n%s", err, &r.stderr)
+		case <-deadline:
+			r.cmd.Process.Kill()
+			t.Fatalf("the import's WAL did not reach %d bytes in 2 minutes", walBytes)
+		case <-time.After(2 * time.Millisecond):
+		}
+		if st, err := os.Stat(filepath.Join(dir, "mfactl.db-wal")); err == nil && st.Size() >= walBytes {
+			return r
+		}
+	}
+}
+
 // signal sends sig and waits for the process to exit.
 func (r *runningImport) signal(t *testing.T, sig os.Signal) {
 	t.Helper()
@@ -132,10 +172,7 @@ func TestImportInterruptRollsBack(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "tokens.csv")
 	generateCSV(t, file, crashRows, 8, "")
-	r := startImport(t, dir, file, 512<<10)
-	if r == nil {
-		t.Fatal("the import finished before it could be interrupted")
-	}
+	r := startStalledImport(t, dir, file, crashRows-1, 256<<10)
 	r.signal(t, os.Interrupt)
 	if r.code != 130 {
 		t.Errorf("exit %d after SIGINT, want 130; stderr:\n%s", r.code, &r.stderr)

@@ -111,7 +111,8 @@ func (d *DB) ImportTokens(ctx context.Context, src iter.Seq2[ImportRow, error], 
 		}()
 	}
 
-	err = d.importTx(ctx, conn, sealer, src, opts, &res)
+	var readingOn bool // the source is still being read: a cancelled import stopped waiting for it
+	err = d.importTx(ctx, conn, sealer, src, opts, &res, &readingOn)
 	if err != nil && ctx.Err() != nil {
 		// Whatever statement the cancellation interrupted, say what happened.
 		err = fmt.Errorf("import cancelled; nothing was written: %w", ctx.Err())
@@ -123,6 +124,10 @@ func (d *DB) ImportTokens(ctx context.Context, src iter.Seq2[ImportRow, error], 
 	a := *opts.Audit
 	a.Result = "failure"
 	if a.Detail == "" {
+		if readingOn {
+			// The source's counts would race with its reader: count what reached the store.
+			opts.SourceCounts = nil
+		}
 		a.Detail = importSummary(res, opts, false) + "; " + err.Error()
 	}
 	// In a write transaction of its own, so that the row is chained to the one before it.
@@ -147,7 +152,10 @@ func importSummary(r ImportResult, opts ImportOptions, committed bool) string {
 		r.Rows, r.Imported, r.Unchanged, r.Updated, r.Skipped, r.Rejected, r.UsersCreated)
 }
 
-func (d *DB) importTx(ctx context.Context, conn *sql.Conn, sealer *secrets.Sealer, src iter.Seq2[ImportRow, error], opts ImportOptions, res *ImportResult) (err error) {
+// importTx runs the import in one transaction. When ctx is cancelled while the source is blocked
+// (standard input that stalls), it rolls back without waiting for the source and sets
+// *readingOn: the reader goroutine then ends with the process.
+func (d *DB) importTx(ctx context.Context, conn *sql.Conn, sealer *secrets.Sealer, src iter.Seq2[ImportRow, error], opts ImportOptions, res *ImportResult, readingOn *bool) (err error) {
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -174,9 +182,24 @@ func (d *DB) importTx(ctx context.Context, conn *sql.Conn, sealer *secrets.Seale
 		if err != nil || !res.Committed {
 			tx.Rollback()
 		}
+		if ctx.Err() != nil && !r.finished() {
+			r.abandon()
+			*readingOn = true
+			return
+		}
 		r.stop() // last: it re-raises a panic of the source
 	}()
-	for b := range r.full {
+	for {
+		var b *batch
+		var more bool
+		select {
+		case b, more = <-r.full:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if !more {
+			break
+		}
 		res.Rows += len(b.rows)
 		im.batch = b.rows
 		err := im.flush()
@@ -335,6 +358,25 @@ func (r *reader) recycle(b *batch) {
 
 // stop ends the reader and waits for it, so the caller's source is never running after
 // ImportTokens returns. A panic in the source is re-raised here, in the caller's goroutine.
+// finished reports whether the reader goroutine has returned.
+func (r *reader) finished() bool {
+	select {
+	case <-r.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// abandon tells the reader to stop at its next row without waiting for it: it may be blocked
+// in its source for good.
+func (r *reader) abandon() {
+	if !r.stopped {
+		r.stopped = true
+		close(r.quit)
+	}
+}
+
 func (r *reader) stop() {
 	if !r.stopped {
 		r.stopped = true
