@@ -75,9 +75,19 @@ type ImportOptions struct {
 	// without holding the write lock).
 	SourceCounts func() (rows, rejected int)
 	// OnOutcome, when set, is called once per row the directory received, in source order,
-	// after the writes (or, in a dry run, after the plan): what happened to the row, and for a
-	// row that failed the backend's error code and request id. It never carries a secret. The
-	// backends without it (the SQL store) never call it.
+	// with what the import did with it (for a row that failed, the backend's error code and
+	// request id); it never carries a secret. How the outcomes relate to what is in the
+	// directory afterwards depends on the backend:
+	//   - The SQL store tells each batch's rows once the batch is written inside the import's
+	//     transaction (created, updated, unchanged, skipped, or rejected with the problem code).
+	//     They come true only if the import commits: when ImportTokens returns without Committed
+	//     (a rejected import, an error, a cancelled ctx, a dry run) nothing was written,
+	//     whatever was told, and the rows received after a failure are not told at all.
+	//   - Microsoft Entra ID, which has no transactions, tells every row once, at the end: after
+	//     the writes (a row Graph refused is failed), or after the plan when nothing is sent (a
+	//     dry run, a rejected import: what the plan was, rejected rows with their code).
+	// A caller that reports outcomes therefore settles them by the result: with Committed, as
+	// told; otherwise no row was created or updated (docs/formats.md, the import report).
 	OnOutcome func(RowOutcome)
 }
 
@@ -99,6 +109,9 @@ const (
 	OutcomeSkipped   = "skipped"   // a duplicate left alone
 	OutcomeRejected  = "rejected"  // a problem found before anything was sent
 	OutcomeFailed    = "failed"    // the directory refused or failed the write
+	// OutcomeNotImported is never told by a directory: it is what a report says of a row of an
+	// import that wrote nothing (refused or failed), the row itself having no problem.
+	OutcomeNotImported = "not-imported"
 )
 
 // RowProblem is a row that cannot be imported because of the directory's state, or, when

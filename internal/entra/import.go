@@ -98,6 +98,9 @@ func (d *Directory) ImportTokens(ctx context.Context, src iter.Seq2[directory.Im
 	}
 	if res.Rejected > 0 && !opts.SkipInvalid {
 		im.progress()
+		// Nothing is sent: the outcomes are the plan, for a report to settle (rejected rows
+		// keep their code, the others were not imported).
+		im.outcomes()
 		return res, &directory.ImportError{Rejected: res.Rejected}
 	}
 	if opts.DryRun {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"iter"
 	"net/http"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -377,5 +378,28 @@ func TestImportOnOutcomeReportsEachRow(t *testing.T) {
 	}
 	if len(got) != 3 {
 		t.Errorf("second run: outcomes %+v", got)
+	}
+}
+
+// A rejected import sends nothing but still tells each row's outcome, as planned: the
+// rejected rows with their problem code, the others as they would have been written (a report
+// settles them as not imported, since the result is not committed).
+func TestImportOnOutcomeOfARejectedImport(t *testing.T) {
+	e := newEnv(t)
+	rows := rowsOf(galt("NEW001", "nobody@contoso.com"), galt("NEW002", entrafake.Diego),
+		directory.ImportRow{Serial: "NEW003", Manufacturer: "X", Model: "Y", Digits: 8})
+	var got []directory.RowOutcome
+	res, err := e.d.ImportTokens(context.Background(), rows, directory.ImportOptions{
+		OnOutcome: func(o directory.RowOutcome) { got = append(got, o) }})
+	if !errors.Is(err, directory.ErrRejected) || res.Committed {
+		t.Fatalf("err %v, committed %v", err, res.Committed)
+	}
+	want := []directory.RowOutcome{
+		{Line: 2, Serial: "NEW001", UPN: "nobody@contoso.com", Outcome: directory.OutcomeRejected, Detail: directory.CodeUserUnknown},
+		{Line: 3, Serial: "NEW002", UPN: entrafake.Diego, Outcome: directory.OutcomeCreated},
+		{Line: 4, Serial: "NEW003", Outcome: directory.OutcomeRejected, Detail: CodeUnsupported},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("outcomes\n%+v\nwant\n%+v", got, want)
 	}
 }

@@ -27,6 +27,7 @@ type (
 	RowProblem      = directory.RowProblem
 	ImportResult    = directory.ImportResult
 	ImportError     = directory.ImportError
+	RowOutcome      = directory.RowOutcome
 )
 
 const (
@@ -59,6 +60,9 @@ const rebuildCacheKiB = 2000
 // identical to the stored token (serial, secret, period, digits, hash, manufacturer, model and,
 // when the row names one, the owner) is Unchanged and never written. A row without UPN leaves
 // the owner of an existing token alone.
+//
+// OnOutcome hears of each batch's rows once the batch is written in the transaction: the
+// outcomes hold when the result says Committed, and nothing else was written.
 //
 // When problems reject the import the result is returned with an *ImportError (ErrRejected).
 // Busy databases give ErrBusy.
@@ -409,6 +413,8 @@ type pendingRow struct {
 	fp        []byte
 	enc       []byte // the sealed secret
 	action    int    // one of the act* values
+	outcome   string // for a row not written (unchanged, skipped, rejected): its directory.Outcome*
+	detail    string // for a rejected row: the problem code
 	existing  existingToken
 	userID    int64
 }
@@ -550,6 +556,7 @@ func (im *importer) problem(p *pendingRow, column, code, msg string) {
 		im.opts.OnProblem(rp)
 	}
 	p.action = actNone
+	p.outcome, p.detail = directory.OutcomeRejected, code
 }
 
 // stmt returns a prepared statement for the query built by build(n), cached per kind and size.
@@ -609,10 +616,34 @@ func (im *importer) flush() error {
 	if err := im.process(); err != nil {
 		return err
 	}
+	im.tellOutcomes()
 	if im.opts.Progress != nil {
 		im.opts.Progress(im.res.Rows)
 	}
 	return nil
+}
+
+// tellOutcomes tells OnOutcome what the batch's writes did with each of its rows, in source
+// order. They are written inside the transaction: what they say holds once it commits (see
+// directory.ImportOptions.OnOutcome).
+func (im *importer) tellOutcomes() {
+	if im.opts.OnOutcome == nil {
+		return
+	}
+	for i := range im.batch {
+		p := &im.batch[i]
+		o := directory.RowOutcome{Line: p.Line, Serial: p.Serial, UPN: p.UPN, Outcome: p.outcome, Detail: p.detail}
+		switch {
+		case o.Outcome != "":
+		case p.action == actInsert:
+			o.Outcome = directory.OutcomeCreated
+		case p.action == actUpdate:
+			o.Outcome = directory.OutcomeUpdated
+		default:
+			o.Outcome = directory.OutcomeUnchanged // nothing to write
+		}
+		im.opts.OnOutcome(o)
+	}
 }
 
 func (im *importer) process() error {
@@ -632,10 +663,12 @@ func (im *importer) process() error {
 			p.action = actInsert
 		case im.identical(p, e):
 			im.res.Unchanged++
+			p.outcome = directory.OutcomeUnchanged
 		case im.opts.OnDuplicate != DuplicateSkip:
 			differ = append(differ, p.serialKey)
 		default:
 			im.res.Skipped++
+			p.outcome = directory.OutcomeSkipped
 		}
 	}
 	if len(differ) > 0 {

@@ -947,3 +947,92 @@ func TestImportWarnsOfSecretsHeldInTheDirectory(t *testing.T) {
 		t.Fatalf("strict: %+v, %v", res, err)
 	}
 }
+
+// OnOutcome hears of every row the store received, in source order, once its batch is
+// written: created, updated, unchanged, skipped, or rejected with the problem code. A rejected
+// import tells them too (the report maps them, as nothing was committed).
+func TestImportOnOutcome(t *testing.T) {
+	ctx := context.Background()
+	setup := func(t *testing.T) *DB {
+		d := openTest(t, "", Options{})
+		if _, err := d.ImportTokens(ctx, genSource(0, 20, 10), ImportOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	file := func() []ImportRow {
+		return []ImportRow{
+			changed(1, func(r *ImportRow) { r.Model = "NewModel" }),
+			genRow(2, 10), // identical
+			changed(3, func(r *ImportRow) { r.Secret = bytes.Repeat([]byte{7}, 20) }),
+			genRow(100, 10), // new
+			changed(101, func(r *ImportRow) { r.UPN = "nobody@contoso.com" }),
+		}
+	}
+	o := func(line int, serial, upn, outcome, detail string) RowOutcome {
+		return RowOutcome{Line: line, Serial: serial, UPN: upn, Outcome: outcome, Detail: detail}
+	}
+	for _, tc := range []struct {
+		name      string
+		opts      ImportOptions
+		committed bool
+		want      []RowOutcome
+	}{
+		{"fail", ImportOptions{RequireExistingUsers: true}, false, []RowOutcome{
+			o(3, "SN00000001", "user0000001@contoso.com", "rejected", "serial.exists"),
+			o(4, "SN00000002", "user0000002@contoso.com", "unchanged", ""),
+			o(5, "SN00000003", "user0000003@contoso.com", "rejected", "serial.exists"),
+			o(102, "SN00000100", "user0000000@contoso.com", "created", ""),
+			o(103, "SN00000101", "nobody@contoso.com", "rejected", "user.unknown"),
+		}},
+		{"skip", ImportOptions{OnDuplicate: DuplicateSkip, SkipInvalid: true, RequireExistingUsers: true}, true, []RowOutcome{
+			o(3, "SN00000001", "user0000001@contoso.com", "skipped", ""),
+			o(4, "SN00000002", "user0000002@contoso.com", "unchanged", ""),
+			o(5, "SN00000003", "user0000003@contoso.com", "skipped", ""),
+			o(102, "SN00000100", "user0000000@contoso.com", "created", ""),
+			o(103, "SN00000101", "nobody@contoso.com", "rejected", "user.unknown"),
+		}},
+		{"update", ImportOptions{OnDuplicate: DuplicateUpdate}, true, []RowOutcome{
+			o(3, "SN00000001", "user0000001@contoso.com", "updated", ""),
+			o(4, "SN00000002", "user0000002@contoso.com", "unchanged", ""),
+			o(5, "SN00000003", "user0000003@contoso.com", "updated", ""),
+			o(102, "SN00000100", "user0000000@contoso.com", "created", ""),
+			o(103, "SN00000101", "nobody@contoso.com", "created", ""),
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := setup(t)
+			var got []RowOutcome
+			tc.opts.OnOutcome = func(o RowOutcome) { got = append(got, o) }
+			res, err := d.ImportTokens(ctx, rowsOf(file()), tc.opts)
+			if res.Committed != tc.committed {
+				t.Fatalf("committed %v (err %v), want %v", res.Committed, err, tc.committed)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("outcomes\n%+v\nwant\n%+v", got, tc.want)
+			}
+		})
+	}
+
+	t.Run("batches in order", func(t *testing.T) {
+		d := openTest(t, "", Options{})
+		var lines []int
+		res, err := d.ImportTokens(ctx, genSource(0, 700, 300), ImportOptions{OnOutcome: func(o RowOutcome) {
+			if o.Outcome != "created" {
+				t.Errorf("line %d: %s", o.Line, o.Outcome)
+			}
+			lines = append(lines, o.Line)
+		}})
+		if err != nil || !res.Committed {
+			t.Fatal(err)
+		}
+		if len(lines) != 700 {
+			t.Fatalf("%d outcomes, want 700", len(lines))
+		}
+		for i, l := range lines {
+			if l != i+2 {
+				t.Fatalf("outcome %d is line %d, want %d", i, l, i+2)
+			}
+		}
+	})
+}
