@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"strings"
 	"sync"
 
 	"github.com/mfactl/mfactl/internal/csvdialect"
@@ -28,6 +29,13 @@ type ImportOptions struct {
 	Read Options
 	// OnOutcome is passed on to the directory: what became of each row it received.
 	OnOutcome func(directory.RowOutcome)
+	// OnRow is told every row read from the file, once, in file order, on the goroutine
+	// reading the file (see the callbacks below): a row the file rules rejected (Outcome
+	// rejected, Detail its error codes separated by spaces), a row sent to the directory
+	// (OutcomeSent: the directory's OnOutcome tells the rest), or a valid row read after the
+	// import was abandoned, which never reaches the directory (not-imported). Together with
+	// OnOutcome it lets a report name every row of the file without holding them.
+	OnRow func(directory.RowOutcome)
 	// Name is the file as named in problems, errors and the summary; Source is recorded as the
 	// tokens' source file (Name when empty).
 	Name   string
@@ -137,6 +145,10 @@ type NoneImportedError struct {
 func (e *NoneImportedError) Error() string {
 	return fmt.Sprintf("%s: none of its %s could be imported", e.Name, plural(e.Rows, "row"))
 }
+
+// OutcomeSent is what OnRow says of a row handed to the directory, whose outcome the
+// directory tells (or, when the import failed before it got to the row, nobody does).
+const OutcomeSent = "sent"
 
 // ErrPartial says that the valid rows were imported and the others rejected.
 var ErrPartial = errors.New("some rows were rejected")
@@ -329,6 +341,7 @@ func (im *Importer) records(ctx context.Context) iter.Seq2[directory.ImportRow, 
 			if im.opts.Sent != nil {
 				im.opts.Sent(rec)
 			}
+			im.tellRow(rec, OutcomeSent, "")
 			tok := &rec.Token
 			ok := yield(directory.ImportRow{
 				Line: rec.Line, Serial: unneutralise(tok.Serial), UPN: unneutralise(tok.UPN), Secret: tok.Secret,
@@ -390,7 +403,25 @@ func (im *Importer) next(ctx context.Context) (rec *tokens.Record, valid bool, e
 	if !valid && im.opts.Rejected != nil {
 		im.opts.Rejected(rec)
 	}
+	if !valid && im.opts.OnRow != nil {
+		var codes []string
+		for _, p := range rec.Problems {
+			if p.IsError() {
+				codes = append(codes, p.Code)
+			}
+		}
+		im.tellRow(rec, directory.OutcomeRejected, strings.Join(codes, " "))
+	}
 	return rec, valid, nil
+}
+
+// tellRow tells OnRow of a row read, with its serial number and user as the directory would
+// get them (empty when the row's value broke its rule).
+func (im *Importer) tellRow(rec *tokens.Record, outcome, detail string) {
+	if im.opts.OnRow != nil {
+		im.opts.OnRow(directory.RowOutcome{Line: rec.Line, Serial: unneutralise(rec.Token.Serial),
+			UPN: unneutralise(rec.Token.UPN), Outcome: outcome, Detail: detail})
+	}
 }
 
 func (im *Importer) addFileProblem(p tokens.Problem) {
@@ -402,18 +433,30 @@ func (im *Importer) addFileProblem(p tokens.Problem) {
 	}
 }
 
-// drain reads the rest of the file after the import was abandoned, for its problems.
+// drain reads the rest of the file after the import was abandoned, for its problems; the
+// valid rows it reads are not imported.
 func (im *Importer) drain(ctx context.Context) error {
 	for !im.refused && !im.headerBad && !im.eof {
-		_, _, err := im.next(ctx)
+		rec, valid, err := im.next(ctx)
 		if err == io.EOF || errors.Is(err, errRefused) {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
+		if valid {
+			im.tellRow(rec, directory.OutcomeNotImported, "")
+			clear(rec.Token.Secret)
+		}
 	}
 	return nil
+}
+
+// ReadRest reads what Run left unread of the file after it failed (a *DirectoryError), so that
+// OnRow, Rejected and Problem hear of every row: for a report of the whole file. It writes
+// nothing; the error is a failure to read (or ctx's).
+func (im *Importer) ReadRest(ctx context.Context) error {
+	return im.drain(ctx)
 }
 
 // counts is the directory's SourceCounts: the rows read and those rejected by the file rules.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -280,5 +281,80 @@ func TestImportCancelledWritesNothing(t *testing.T) {
 	}
 	if n := countTokens(t, db); n != 0 {
 		t.Errorf("%d tokens, want 0", n)
+	}
+}
+
+// rowsTold records what OnRow says, one "line outcome serial upn detail" string per row.
+func rowsTold(opts *ImportOptions) *[]string {
+	var mu sync.Mutex
+	var got []string
+	opts.OnRow = func(o directory.RowOutcome) {
+		mu.Lock()
+		got = append(got, strings.TrimSpace(fmt.Sprintf("%d %s %s %s %s", o.Line, o.Outcome, o.Serial, o.UPN, o.Detail)))
+		mu.Unlock()
+	}
+	return &got
+}
+
+// OnRow is told every row of the file once, in file order: rejected by the file rules with its
+// error codes, sent to the directory, or, after a bad row abandoned the import, not imported.
+func TestImportOnRowTellsEveryRow(t *testing.T) {
+	file := importHeader + importRow("a@contoso.com", 1) + "b@contoso.com,SN0002,notbase32!,30,C,K\n" +
+		importRow("c@contoso.com", 3) + "x@contoso.com,,notbase32!,30,C,K\n" + importRow("d at contoso", 5)
+	for _, tc := range []struct {
+		skip bool
+		want []string
+	}{
+		{false, []string{"2 sent SN0001 a@contoso.com", "3 rejected SN0002 b@contoso.com secret.base32",
+			"4 not-imported SN0003 c@contoso.com", "5 rejected  x@contoso.com serial.empty secret.base32",
+			"6 rejected SN0005 d at contoso upn.invalid"}},
+		{true, []string{"2 sent SN0001 a@contoso.com", "3 rejected SN0002 b@contoso.com secret.base32",
+			"4 sent SN0003 c@contoso.com", "5 rejected  x@contoso.com serial.empty secret.base32",
+			"6 rejected SN0005 d at contoso upn.invalid"}},
+	} {
+		opts := ImportOptions{Name: "t.csv", SkipInvalid: tc.skip}
+		got := rowsTold(&opts)
+		_, err := Import(context.Background(), openImportDB(t), strings.NewReader(file), opts)
+		if err == nil {
+			t.Fatal("imported a file with bad rows")
+		}
+		if !reflect.DeepEqual(*got, tc.want) {
+			t.Errorf("skip-invalid %v: OnRow told\n%s\nwant\n%s", tc.skip, strings.Join(*got, "\n"), strings.Join(tc.want, "\n"))
+		}
+	}
+}
+
+// failingDirectory reads one row of the source, then fails.
+type failingDirectory struct{}
+
+func (failingDirectory) ImportTokens(ctx context.Context, src iter.Seq2[directory.ImportRow, error], opts directory.ImportOptions) (directory.ImportResult, error) {
+	for range src {
+		break
+	}
+	return directory.ImportResult{}, errors.New("disk I/O error")
+}
+
+// After the directory failed, ReadRest reads the rest of the file for OnRow: the row the
+// directory got is sent (it never told its fate), the others not imported or rejected.
+func TestImportReadRestAfterAFailure(t *testing.T) {
+	file := importHeader + importRow("a@contoso.com", 1) + importRow("b@contoso.com", 2) + "c@contoso.com,SN0003,notbase32!,30,C,K\n"
+	opts := ImportOptions{Name: "t.csv"}
+	got := rowsTold(&opts)
+	im, err := OpenImport(strings.NewReader(file), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer im.Close()
+	_, err = im.Run(context.Background(), failingDirectory{})
+	var dirErr *DirectoryError
+	if !errors.As(err, &dirErr) {
+		t.Fatalf("err = %v, want a *DirectoryError", err)
+	}
+	if err := im.ReadRest(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"2 sent SN0001 a@contoso.com", "3 not-imported SN0002 b@contoso.com", "4 rejected SN0003 c@contoso.com secret.base32"}
+	if !reflect.DeepEqual(*got, want) {
+		t.Errorf("OnRow told\n%s\nwant\n%s", strings.Join(*got, "\n"), strings.Join(want, "\n"))
 	}
 }
