@@ -1,15 +1,12 @@
 package tokencmd
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -169,9 +166,16 @@ func importRun(ctx context.Context, cmd *cobra.Command, opts *importOptions) err
 	// Set before the import runs, read by its callbacks.
 	var rej *rejectedFile // nil without --rejected; locks itself
 	var progress *importProgress
-	var outcomes []directory.RowOutcome // filled by the directory after its writes
+	var rep *outcomeReport // nil without --report; locks itself
+	if opts.report != "" {
+		if rep, err = newOutcomeReport(opts.report); err != nil {
+			return err
+		}
+		defer rep.close()
+	}
 	im, err := tokenfile.OpenImport(r, tokenfile.ImportOptions{
-		OnOutcome:            func(o directory.RowOutcome) { outcomes = append(outcomes, o) },
+		OnOutcome:            rep.onOutcome(),
+		OnRow:                rep.onRow(),
 		Read:                 opts.read,
 		Name:                 name,
 		Source:               name,
@@ -230,24 +234,26 @@ func importRun(ctx context.Context, cmd *cobra.Command, opts *importOptions) err
 
 	db, err := f.ImportDirectory(ctx, opts.dryRun)
 	if err != nil {
+		if rep != nil {
+			// Nothing was imported: the report says so of every row.
+			progress.done()
+			if rerr := rep.finish(ctx, f, im, tokenfile.ImportSummary{}, err); rerr != nil {
+				return errors.Join(err, rerr)
+			}
+		}
 		return err
 	}
 	onEntra := cmdutil.IsEntra(db)
-	if opts.report != "" && !onEntra {
-		return cmdutil.Usagef("--report works on Microsoft Entra ID tenants only (--db entra://TENANT); on this directory the import is all or nothing and its summary says what happened")
-	}
 	sum, ierr := im.Run(ctx, db)
 	progress.done()
-	if opts.report != "" && len(outcomes) > 0 {
-		if err := writeOutcomeReport(opts.report, outcomes); err != nil {
-			err = fmt.Errorf("writing the report %s: %w", opts.report, err)
+	if rep != nil {
+		// Whatever the result, short of an interruption: a refused or failed import says what
+		// became of each row too, and replaces the report of an earlier run.
+		if err := rep.finish(ctx, f, im, sum, ierr); err != nil {
 			if sum.Committed {
 				err = fmt.Errorf("%s was imported, but %w", name, err)
 			}
 			return err
-		}
-		if !f.Quiet {
-			fmt.Fprintf(f.IO.ErrOut, "mfactl: wrote the outcome of %s to %s\n", plural(len(outcomes), "row"), opts.report)
 		}
 	}
 
@@ -442,27 +448,4 @@ func checkReportPath(report, input string) error {
 		}
 	}
 	return nil
-}
-
-// writeOutcomeReport writes the outcome of each row, all at once (the file appears complete
-// or not at all). Mode 0600 like every file the import writes: it lists the users' tokens.
-func writeOutcomeReport(path string, outcomes []directory.RowOutcome) error {
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	w.Write([]string{"line", "serial number", "upn", "outcome", "detail"})
-	for _, o := range outcomes {
-		// Cells that a spreadsheet would run as a formula are neutralised, as in every listing.
-		w.Write([]string{strconv.Itoa(o.Line), render.NeutraliseFormula(o.Serial), render.NeutraliseFormula(o.UPN),
-			o.Outcome, render.NeutraliseFormula(o.Detail)})
-	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		return err
-	}
-	p, err := cmdutil.WritePending(path, buf.Bytes(), 0o600)
-	if err != nil {
-		return err
-	}
-	defer p.Discard()
-	return p.Commit()
 }
