@@ -66,14 +66,20 @@ On Microsoft Entra ID (--db entra://TENANT) the whole file is checked before any
 but Graph has no transactions: a row Graph refuses is reported and the others go on, and
 importing the same file again finishes the job without duplicates. Users are never created
 (an unknown UPN is an error), secrets cannot be compared (Graph never returns them), and
---on-duplicate update changes unassigned tokens only. --report writes a CSV (mode 0600) of what
-became of each row: line, serial number, upn, outcome (created, assigned, unchanged, updated,
-skipped, rejected or failed) and detail (the problem code, or Graph's error code and request
-ids for a failed row; never a secret). --report is for Entra ID only.`,
+--on-duplicate update changes unassigned tokens only.
+
+--report writes a CSV (mode 0600, written whole at the end) of what became of every row of the
+file, in file order: line, serial number, upn, outcome and detail; never a secret. Outcomes:
+created, updated, unchanged, skipped, rejected (detail: the problem codes), and on Entra ID
+assigned and failed (detail: Graph's error code and request ids). An import that wrote nothing
+still writes it: the rejected rows, and the others not-imported with the detail import.refused
+or import.failed. A dry run marks the rows it would write with the detail dry-run. An
+interrupted import writes none and removes an older report of that name.`,
 		Example: `  $ mfactl tokens import tokens.csv
   $ mfactl tokens import --dry-run tokens.csv
   $ mfactl tokens import --skip-invalid --rejected fix-me.csv tokens.csv
   $ mfactl tokens import --on-duplicate update -o json tokens.csv
+  $ mfactl tokens import --report outcome.csv tokens.csv
   $ mfactl --db entra://contoso.onmicrosoft.com tokens import --report outcome.csv tokens.csv
   $ mfactl tokens import --pskc-key-file vendor.key seeds.pskc`,
 		Args: cmdutil.ExactArgs(1),
@@ -108,7 +114,7 @@ ids for a failed row; never a secret). --report is for Entra ID only.`,
 	fl.StringVar(&onDuplicate, "on-duplicate", string(directory.DuplicateFail),
 		"`policy` for a serial already in the directory with other data: fail, skip or update")
 	fl.StringVar(&opts.rejected, "rejected", "", "write the rejected rows as read to this CSV `file` (mode 0600)")
-	fl.StringVar(&opts.report, "report", "", "write each row's outcome to this CSV `file` (mode 0600; Entra ID only)")
+	fl.StringVar(&opts.report, "report", "", "write what became of every row to this CSV `file` (mode 0600)")
 	fl.BoolVar(&opts.requireUsers, "require-existing-users", false, "reject rows whose user is not in the directory instead of creating it")
 	return cmd
 }
