@@ -8,7 +8,8 @@ GO ?= go
 test:
 	$(GO) test ./...
 
-# bench runs the comparisons of SPEC section 12 (slow: minutes; figures in docs/performance.md).
+# bench runs the comparisons behind the performance targets (slow: minutes; targets and figures
+# in docs/performance.md).
 bench: bench-pskc bench-validate bench-import bench-reports
 
 # bench-pskc: `mfactl tokens convert` vs python-pskc's pskc2csv on 100,000 TOTP keys,

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # bench-import.sh measures the end-to-end `mfactl tokens import` (the built binary: reading,
 # the file rules, encryption and the SQLite transaction) of a generated Azure OATH CSV against
-# the sqlite3 shell's .import of the same file, for the target of SPEC section 12: 1,000,000
-# rows within 3x of sqlite3, at most 128 MiB peak RSS, and a re-import of the same file (every
-# row unchanged) no slower than the first import. internal/store/testdata/bench-import.sh
+# the sqlite3 shell's .import of the same file, for the import target of docs/performance.md:
+# 1,000,000 rows within 3x of sqlite3, at most 128 MiB peak RSS, and a re-import of the same
+# file (every row unchanged) no slower than the first import. internal/store/testdata/bench-import.sh
 # measures the storage path alone (store.ImportTokens) with the same sqlite3 reference.
 #
 # Usage: scripts/bench-import.sh [ROWS] [REPEAT]     (default 1000000 rows, 1 run each)

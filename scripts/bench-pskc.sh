@@ -1,6 +1,6 @@
 #!/bin/sh
-# bench-pskc.sh compares `mfactl tokens convert` with python-pskc's pskc2csv on the SPEC
-# section 12 workload: 100,000 TOTP keys, plaintext and AES-128-CBC with HMAC-SHA1, timed
+# bench-pskc.sh compares `mfactl tokens convert` with python-pskc's pskc2csv on the workload
+# of its performance target (docs/performance.md): 100,000 TOTP keys, plaintext and AES-128-CBC with HMAC-SHA1, timed
 # and measured (peak RSS) with /usr/bin/time -v on the same machine in the same run, and
 # checks that both write the same rows.
 #
@@ -120,5 +120,5 @@ for c in plain aes128cbc; do
 	done
 done
 echo
-echo "mfactl: median of $RUNS runs; pskc2csv: median of $PY_RUNS. Targets (SPEC section 12): speed-up >= 20x, peak RSS <= 64 MiB."
+echo "mfactl: median of $RUNS runs; pskc2csv: median of $PY_RUNS. Targets (docs/performance.md): speed-up >= 20x, peak RSS <= 64 MiB."
 exit $status
