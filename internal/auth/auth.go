@@ -53,7 +53,7 @@ func New(s Store, now func() time.Time, server Server) *Service {
 	return &Service{store: s, now: now, server: server}
 }
 
-// Limits of SPEC section 7.
+// Limits of activation and verification (docs/auth-events.md).
 const (
 	// MaxFailures is the number of consecutive failures that locks: a token's activation, or a
 	// user's OATH methods for verification.

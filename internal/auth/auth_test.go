@@ -300,7 +300,7 @@ func TestActivationDenials(t *testing.T) {
 	}
 }
 
-// TestVerifyEventFields: every field of SPEC section 9.
+// TestVerifyEventFields: every field of an auth event (docs/auth-events.md).
 func TestVerifyEventFields(t *testing.T) {
 	e := newEnv(t)
 	e.activate(t, "TOK0000", e.code(t, 0, 0), win10)

@@ -2,7 +2,7 @@ package directory
 
 import "time"
 
-// AuditEvent records one change made by an admin command (SPEC section 3).
+// AuditEvent records one change made by an admin command (docs/audit.md).
 type AuditEvent struct {
 	ID      int64
 	Time    time.Time // zero: now
@@ -21,7 +21,7 @@ type AuditFilter struct {
 }
 
 // AuthEvent is one verification or activation attempt, with the fields of Azure MFA Server's
-// two-step verification log (SPEC section 9).
+// two-step verification log (docs/auth-events.md).
 type AuthEvent struct {
 	ID          int64
 	Time        time.Time // zero: now

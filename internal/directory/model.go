@@ -9,7 +9,7 @@ import (
 // UserState says whether a user may authenticate.
 type UserState string
 
-// User states (SPEC section 3).
+// User states: a blocked user is denied every verification (docs/directory.md).
 const (
 	UserActive  UserState = "active"
 	UserBlocked UserState = "blocked"
@@ -40,7 +40,7 @@ type User struct {
 // TokenStatus is the life-cycle state of a hardware token.
 type TokenStatus string
 
-// Token statuses (SPEC section 3).
+// Token statuses. What each means and what moves a token between them: docs/directory.md.
 const (
 	StatusAvailable        TokenStatus = "available"
 	StatusAssigned         TokenStatus = "assigned"

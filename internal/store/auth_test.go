@@ -286,7 +286,7 @@ func TestAuthTxRollsBackEvents(t *testing.T) {
 }
 
 // TestAuthQueriesUseIndexes: the reads of a verification are index lookups, so verification
-// stays flat as the directory grows (SPEC section 12).
+// stays flat as the directory grows (a target of docs/performance.md).
 func TestAuthQueriesUseIndexes(t *testing.T) {
 	sqliteOnly(t, "EXPLAIN QUERY PLAN of SQLite")
 	d, _ := authDB(t)

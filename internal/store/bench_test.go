@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-// benchRows is the size of the import benchmarks: 1,000,000 (SPEC section 12) unless
+// benchRows is the size of the import benchmarks: 1,000,000 (docs/performance.md) unless
 // MFACTL_BENCH_ROWS says otherwise (for a quick run).
 func benchRows(b *testing.B) int {
 	if testing.Short() {

@@ -4,7 +4,7 @@ package store
 //
 // By default they run over a small directory generated in a temporary folder (so that
 // `go test -bench .` stays quick). With MFACTL_BENCH_REPORTS=1 they use the full-size
-// directory of the performance target (SPEC section 12): 10,000,000 auth events, 1,000,000
+// directory of the reports target (docs/performance.md): 10,000,000 auth events, 1,000,000
 // tokens, 250,000 users. Generating it takes a few minutes, so it is cached and reused:
 // $TMPDIR/mfactl-bench/report.db (key file mfactl.key beside it); MFACTL_BENCH_REPORTS_DB
 // names another path. Delete the file to regenerate it.

@@ -244,9 +244,9 @@ func (d *DB) DisableToken(ctx context.Context, serial, reason string) error {
 
 // EnableToken lets a disabled or locked token be used again: it returns to activated when it
 // had been activated, to assigned when it has an owner, else to available, with its failed
-// counter cleared. It also lifts its owner's verification lockout (SPEC section 7: the
-// user's OATH methods stay locked "until tokens enable or users unblock"), in the same
-// transaction.
+// counter cleared. It also lifts its owner's verification lockout (a user's OATH methods stay
+// locked until `tokens enable` of one of their tokens or `users unblock`: docs/auth-events.md),
+// in the same transaction.
 func (d *DB) EnableToken(ctx context.Context, serial string) error {
 	now := unix(d.now())
 	return d.change(ctx, serial, func(tx *sql.Tx) ([]auditRow, error) {

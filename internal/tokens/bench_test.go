@@ -11,8 +11,8 @@ import (
 	"github.com/mfactl/mfactl/internal/tokens/tokenstest"
 )
 
-// The SPEC section 12 target: validating a million-row CSV stays within 3x of only reading it
-// and Base32-decoding the secrets. Run both with
+// The validate target of docs/performance.md: validating a million-row CSV stays within 3x of
+// only reading it and Base32-decoding the secrets. Run both with
 //
 //	go test -run '^$' -bench 1M -benchtime 3x ./internal/tokens
 //

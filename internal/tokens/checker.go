@@ -17,7 +17,7 @@ type CheckerOptions struct {
 	ExistingMethods func(upn string) int
 }
 
-// Checker applies the rules that compare rows (SPEC section 5): serial.duplicate (naming the
+// Checker applies the rules that compare rows (docs/formats.md): serial.duplicate (naming the
 // first line), secret.reused (naming the other line, never the secret) and user.limit. Feed it
 // every Record in file order.
 //

@@ -1,24 +1,24 @@
 package tokens
 
-// Problem codes. They are stable API (SPEC section 5): scripts and the JSON output of
-// `tokens validate` depend on them, so never rename one.
+// Problem codes, as docs/formats.md lists them. They are stable API: scripts and the JSON
+// output of `tokens validate` depend on them, so never rename one.
 const (
 	CodeCSVHeader        = "csv.header"
 	CodeCSVDelimiter     = "csv.delimiter"
 	CodeCSVColumns       = "csv.columns"
 	CodeCSVEncoding      = "csv.encoding"
 	CodeCSVColumnUnknown = "csv.column-unknown"
-	// CodeCSVQuote is not in the SPEC table: encoding/csv rejects a stray or unterminated
-	// quote, and that row cannot be split into fields at all, so none of the field rules apply.
-	// It also covers a record too long to be a token row (an unterminated quote swallowing
-	// the rest of the file), which ends the reading.
+	// CodeCSVQuote: encoding/csv rejects a stray or unterminated quote, and that row cannot be
+	// split into fields at all, so none of the field rules apply. It also covers a record too
+	// long to be a token row (an unterminated quote swallowing the rest of the file), which
+	// ends the reading.
 	CodeCSVQuote = "csv.quote"
 
 	CodeUPNEmpty   = "upn.empty"
 	CodeUPNInvalid = "upn.invalid"
-	// CodeUPNInvisible and the other *.invisible and *.control codes are not in the SPEC table:
-	// a format, bidirectional, zero-width or private-use character makes two different values
-	// look the same, and a control character drives the terminal the value is listed on.
+	// CodeUPNInvisible and the other *.invisible and *.control codes: a format, bidirectional,
+	// zero-width or private-use character makes two different values look the same, and a
+	// control character drives the terminal the value is listed on.
 	CodeUPNInvisible = "upn.invisible"
 	// CodeUPNMixedScript warns of a label mixing Latin, Cyrillic or Greek letters, the way a
 	// look-alike of another name is made.
@@ -38,8 +38,8 @@ const (
 	CodeSecretShort    = "secret.short"
 	CodeSecretLooksHex = "secret.looks-hex"
 	CodeSecretReused   = "secret.reused"
-	// CodeSecretInvalidHex is not in the SPEC table: with --secret-encoding hex the field must be
-	// an even number of hex digits; secret.hex would be the wrong advice there.
+	// CodeSecretInvalidHex: with --secret-encoding hex the field must be an even number of hex
+	// digits; secret.hex would be the wrong advice there.
 	CodeSecretInvalidHex = "secret.invalid-hex"
 
 	CodeIntervalInvalid   = "interval.invalid"
@@ -77,7 +77,7 @@ const (
 // Columns lists the six columns of the Azure OATH CSV in their canonical order.
 var Columns = []string{ColUPN, ColSerial, ColSecret, ColInterval, ColManufacturer, ColModel}
 
-// Limits of SPEC section 5 (MaxMethods is in token.go).
+// Limits of the token rules (docs/formats.md; MaxMethods is in token.go).
 const (
 	// MaxSecretBase32 is the longest secret, in unpadded Base32 characters, the cloud accepts.
 	MaxSecretBase32 = 128

@@ -64,7 +64,7 @@ const maxRecordBytes = 1 << 20
 
 var errRecordTooLong = errors.New("record longer than 1 MiB")
 
-// CSVReader reads an Azure OATH CSV row by row, applying the per-row rules of SPEC section 5.
+// CSVReader reads an Azure OATH CSV row by row, applying the per-row rules of docs/formats.md.
 // Memory does not grow with the file. Rules that compare rows are applied by a Checker.
 type CSVReader struct {
 	cr          *csv.Reader

@@ -16,7 +16,7 @@ const (
 )
 
 // Problem is one finding about a token file: where it is, how bad it is and a stable code
-// (SPEC section 5). Messages never contain secret material.
+// (docs/formats.md lists them). Messages never contain secret material.
 type Problem struct {
 	Line     int      `json:"line"`
 	Column   string   `json:"column,omitempty"`

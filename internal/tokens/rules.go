@@ -9,7 +9,7 @@ import (
 	"github.com/mfactl/mfactl/internal/ident"
 )
 
-// The field rules of SPEC section 5. Each takes the 1-based line and the field as read and
+// The field rules of docs/formats.md. Each takes the 1-based line and the field as read and
 // returns problems naming the canonical column. None of them echoes a value that could be
 // secret: when columns are shifted, any field may hold the secret, so only the serial number
 // (needed to name duplicates) and short numbers are ever quoted.

@@ -60,7 +60,7 @@ func isHexChar(c byte) bool {
 	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f')
 }
 
-// checkBase32Secret applies the secret rules of SPEC section 5 to a Base32 field. The secret
+// checkBase32Secret applies the secret rules (docs/formats.md) to a Base32 field. The secret
 // is decoded into dst when it is large enough (the reader passes room inside its Record, to
 // save an allocation per row).
 func checkBase32Secret(line int, field string, dst []byte) ([]byte, []Problem) {

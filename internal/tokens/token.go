@@ -1,5 +1,5 @@
 // Package tokens is the domain of OATH hardware tokens: the token model, the Azure OATH CSV
-// format, the validation rules of SPEC section 5 and TOTP code computation.
+// format, its validation rules (docs/formats.md) and TOTP code computation.
 package tokens
 
 import "github.com/mfactl/mfactl/internal/directory"

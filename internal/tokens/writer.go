@@ -20,7 +20,7 @@ type csvRow struct {
 }
 
 // CSVWriter writes tokens as an Azure OATH CSV, one row at a time: the exact lower-case header
-// of SPEC section 5, then one row per token with the secret as unpadded upper-case Base32.
+// of docs/formats.md, then one row per token with the secret as unpadded upper-case Base32.
 // The output is the only place a secret is meant to appear; it is buffered, so call Flush.
 type CSVWriter struct {
 	buf    *bufio.Writer

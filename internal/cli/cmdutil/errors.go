@@ -9,7 +9,7 @@ import (
 	"github.com/mfactl/mfactl/internal/store"
 )
 
-// Exit codes of mfactl (SPEC section 10). This table is the only place they are defined;
+// Exit codes of mfactl. This table is the only place they are defined;
 // docs/exit-codes.md and `mfactl help exit-codes` are generated from it.
 const (
 	ExitOK          = 0

@@ -93,7 +93,7 @@ since are fine) and exits 1 when it is not.`,
 	return cmd
 }
 
-// auditView is an audit event (SPEC section 10).
+// auditView is an audit event, with the columns of docs/audit.md.
 type auditView struct {
 	Time    string `json:"time"`
 	Actor   string `json:"actor"`

@@ -48,8 +48,8 @@ blocked, and the sums of the counts).`,
 	}
 }
 
-// registrationView is one user of the registration report: the users listing of SPEC section 10
-// plus the reason of a block, after the state.
+// registrationView is one user of the registration report: the fields of the users listing
+// (view.User) plus the reason of a block, after the state.
 type registrationView struct {
 	view.UserIdentity
 	BlockedReason string `json:"blocked_reason"`

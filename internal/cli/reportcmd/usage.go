@@ -88,7 +88,7 @@ midnight UTC) or an age before now (30d, 12h, 1w, 1d12h); --until is exclusive. 
 	return cmd
 }
 
-// eventView is the JSON of an auth event (SPEC section 10).
+// eventView is the JSON of an auth event: the fields of docs/auth-events.md, in that order.
 type eventView struct {
 	Time        string `json:"time"`
 	UPN         string `json:"upn"`
@@ -109,7 +109,7 @@ type eventView struct {
 var eventColumns = []string{"time", "upn", "first_name", "last_name", "email", "phone", "device_token", "mode",
 	"result", "result_code", "reason", "server_name", "server_ip", "client_ip"}
 
-// groupView is one row of the grouped usage report (SPEC section 10).
+// groupView is one row of the grouped usage report: {"group", "success", "denied", "total"}.
 type groupView struct {
 	Group   string `json:"group"`
 	Success int64  `json:"success"`

@@ -5,7 +5,7 @@ import (
 	"runtime/debug"
 )
 
-// importMemoryFloor is the Go heap the import is held to at least (SPEC section 12: a
+// importMemoryFloor is the Go heap the import is held to at least (docs/performance.md: a
 // 1,000,000-row import in at most 128 MiB of peak RSS, of which SQLite's page cache and the
 // program take about 60 MiB outside the Go heap).
 const importMemoryFloor = 64 << 20

@@ -68,7 +68,7 @@ Exits 0 when every file is valid (warnings allowed unless --strict), 1 when not.
 	return cmd
 }
 
-// fileReport is the JSON view of one validated file (SPEC section 10).
+// fileReport is the JSON view of one validated file (docs/formats.md).
 type fileReport struct {
 	File     string           `json:"file"`
 	Format   string           `json:"format"`
@@ -86,7 +86,7 @@ type fileReport struct {
 // million rows are about 38 MB when sized from the file size (more when they grow, for
 // standard input), and the collector may not let garbage double that. The room left for
 // garbage sets how often the collector runs: at 48 MiB it ran 55 times on a million rows, at
-// 52 MiB 20 times, for a peak RSS of 58 MB (SPEC section 12 allows 64 MiB).
+// 52 MiB 20 times, for a peak RSS of 58 MB (the target of docs/performance.md is 64 MiB).
 const validateMemory = 52 << 20
 
 func validateRun(opts *validateOptions) error {

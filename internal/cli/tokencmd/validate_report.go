@@ -100,8 +100,8 @@ func (l *problemLog) close() {
 	l.mem = nil
 }
 
-// jsonReport writes the report of SPEC section 10 one file at a time, and each file's problems
-// one at a time, byte for byte as render.JSON writes the whole validateReport value.
+// jsonReport writes the -o json report (docs/formats.md) one file at a time, and each file's
+// problems one at a time, byte for byte as render.JSON writes the whole validateReport value.
 type jsonReport struct {
 	w     io.Writer
 	files int

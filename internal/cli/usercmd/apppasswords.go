@@ -37,7 +37,7 @@ separately, for example when a phone is lost.`,
 	return cmd
 }
 
-// appPasswordView is an app password in listings (SPEC section 10): never the password.
+// appPasswordView is an app password in listings: never the password, nor its hash.
 type appPasswordView struct {
 	ID        string  `json:"id"`
 	UPN       string  `json:"upn"`

@@ -1,4 +1,4 @@
-// Package view holds the shapes in which commands show directory records (SPEC section 10):
+// Package view holds the shapes in which commands show directory records:
 // the JSON view structs, the table and CSV header and cells of each, and the time helpers they
 // share, so that every command that prints a token or a user prints it the same way.
 package view

@@ -6,7 +6,7 @@ import (
 	"github.com/mfactl/mfactl/internal/directory"
 )
 
-// Token is a token in listings (SPEC section 10): tokens list, tokens show and report tokens
+// Token is a token in listings: tokens list, tokens show and report tokens
 // --unused-for. The secret is not part of it: no output format can carry it. Times are RFC
 // 3339 UTC; null means never.
 type Token struct {

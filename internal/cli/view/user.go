@@ -6,10 +6,10 @@ import (
 	"github.com/mfactl/mfactl/internal/directory"
 )
 
-// User is a user in listings (SPEC section 10). Every command that prints users reuses it, so
-// each shows a user the same way. It comes in two parts so that a view which adds a field in
-// the middle (the registration report's blocked_reason, after state) keeps the order of SPEC
-// section 10 by embedding them on either side of it.
+// User is a user in listings. Every command that prints users reuses it, so each shows a user
+// the same way, with the fields in the order of `users list`'s help. It comes in two parts so
+// that a view which adds a field in the middle (the registration report's blocked_reason,
+// after state) keeps that order by embedding them on either side of it.
 type User struct {
 	UserIdentity
 	UserMethods

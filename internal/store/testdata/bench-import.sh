@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # bench-import.sh compares `mfactl tokens import`'s storage path (store.ImportTokens, driven
 # by internal/store/cmd/importbench) with the sqlite3 shell's .import of the same CSV, for
-# the import target of docs/performance.md: 1,000,000 rows within 3x of sqlite3, <= 128 MiB peak RSS,
-# and a re-import of the same file (all unchanged) no slower than the first import.
+# the import target of docs/performance.md: 1,000,000 rows within 3x of sqlite3, <= 128 MiB
+# peak RSS, and a re-import of the same file (all unchanged) no slower than the first import.
 #
 # Usage: internal/store/testdata/bench-import.sh [ROWS] [REPEAT]   (from the repository root)
 # Needs: go, sqlite3, GNU time (/usr/bin/time). Each measurement is repeated REPEAT times

@@ -1,5 +1,5 @@
 // Command importbench measures store.ImportTokens against an Azure OATH CSV for the
-// performance target of SPEC section 12 (1,000,000 rows within 3x of the sqlite3 shell's
+// import target of docs/performance.md (1,000,000 rows within 3x of the sqlite3 shell's
 // .import, at most 128 MiB peak RSS). It is a development tool driven by
 // internal/store/testdata/bench-import.sh, not part of mfactl.
 //

@@ -1,9 +1,9 @@
 //go:build linux
 
 // Command csvbench measures `tokens validate` on a large Azure OATH CSV against the baseline of
-// SPEC section 12 (reading the file with encoding/csv and Base32-decoding the secrets), with
-// the CPU time and peak resident memory of this process. Each mode should run in its own
-// process so the peak memory belongs to it alone:
+// the validate target of docs/performance.md (reading the file with encoding/csv and
+// Base32-decoding the secrets), with the CPU time and peak resident memory of this process.
+// Each mode should run in its own process so the peak memory belongs to it alone:
 //
 //	go run ./internal/tokens/tokenstest/cmd/csvbench -gen 1000000 -out /tmp/t.csv
 //	go run ./internal/tokens/tokenstest/cmd/csvbench -mode baseline /tmp/t.csv
