@@ -37,6 +37,7 @@ var domain = []string{
 var other = []string{
 	"cmd/mfactl",
 	"internal/archtest",
+	"internal/benchtest",
 	"internal/cli",
 	"internal/cli/authcmd",
 	"internal/cli/cmdutil",

@@ -1,5 +1,3 @@
-//go:build unix
-
 package finder
 
 import (
@@ -8,14 +6,11 @@ import (
 	"iter"
 	"os"
 	"path/filepath"
-	"runtime"
-	"strconv"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/mfactl/mfactl/internal/benchtest"
 	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/store"
 	"github.com/mfactl/mfactl/internal/tokens"
@@ -32,14 +27,14 @@ import (
 // The directory is built once with the store's importer (about a minute) and cached in
 // $TMPDIR/mfactl-bench/find-<n>; remove it to build it again.
 func BenchmarkFind1M(b *testing.B) {
-	n := benchRows(b)
+	n := benchtest.Rows(b)
 	db := benchDir(b, n)
 	ctx := context.Background()
 	target := n * 7 / 9
 	for _, window := range []int{DefaultWindow, 10} {
 		b.Run(fmt.Sprintf("window=%d", window), func(b *testing.B) {
 			q := Query{Codes: []string{benchCode(b, target, 0), benchCode(b, target, 1)}, Now: benchNow, Window: window}
-			cpu0 := cpuTime()
+			cpu0 := benchtest.CPUTime()
 			for b.Loop() {
 				r, err := Find(ctx, db, q)
 				if err != nil {
@@ -49,9 +44,9 @@ func BenchmarkFind1M(b *testing.B) {
 					b.Fatalf("searched %d, matches %+v", r.Searched, r.Matches)
 				}
 			}
-			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(benchtest.CPUTime()-cpu0)/float64(b.N), "cpu-ns/op")
 			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "tokens/s")
-			b.ReportMetric(peakRSSMiB(), "peak-RSS-MiB")
+			b.ReportMetric(benchtest.PeakRSSMiB(), "peak-RSS-MiB")
 		})
 	}
 }
@@ -68,20 +63,6 @@ func benchCode(b *testing.B, i, offset int) string {
 		b.Fatal(err)
 	}
 	return c
-}
-
-func benchRows(b *testing.B) int {
-	if testing.Short() {
-		b.Skip("1M-token search benchmark skipped in -short mode")
-	}
-	if v := os.Getenv("MFACTL_BENCH_ROWS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			b.Fatalf("MFACTL_BENCH_ROWS=%q is not a positive number", v)
-		}
-		return n
-	}
-	return 1_000_000
 }
 
 var benchDB struct {
@@ -144,31 +125,4 @@ func benchSource(n int) iter.Seq2[directory.ImportRow, error] {
 			}
 		}
 	}
-}
-
-// cpuTime is the CPU time (user and system) the process used so far: on a shared machine
-// the wall time of a benchmark says more about the neighbours than about the code.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// peakRSSMiB reads the process's peak resident set size (Linux; 0 elsewhere): run the
-// benchmark alone so the figure is the search's.
-func peakRSSMiB() float64 {
-	runtime.GC()
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			return kb / 1024
-		}
-	}
-	return 0
 }
