@@ -27,6 +27,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+. scripts/lib/measure.sh
 rows=${1:-1000000}
 repeat=${2:-1}
 admin=${MFACTL_BENCH_PG:-postgres://root@127.0.0.1:5432/postgres?sslmode=disable}
@@ -77,29 +78,11 @@ INSERT INTO tokens (serial, serial_key, secret_enc, secret_fp, period, manufactu
 COMMIT;
 SQL
 
-# measure NAME PREPARE CMD...: runs PREPARE (untimed; it may set $target) then CMD $repeat times
-# and records "NAME wall_s cpu_s maxrss_mib" of the fastest run.
-measure() {
-	local name=$1 prepare=$2; shift 2
-	local best=""
-	for _ in $(seq "$repeat"); do
-		$prepare
-		/usr/bin/time -f "%e %U %S %M" -o "$work/time" "$@" >"$work/$name.out" 2>"$work/$name.err" || {
-			echo "bench-import-pg: $name failed:" >&2; cat "$work/$name.err" >&2; exit 1; }
-		read -r wall user sys rss < "$work/time"
-		if [ -z "$best" ] || awk -v a="$wall" -v b="${best%% *}" 'BEGIN{exit !(a<b)}'; then
-			best="$wall $(awk -v u="$user" -v s="$sys" 'BEGIN{printf "%.2f", u+s}') $(awk -v r="$rss" 'BEGIN{printf "%.1f", r/1024}')"
-		fi
-	done
-	echo "$name $best" >> "$work/results"
-}
-
 fresh_reference() {
 	newdb
 	psql -q "$target" -v ON_ERROR_STOP=1 -f "$work/schema.sql" >/dev/null
 }
 fresh_mfactl() { newdb; }
-same() { :; }
 
 : > "$work/results"
 export MFACTL_KEY_FILE="$work/mfactl.key" work target
@@ -107,11 +90,11 @@ reference() { psql -q "$target" -v ON_ERROR_STOP=1 -f "$work/reference.sql"; }
 mfactl_import() { "$work/mfactl" --db "$target" -o json tokens import "$work/tokens.csv"; }
 export -f reference mfactl_import
 
-measure psql-copy fresh_reference bash -c reference
-measure mfactl-import fresh_mfactl bash -c mfactl_import
+measure --prepare fresh_reference psql-copy bash -c reference
+measure --prepare fresh_mfactl mfactl-import bash -c mfactl_import
 grep -q "\"imported\": $rows," "$work/mfactl-import.out" || { echo "bench-import-pg: first import did not import $rows rows" >&2; cat "$work/mfactl-import.out" >&2; exit 1; }
 # The re-import runs on the directory of the last first import.
-measure mfactl-reimport same bash -c mfactl_import
+measure mfactl-reimport bash -c mfactl_import
 grep -q "\"unchanged\": $rows," "$work/mfactl-reimport.out" || { echo "bench-import-pg: re-import did not find $rows unchanged rows" >&2; exit 1; }
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 # psql's \timing of the reference's last run: BEGIN, CREATE, \copy, users, tokens, COMMIT.

@@ -13,6 +13,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+. scripts/lib/measure.sh
 rows=${1:-1000000}
 repeat=${2:-1}
 work=$(mktemp -d "${TMPDIR:-/tmp}/mfactl-bench-import.XXXXXX")
@@ -27,22 +28,6 @@ go build -o "$work/csvbench" ./internal/tokens/tokenstest/cmd/csvbench
 "$work/csvbench" -gen "$rows" -out "$work/tokens.csv" >/dev/null
 echo "file: $rows rows, $(du -m "$work/tokens.csv" | cut -f1) MB; sqlite3 $(sqlite3 --version | cut -d' ' -f1);" \
 	"$(go env GOVERSION); $(nproc) CPUs; load $(cut -d' ' -f1-3 /proc/loadavg)"
-
-# measure NAME CMD...: runs CMD $repeat times and prints "NAME wall_s cpu_s maxrss_mib" of the
-# fastest run. CMD resets what it needs.
-measure() {
-	local name=$1; shift
-	local best=""
-	for _ in $(seq "$repeat"); do
-		/usr/bin/time -f "%e %U %S %M" -o "$work/time" "$@" >"$work/$name.out" 2>"$work/$name.err" || {
-			echo "bench-import: $name failed:" >&2; cat "$work/$name.err" >&2; exit 1; }
-		read -r wall user sys rss < "$work/time"
-		if [ -z "$best" ] || awk -v a="$wall" -v b="${best%% *}" 'BEGIN{exit !(a<b)}'; then
-			best="$wall $(awk -v u="$user" -v s="$sys" 'BEGIN{printf "%.2f", u+s}') $(awk -v r="$rss" 'BEGIN{printf "%.1f", r/1024}')"
-		fi
-	done
-	echo "$name $best" >> "$work/results"
-}
 
 # The reference named by the target: the sqlite3 shell's .import into one table with the unique
 # index on the serial number, in WAL mode with synchronous=NORMAL like mfactl.

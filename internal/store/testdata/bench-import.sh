@@ -4,11 +4,13 @@
 # the import target of docs/performance.md: 1,000,000 rows within 3x of sqlite3, <= 128 MiB
 # peak RSS, and a re-import of the same file (all unchanged) no slower than the first import.
 #
-# Usage: internal/store/testdata/bench-import.sh [ROWS] [REPEAT]   (from the repository root)
+# Usage: internal/store/testdata/bench-import.sh [ROWS] [REPEAT]
 # Needs: go, sqlite3, GNU time (/usr/bin/time). Each measurement is repeated REPEAT times
 # (default 1) and the fastest run is reported; the machine should be otherwise idle.
 set -euo pipefail
 
+cd "$(dirname "$0")/../../.."
+. scripts/lib/measure.sh
 rows=${1:-1000000}
 repeat=${2:-1}
 work=$(mktemp -d "${TMPDIR:-/tmp}/mfactl-bench.XXXXXX")
@@ -20,21 +22,6 @@ command -v sqlite3 >/dev/null || { echo "bench-import: sqlite3 not found" >&2; e
 go build -o "$work/importbench" ./internal/store/cmd/importbench
 "$work/importbench" -gen "$rows" -out "$work/tokens.csv"
 echo "file: $rows rows, $(du -m "$work/tokens.csv" | cut -f1) MB, one user per token; sqlite3 $(sqlite3 --version | cut -d' ' -f1); $(nproc) CPUs; load $(cut -d' ' -f1-3 /proc/loadavg)"
-
-# measure NAME CMD...: runs CMD $repeat times, keeps the fastest wall time, prints
-# "NAME wall_s cpu_s maxrss_mib". The database directory is reset before each run by CMD.
-measure() {
-	local name=$1; shift
-	local best=""
-	for _ in $(seq "$repeat"); do
-		/usr/bin/time -f "%e %U %S %M" -o "$work/time" "$@" >/dev/null
-		read -r wall user sys rss < "$work/time"
-		if [ -z "$best" ] || awk -v a="$wall" -v b="${best%% *}" 'BEGIN{exit !(a<b)}'; then
-			best="$wall $(awk -v u="$user" -v s="$sys" 'BEGIN{printf "%.2f", u+s}') $(awk -v r="$rss" 'BEGIN{printf "%.1f", r/1024}')"
-		fi
-	done
-	echo "$name $best" | tee -a "$work/results"
-}
 
 # The sqlite3 reference named by the target: .import into one table with the same unique
 # index (serial number), WAL and synchronous=NORMAL like mfactl.
