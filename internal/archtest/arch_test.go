@@ -50,6 +50,7 @@ var other = []string{
 	"internal/cli/view",
 	"internal/conformancetest",
 	"internal/entra/entrafake",
+	"internal/entra/signin/idpfake",
 	"internal/graph/graphfake",
 	"internal/iostreams",
 	"internal/store/cmd/importbench",

@@ -1,31 +1,16 @@
-// Package entrafake is test support for the Entra ID backend: a minimal fake of the Microsoft
-// identity platform (the client credential flow with a secret, which is all the command-line
-// tests sign in with) and Seed, a fixed small tenant put into a graphfake server. The full
-// identity fake, with certificates and the device code flow, stays in the signin package's
-// tests.
+// Package entrafake is test support for the Entra ID backend: the fake identity platform
+// (idpfake, shared with the signin package's tests) set up for the command-line scripts, and
+// Seed, a fixed small tenant put into a graphfake server.
 package entrafake
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base32"
-	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"io"
-	"log"
-	"math/big"
-	"net"
-	"net/http"
-	"net/http/httptest"
-	"strings"
 	"time"
 
+	"github.com/mfactl/mfactl/internal/entra/signin/idpfake"
 	"github.com/mfactl/mfactl/internal/graph"
 	"github.com/mfactl/mfactl/internal/graph/graphfake"
 	"github.com/mfactl/mfactl/internal/tokens"
@@ -33,102 +18,33 @@ import (
 
 // The tenant and application the fake identity platform knows.
 const (
-	TenantID = "11111111-2222-3333-4444-555555555555"
-	Domain   = "contoso.onmicrosoft.com"
-	ClientID = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
-	Secret   = "Sup3r~Secret.Value-123"
+	TenantID = idpfake.TenantID
+	Domain   = idpfake.Domain
+	ClientID = idpfake.ClientID
+	Secret   = idpfake.Secret
 )
 
 // IDP is the fake identity platform. Its access tokens are graphfake.Token, so a client signed
 // in through it is accepted by a graphfake server.
 type IDP struct {
-	*httptest.Server
+	*idpfake.Server
 	// CAPEM is the certificate of the private authority that issued the server's certificate,
 	// for SSL_CERT_FILE.
 	CAPEM []byte
 }
 
-// NewIDP starts the fake. Close it when done.
+// NewIDP starts the fake, with a certificate from a private authority of its own. Close it
+// when done.
 func NewIDP() (*IDP, error) {
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := idpfake.NewCA("mfactl entrafake CA")
 	if err != nil {
 		return nil, err
 	}
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "mfactl entrafake CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, caKey.Public(), caKey)
+	cert, err := ca.Issue()
 	if err != nil {
 		return nil, err
 	}
-	ca, _ := x509.ParseCertificate(caDER)
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "fake identity platform"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, key.Public(), caKey)
-	if err != nil {
-		return nil, err
-	}
-	f := &IDP{CAPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw})}
-	f.Server = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
-	f.TLS = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
-	f.Config.ErrorLog = log.New(io.Discard, "", 0)
-	f.StartTLS()
-	return f, nil
-}
-
-// AuthorityHost is AZURE_AUTHORITY_HOST for this fake.
-func (f *IDP) AuthorityHost() string { return f.URL + "/" }
-
-func (f *IDP) serve(w http.ResponseWriter, r *http.Request) {
-	parts := strings.SplitN(strings.TrimPrefix(r.URL.Path, "/"), "/", 2)
-	if len(parts) != 2 || (parts[0] != TenantID && parts[0] != Domain) {
-		oauthError(w, http.StatusBadRequest, "invalid_tenant", "AADSTS90002: Tenant not found.")
-		return
-	}
-	base := "https://" + r.Host + "/" + parts[0]
-	switch rest := "/" + parts[1]; {
-	case r.Method == http.MethodGet && rest == "/v2.0/.well-known/openid-configuration":
-		writeJSON(w, http.StatusOK, map[string]any{
-			"token_endpoint":                        base + "/oauth2/v2.0/token",
-			"authorization_endpoint":                base + "/oauth2/v2.0/authorize",
-			"device_authorization_endpoint":         base + "/oauth2/v2.0/devicecode",
-			"issuer":                                "https://" + r.Host + "/" + TenantID + "/v2.0",
-			"token_endpoint_auth_methods_supported": []string{"client_secret_post"},
-		})
-	case r.Method == http.MethodPost && rest == "/oauth2/v2.0/token":
-		_ = r.ParseForm()
-		if r.PostForm.Get("client_id") != ClientID || r.PostForm.Get("grant_type") != "client_credentials" {
-			oauthError(w, http.StatusBadRequest, "unauthorized_client", "AADSTS700016: Application not found in the directory.")
-			return
-		}
-		if r.PostForm.Get("client_secret") != Secret {
-			oauthError(w, http.StatusUnauthorized, "invalid_client", "AADSTS7000215: Invalid client secret provided.")
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": 3599, "access_token": graphfake.Token})
-	default:
-		http.NotFound(w, r)
-	}
-}
-
-func oauthError(w http.ResponseWriter, status int, code, desc string) {
-	writeJSON(w, status, map[string]any{"error": code, "error_description": desc})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	return &IDP{Server: idpfake.New(cert, idpfake.Options{AccessToken: graphfake.Token}), CAPEM: ca.PEM()}, nil
 }
 
 // GraphCAPEM is the certificate a graphfake server presents, for SSL_CERT_FILE.
