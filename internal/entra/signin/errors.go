@@ -71,14 +71,20 @@ func (s *Source) explain(ctx context.Context, err error, transportErr error) err
 		return s.refusal(afe.RawResponse)
 	}
 	if transportErr != nil {
-		return fmt.Errorf("%s: %s", s.who(), unreachable(transportErr))
+		return fmt.Errorf("%s: %s", s.who(), s.redact(unreachable(transportErr)))
 	}
-	return fmt.Errorf("%s: %s", s.who(), oneLine(strings.TrimPrefix(err.Error(), "DeviceCodeCredential: ")))
+	return fmt.Errorf("%s: %s", s.who(), s.redact(oneLine(strings.TrimPrefix(err.Error(), "DeviceCodeCredential: "))))
 }
 
 // refusal reads the OAuth error answer: {"error":"invalid_client","error_description":
 // "AADSTS7000215: Invalid client secret provided. ... Trace ID: ...","error_codes":[7000215]}.
 func (s *Source) refusal(resp *http.Response) error {
+	e := s.refusalOf(resp)
+	e.Reason = s.redact(e.Reason)
+	return e
+}
+
+func (s *Source) refusalOf(resp *http.Response) *Error {
 	e := &Error{Tenant: s.tenant, ClientID: s.clientID, Flow: s.flow, Status: resp.StatusCode, who: s.who()}
 	body, _ := runtime.Payload(resp)
 	var ans struct {
@@ -115,6 +121,28 @@ func (s *Source) refusal(resp *http.Response) error {
 		e.Reason = fmt.Sprintf("the sign-in was refused (%s)", ans.Error)
 	}
 	return e
+}
+
+// secretParamRE finds the OAuth parameters that carry a credential, as a refusal might quote
+// them ("client_secret=...", "device_code: ..."); jwtRE finds a signed token (a client
+// assertion, an access or ID token), whose header always starts "eyJ".
+var (
+	secretParamRE = regexp.MustCompile(`(?i)\b(client_secret|client_assertion|device_code|refresh_token|access_token|id_token|assertion|password|code)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s&,;"')]+)`)
+	jwtRE         = regexp.MustCompile(`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*)?`)
+)
+
+// redact removes from text that came from the identity platform the credentials this Source
+// sends (the client secret, the certificate's password), any credential-carrying parameter it
+// quotes, and any signed token. The platform's real answers quote none of these; the text is
+// printed, so it is not trusted to keep to that.
+func (s *Source) redact(text string) string {
+	for _, v := range s.secrets {
+		if len(v) >= 4 {
+			text = strings.ReplaceAll(text, v, "[REDACTED]")
+		}
+	}
+	text = jwtRE.ReplaceAllString(text, "[REDACTED]")
+	return secretParamRE.ReplaceAllString(text, "$1$2[REDACTED]")
 }
 
 // unreachable says why a request did not get an answer. An untrusted certificate gets the one

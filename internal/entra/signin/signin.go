@@ -103,6 +103,9 @@ type Source struct {
 	authorityHost string
 	scope         string
 	cred          azcore.TokenCredential
+	// secrets are the credentials read from the environment, removed from any text of the
+	// identity platform's that a message quotes.
+	secrets []string
 	// expectTenantID is AZURE_TENANT_ID when it is a tenant id and the location a domain: only
 	// the token can tell whether they are the same tenant.
 	expectTenantID string
@@ -146,6 +149,11 @@ func New(tenant string, env func(string) string, opts Options) (*Source, error) 
 	noDiscovery := !isPublicAuthorityHost(host)
 
 	secret, certPath := env(EnvClientSecret), get(EnvCertificatePath)
+	for _, v := range []string{secret, env(EnvCertificatePassword)} {
+		if v != "" {
+			s.secrets = append(s.secrets, v, strings.TrimSpace(v), url.QueryEscape(v))
+		}
+	}
 	switch {
 	case s.clientID == "" && secret != "":
 		return nil, fmt.Errorf("signing in to %s: %s is set but %s is not: it names the application to sign in as",

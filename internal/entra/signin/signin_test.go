@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -24,6 +25,8 @@ import (
 	azlog "github.com/Azure/azure-sdk-for-go/sdk/azcore/log"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
+	"github.com/mfactl/mfactl/internal/entra/signin/idpfake"
 )
 
 func envOf(m map[string]string) func(string) string {
@@ -490,3 +493,44 @@ func TestRefusalMessages(t *testing.T) {
 		}
 	}
 }
+
+// A sign-in server whose refusals quote the request back (the client secret, the client
+// assertion, the device code) under a code mfactl does not know by name: the one line mfactl
+// prints keeps the platform's words but none of those values.
+func TestRefusalsQuotingTheRequestCarryNoSecret(t *testing.T) {
+	f := newFakeIDP(t, serverCert)
+	f.SetHostile(true)
+	path, cert := writeAppCert(t)
+	f.setCert(cert)
+	for _, c := range []struct {
+		name string
+		env  map[string]string
+		opts Options
+	}{
+		{"client secret", map[string]string{EnvClientID: fakeClientID, EnvClientSecret: fakeSecret}, Options{}},
+		{"wrong client secret", map[string]string{EnvClientID: fakeClientID, EnvClientSecret: "Wr0ng~Secret.Value-456"}, Options{}},
+		{"certificate", map[string]string{EnvClientID: fakeClientID, EnvCertificatePath: path}, Options{}},
+		{"device code", map[string]string{EnvClientID: fakeClientID}, Options{Interactive: true, Prompt: io.Discard}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			c.env[EnvAuthorityHost] = f.host()
+			s := mustNew(t, fakeTenantID, c.env, c.opts)
+			_, err := s.Token(ctx(t))
+			if err == nil {
+				t.Fatal("the refusal was not an error")
+			}
+			msg := err.Error()
+			// azidentity has read the device code answer's body by the time it fails: that
+			// refusal is told by its HTTP status alone.
+			if c.name != "device code" && (!strings.Contains(msg, "the sign-in was refused") || !strings.Contains(msg, "(AADSTS9999999)")) {
+				t.Errorf("error does not keep the platform's words and code: %s", msg)
+			}
+			noSecretIn(t, msg, fakeSecret, "Wr0ng~Secret.Value-456", idpfake.DeviceCode, "client_assertion=ey")
+			if jwtInText.MatchString(msg) {
+				t.Errorf("error carries a JWT: %s", msg)
+			}
+		})
+	}
+}
+
+var jwtInText = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}`)
