@@ -256,6 +256,7 @@ func (c *Client) attempt(ctx context.Context, cl call, u *url.URL, body []byte, 
 			return 0, 0, false, fmt.Errorf("graph: getting a token: %w", err)
 		}
 		req.Header.Set("Authorization", "Bearer "+tok)
+		red.add(tok) // an answer quoting the header must not show it
 	}
 	gerr := &Error{Method: cl.method, Path: red.path(u), ClientRequestID: crid, Permission: cl.perm.name, Role: cl.perm.role}
 	c.logRequest(req, body, red, n)

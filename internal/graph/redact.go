@@ -27,9 +27,20 @@ func isSensitive(key string) bool { return slices.Contains(sensitiveKeys, string
 var sensitiveText = regexp.MustCompile(`(?i)("?(?:secretKey|verificationCode|password)"?\s*[:=]\s*)("[^"]*"|[^\s&,}]+)|((?:secretKey|verificationCode)\s+eq\s+)('[^']*')`)
 
 // redactor removes secrets from what the client logs and reports. Besides the sensitive keys it
-// knows the exact secret values of the request being sent, so an echo of one in a response (an
-// error message quoting the value it refused) is removed too.
-type redactor struct{ values []string }
+// knows the secret values of the request being sent (and its bearer token), so an echo of one
+// in a response (an error message quoting the value it refused, in any case) is removed too.
+type redactor struct {
+	values []string
+	known  *regexp.Regexp // the values, ignoring case; nil until text needs it
+}
+
+// add makes v a known secret value.
+func (r *redactor) add(v string) {
+	if len(v) >= 4 && !slices.Contains(r.values, v) {
+		r.values = append(r.values, v)
+		r.known = nil
+	}
+}
 
 // newRedactor collects the sensitive values of a request body.
 func newRedactor(body []byte) *redactor {
@@ -45,8 +56,8 @@ func (r *redactor) collect(v any) {
 	switch v := v.(type) {
 	case map[string]any:
 		for k, x := range v {
-			if s, ok := x.(string); ok && isSensitive(k) && len(s) >= 4 {
-				r.values = append(r.values, s)
+			if s, ok := x.(string); ok && isSensitive(k) {
+				r.add(s)
 				continue
 			}
 			r.collect(x)
@@ -61,8 +72,17 @@ func (r *redactor) collect(v any) {
 // text redacts free text: known values first, then anything that looks like a sensitive
 // assignment.
 func (r *redactor) text(s string) string {
-	for _, v := range r.values {
-		s = strings.ReplaceAll(s, v, redacted)
+	if len(r.values) > 0 {
+		if r.known == nil {
+			// Longest first, so a value that holds another is removed whole.
+			vs := slices.Clone(r.values)
+			slices.SortFunc(vs, func(a, b string) int { return len(b) - len(a) })
+			for i, v := range vs {
+				vs[i] = regexp.QuoteMeta(v)
+			}
+			r.known = regexp.MustCompile(`(?i)` + strings.Join(vs, "|"))
+		}
+		s = r.known.ReplaceAllLiteralString(s, redacted)
 	}
 	return sensitiveText.ReplaceAllStringFunc(s, func(m string) string {
 		sub := sensitiveText.FindStringSubmatch(m)

@@ -89,3 +89,63 @@ func TestSecretPrintsRedacted(t *testing.T) {
 		}
 	}
 }
+
+// TestEchoedRequestsNeverReachOutput runs the calls that carry secrets against a fake whose
+// every error quotes the whole request back (body as sent and in lower case, Authorization
+// header): neither the errors nor the debug log may show a secret key, a code or the token.
+func TestEchoedRequestsNeverReachOutput(t *testing.T) {
+	e := newEnv(t, nil)
+	e.fake.EchoRequests(true)
+	alice := e.fake.AddUser(graph.User{UserPrincipalName: "alice@contoso.com"})
+	var errs []error
+	keep := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	d := e.create(t, 1)
+	_, err := e.c.CreateDevice(ctx, device(1)) // duplicate
+	keep(err)
+	bad := device(2)
+	bad.SecretKey += "8"
+	_, err = e.c.CreateDevice(ctx, bad)
+	keep(err)
+	for _, r := range e.c.CreateDevices(ctx, []graph.Device{device(3), device(1)}) { // bulk 400, then per item
+		keep(r.Err)
+	}
+	e.fake.FailAt(len(e.fake.Requests())+1, graphfake.Fail500)
+	_, err = e.c.CreateDevice(ctx, device(4))
+	keep(err)
+	m, err := e.c.AssignDevice(ctx, alice, d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := e.code(t, 1)
+	wrong := wrongCode(good)
+	keep(e.c.Activate(ctx, alice, m.ID, wrong, ""))
+	keep(e.c.AssignAndActivateBySerialNumber(ctx, alice, "NOPE", good, ""))
+	e.fake.Deny("", "/users")
+	keep(e.c.Activate(ctx, alice, m.ID, good, ""))
+	if len(errs) < 7 {
+		t.Fatalf("only %d errors: %v", len(errs), errs)
+	}
+
+	var secrets []string
+	for _, s := range []string{graphfake.Token, good, wrong, secretFor(1), secretFor(2) + "8", secretFor(3), secretFor(4)} {
+		secrets = append(secrets, s, strings.ToLower(s))
+	}
+	log := e.debug.String()
+	if !strings.Contains(log, "Refused request") {
+		t.Fatal("the fake did not echo")
+	}
+	for _, s := range secrets {
+		if i := strings.Index(log, s); i >= 0 {
+			t.Errorf("debug log holds secret %q: ...%s...", s, log[max(0, i-200):min(len(log), i+50)])
+		}
+		for _, err := range errs {
+			if strings.Contains(err.Error(), s) {
+				t.Errorf("error holds secret %q: %v", s, err)
+			}
+		}
+	}
+}

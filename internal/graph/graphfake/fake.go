@@ -90,6 +90,7 @@ type Server struct {
 	denied     []rule
 	delays     []delay
 	revoke204  bool
+	echo       bool
 }
 
 type rule struct{ method, prefix string }
@@ -205,6 +206,22 @@ func (s *Server) RevokeAnswers204(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.revoke204 = on
+}
+
+// EchoRequests makes every error answer quote the request it refuses in its message: the
+// method and URL, the body as sent and in lower case (with any secret key or code in it), and
+// the Authorization header. Graph's messages may quote what they refuse; the fake quotes
+// everything, so that a test can prove the client shows none of it.
+func (s *Server) EchoRequests(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.echo = on
+}
+
+func (s *Server) echoing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.echo
 }
 
 // Requests returns the requests received so far.

@@ -2,6 +2,8 @@ package graphfake
 
 import (
 	"bytes"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -42,7 +44,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	case Fail500, Fail503, Fail504:
 		status = map[Failure]int{Fail500: 500, Fail503: 503, Fail504: 504}[fail]
-		(&gerror{status: status, code: "UnknownError", message: "the fake failed this request on purpose"}).write(w, r, reqID)
+		e := &gerror{status: status, code: "UnknownError", message: "the fake failed this request on purpose"}
+		if s.echoing() {
+			e.message += echoOf(r, readBody(r))
+		}
+		e.write(w, r, reqID)
 		return
 	}
 	if wait > 0 {
@@ -53,15 +59,23 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
+	// The body is read here, once, so that an echoing fake can quote it in any error.
+	body := readBody(r)
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rec := httptest.NewRecorder()
 	for k, v := range w.Header() {
 		rec.Header()[k] = v
 	}
-	if e := s.admit(r, version, rest); e != nil {
-		e.write(rec, r, reqID)
-	} else if e := s.route(rec, r, version, rest); e != nil {
+	e := s.admit(r, version, rest)
+	if e == nil {
+		e = s.route(rec, r, version, rest)
+	}
+	if e != nil {
+		if s.echo {
+			e.message += echoOf(r, body)
+		}
 		e.write(rec, r, reqID)
 	}
 	if fail == FailDropAfter {
@@ -252,6 +266,13 @@ func (s *Server) routeOath(w http.ResponseWriter, r *http.Request, u *user, seg 
 		return s.deactivate(w, u, seg[0])
 	}
 	return &gerror{status: 405, code: "Request_BadRequest", message: "Specified HTTP method is not allowed for the request target."}
+}
+
+// echoOf is what an echoing fake adds to an error message: the request as it came, its body
+// verbatim and in lower case, and its Authorization header.
+func echoOf(r *http.Request, body []byte) string {
+	return fmt.Sprintf(" Refused request: %s %s %s; the same in lower case: %s; authorization: %s.",
+		r.Method, r.URL.RequestURI(), body, strings.ToLower(string(body)), r.Header.Get("Authorization"))
 }
 
 func readBody(r *http.Request) []byte {
