@@ -226,6 +226,9 @@ func (c *Client) do(ctx context.Context, cl call, out any) (int, error) {
 			return status, err
 		}
 		if serr := c.sleep(ctx, wait); serr != nil {
+			if e, ok := asError(err); ok && e.Interrupted == nil && !errors.Is(e.Err, serr) {
+				e.Interrupted = serr
+			}
 			return status, err
 		}
 	}
@@ -319,6 +322,9 @@ func (c *Client) attempt(ctx context.Context, cl call, u *url.URL, body []byte, 
 		if !ok {
 			w = c.backoffFor(n)
 		}
+		if w > MaxRetryAfter {
+			return resp.StatusCode, 0, false, gerr
+		}
 		return resp.StatusCode, w, true, gerr
 	}
 	return resp.StatusCode, 0, false, gerr
@@ -374,13 +380,18 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-// retryAfter parses a Retry-After header: delay seconds or an HTTP date.
+// retryAfter parses a Retry-After header: delay seconds or an HTTP date. A number of seconds
+// too large for a time.Duration is returned as just beyond MaxRetryAfter.
 func (c *Client) retryAfter(h string) (time.Duration, bool) {
 	h = strings.TrimSpace(h)
 	if h == "" {
 		return 0, false
 	}
-	if s, err := strconv.Atoi(h); err == nil && s >= 0 {
+	if isDigits(h) {
+		s, err := strconv.ParseInt(h, 10, 64)
+		if err != nil || s > int64(MaxRetryAfter/time.Second) {
+			return MaxRetryAfter + time.Second, true
+		}
 		return time.Duration(s) * time.Second, true
 	}
 	if t, err := http.ParseTime(h); err == nil {
@@ -391,6 +402,15 @@ func (c *Client) retryAfter(h string) (time.Duration, bool) {
 		return d, true
 	}
 	return 0, false
+}
+
+func isDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // backoffFor is the full-jitter wait before retry n+1: uniform in [0, min(max, base*2^n)).

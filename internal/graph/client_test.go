@@ -423,3 +423,45 @@ func TestTokenSourceFailure(t *testing.T) {
 		t.Error("a request went out without a token")
 	}
 }
+
+// A Retry-After beyond what the client waits for (MaxRetryAfter) ends the retries at once,
+// including one so large that it overflows a time.Duration.
+func TestRetryAfterBeyondTheCapIsNotWaited(t *testing.T) {
+	for _, ra := range []string{"301", "10000000000", "99999999999999999999"} {
+		e := newEnv(t, nil)
+		e.fake.ThrottleNext(1, ra)
+		_, err := e.c.ListDevices(ctx, graph.ListOptions{})
+		if !graph.IsThrottled(err) {
+			t.Errorf("Retry-After %s: err = %v, want the 429", ra, err)
+		}
+		if n := len(e.fake.Requests()); n != 1 {
+			t.Errorf("Retry-After %s: %d requests, want 1", ra, n)
+		}
+		if w := e.clock.Waits(); len(w) != 0 {
+			t.Errorf("Retry-After %s: waited %v", ra, w)
+		}
+	}
+}
+
+// Cancelling the context (an interrupted command) stops the wait for a Retry-After at once,
+// sends nothing more, and says it was cancelled.
+func TestCancelStopsTheRetryAfterWait(t *testing.T) {
+	e := newEnv(t, func(o *graph.Options) { o.Sleep = nil }) // the real wait
+	e.fake.ThrottleNext(1, "60")
+	c, cancel := context.WithCancel(ctx)
+	time.AfterFunc(100*time.Millisecond, cancel)
+	start := time.Now()
+	_, err := e.c.ListDevices(c, graph.ListOptions{})
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("returned after %v", d)
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want one that is context.Canceled", err)
+	}
+	if !graph.IsThrottled(err) || !strings.Contains(err.Error(), "429 too many requests") || !strings.Contains(err.Error(), "stopped waiting to retry: context canceled") {
+		t.Errorf("err = %v", err)
+	}
+	if n := len(e.fake.Requests()); n != 1 {
+		t.Errorf("%d requests, want 1", n)
+	}
+}

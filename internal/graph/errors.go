@@ -34,6 +34,9 @@ type Error struct {
 	OutcomeUnknown bool
 	// Err is the transport error when there was no response.
 	Err error
+	// Interrupted is the context's error when the caller gave up while the client waited to
+	// send the request again: the error is the last answer, and the request was not retried.
+	Interrupted error
 }
 
 func (e *Error) Error() string {
@@ -56,6 +59,9 @@ func (e *Error) Error() string {
 			b.WriteString(" (outcome unknown, the request may have been applied)")
 		}
 	}
+	if e.Interrupted != nil {
+		fmt.Fprintf(&b, "; stopped waiting to retry: %v", e.Interrupted)
+	}
 	if e.StatusCode == http.StatusForbidden && e.Permission != "" {
 		fmt.Fprintf(&b, " (needs permission %s", e.Permission)
 		if e.Role != "" {
@@ -71,7 +77,17 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-func (e *Error) Unwrap() error { return e.Err }
+// Unwrap gives the transport error and the context's error, so errors.Is finds
+// context.Canceled in a request interrupted while it waited to be retried.
+func (e *Error) Unwrap() []error {
+	var errs []error
+	for _, err := range []error{e.Err, e.Interrupted} {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
 
 // Graph error codes the helpers and callers test for.
 const (
