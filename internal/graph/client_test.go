@@ -465,3 +465,29 @@ func TestCancelStopsTheRetryAfterWait(t *testing.T) {
 		t.Errorf("%d requests, want 1", n)
 	}
 }
+
+// A service that answers a page with a link to the same page would be listed forever: the
+// client stops with an error instead.
+func TestNextLinkThatGoesNowhereIsRefused(t *testing.T) {
+	f := graphfake.New()
+	defer f.Close()
+	n := 0
+	srv := http.NewServeMux()
+	srv.HandleFunc("/beta/directory/authenticationMethodDevices/hardwareOathDevices", func(w http.ResponseWriter, r *http.Request) {
+		n++
+		if n > 5 {
+			http.Error(w, "too many", http.StatusTeapot)
+			return
+		}
+		fmt.Fprintf(w, `{"value":[],"@odata.nextLink":"%s/beta/directory/authenticationMethodDevices/hardwareOathDevices?$skiptoken=same"}`, f.URL)
+	})
+	f.Config.Handler = srv
+	c := graph.New(graph.Options{BaseURL: f.URL, HTTPClient: f.Client(), Tokens: graph.StaticToken("t")})
+	_, err := c.ListDevices(ctx, graph.ListOptions{})
+	if err == nil || !strings.Contains(err.Error(), "next link repeats the page just read") {
+		t.Fatalf("err = %v", err)
+	}
+	if n != 2 {
+		t.Errorf("%d pages asked, want 2", n)
+	}
+}

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
@@ -70,6 +71,10 @@ func each[T any](ctx context.Context, c *Client, cl call, fn func(T) error) erro
 		}
 		if p.NextLink == "" {
 			return nil
+		}
+		if p.NextLink == cl.path {
+			// A service that links a page to itself would be listed forever.
+			return fmt.Errorf("graph %s: the next link repeats the page just read; the listing stopped there", cl.method)
 		}
 		// The next link carries the whole query (filter, skip token): send it as it is.
 		cl.path, cl.query = p.NextLink, nil
