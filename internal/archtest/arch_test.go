@@ -43,6 +43,7 @@ var other = []string{
 	"internal/cli/cmdutil",
 	"internal/cli/directorycmd",
 	"internal/cli/gendocs",
+	"internal/cli/progress",
 	"internal/cli/render",
 	"internal/cli/reportcmd",
 	"internal/cli/tokencmd",

@@ -300,7 +300,9 @@ func (im *entraImport) resolveUsers(ctx context.Context) (map[string]string, err
 	}
 	ids := make([]string, len(upns))
 	errs := make([]error, len(upns))
+	work := im.begin(directory.WorkChecking, len(upns))
 	im.d.pool(len(upns), func(i int) {
+		defer work.step(1)
 		u, err := im.d.c.GetUser(ctx, upns[i])
 		switch {
 		case graph.IsNotFound(err):
@@ -356,7 +358,16 @@ func (im *entraImport) run(ctx context.Context) {
 			SecretKey: graph.Secret(secretEncoding.EncodeToString(r.Secret)), TimeIntervalInSeconds: graph.Seconds(r.period), HashFunction: r.hash})
 	}
 	if len(devices) > 0 {
-		results := d.c.CreateDevices(ctx, devices)
+		// In groups of what the client sends at once, so that the progress moves as they
+		// complete rather than once at the end.
+		work := im.begin(directory.WorkCreating, len(devices))
+		group := d.parallel * graph.DefaultBulkSize
+		results := make([]graph.CreateResult, 0, len(devices))
+		for start := 0; start < len(devices); start += group {
+			end := min(start+group, len(devices))
+			results = append(results, d.c.CreateDevices(ctx, devices[start:end])...)
+			work.step(end - start)
+		}
 		for i := range devices {
 			devices[i].SecretKey = ""
 		}
@@ -382,11 +393,13 @@ func (im *entraImport) run(ctx context.Context) {
 			im.failed(r, "creating token "+r.Serial, res.Err)
 		})
 	}
+	work := im.begin(directory.WorkUpdating, im.countRows(func(r *importRow) bool { return r.act == actUpdate }))
 	d.pool(len(im.rows), func(i int) {
 		r := &im.rows[i]
 		if r.act != actUpdate {
 			return
 		}
+		defer work.step(1)
 		upd := graph.DeviceUpdate{Manufacturer: &r.Manufacturer, Model: &r.Model, HashFunction: &r.hash}
 		s := graph.Seconds(r.period)
 		upd.TimeIntervalInSeconds = &s
@@ -394,11 +407,16 @@ func (im *entraImport) run(ctx context.Context) {
 			im.failed(r, "updating token "+r.Serial, err)
 		}
 	})
+	toAssign := func(r *importRow) bool {
+		return r.userID != "" && r.dev != nil && (r.act == actCreate || r.act == actAssign || r.act == actUpdate)
+	}
+	work = im.begin(directory.WorkAssigning, im.countRows(toAssign))
 	d.pool(len(im.rows), func(i int) {
 		r := &im.rows[i]
-		if r.userID == "" || r.dev == nil || (r.act != actCreate && r.act != actAssign && r.act != actUpdate) {
+		if !toAssign(r) {
 			return
 		}
+		defer work.step(1)
 		if _, err := d.c.AssignDevice(ctx, r.userID, r.dev.ID); err != nil {
 			what := "assigning token " + r.Serial + " to " + r.UPN
 			if r.act == actCreate {
@@ -407,6 +425,46 @@ func (im *entraImport) run(ctx context.Context) {
 			im.failed(r, what, err)
 		}
 	})
+}
+
+// countRows counts the rows for which ok is true.
+func (im *entraImport) countRows(ok func(*importRow) bool) int {
+	n := 0
+	for i := range im.rows {
+		if ok(&im.rows[i]) {
+			n++
+		}
+	}
+	return n
+}
+
+// workMeter tells OnWork how far a phase has come, one call at a time.
+type workMeter struct {
+	fn          func(directory.ImportWork)
+	mu          sync.Mutex
+	phase       string
+	done, total int
+}
+
+// begin starts a phase of total steps: reported at once with Done 0, unless it has none.
+func (im *entraImport) begin(phase string, total int) *workMeter {
+	m := &workMeter{phase: phase, total: total}
+	if im.opts.OnWork != nil && total > 0 {
+		m.fn = im.opts.OnWork
+		m.fn(directory.ImportWork{Phase: phase, Total: total})
+	}
+	return m
+}
+
+// step reports n more steps of the phase done.
+func (m *workMeter) step(n int) {
+	if m.fn == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.done += n
+	m.fn(directory.ImportWork{Phase: m.phase, Done: m.done, Total: m.total})
 }
 
 // failed rejects a row whose write failed; it no longer counts as imported or updated.

@@ -4,12 +4,17 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"iter"
 	"net/http"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/entra/entrafake"
@@ -401,5 +406,98 @@ func TestImportOnOutcomeOfARejectedImport(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("outcomes\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+// TestImportReportsWorkAsItGoes: OnWork hears each phase begin with its total (the users to
+// look up, the tokens to create, to update, to assign), then every step done, in order, one
+// call at a time although the requests run in parallel.
+func TestImportReportsWorkAsItGoes(t *testing.T) {
+	e := newEnv(t)
+	changed := galt("GALT0001", entrafake.Diego)
+	changed.Model = "GALT-200"
+	rows := rowsOf(galt("NEW001", entrafake.Diego), galt("NEW002", entrafake.Adele), galt("NEW003", ""), changed,
+		galt("GALT0003", ""), galt("NEW004", "Adele.Vance@contoso.com"))
+	var (
+		got     []directory.ImportWork
+		running atomic.Bool
+	)
+	res, err := e.d.ImportTokens(context.Background(), rows, directory.ImportOptions{
+		OnDuplicate: directory.DuplicateUpdate,
+		OnWork: func(w directory.ImportWork) {
+			if !running.CompareAndSwap(false, true) {
+				t.Error("OnWork called while another call ran")
+			}
+			time.Sleep(time.Millisecond)
+			got = append(got, w)
+			running.Store(false)
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkCounts(t, res, 4, 1, 1, 0, 0)
+	want := []directory.ImportWork{
+		{Phase: directory.WorkChecking, Done: 0, Total: 2}, {Phase: directory.WorkChecking, Done: 1, Total: 2}, {Phase: directory.WorkChecking, Done: 2, Total: 2},
+		{Phase: directory.WorkCreating, Done: 0, Total: 4}, {Phase: directory.WorkCreating, Done: 4, Total: 4},
+		{Phase: directory.WorkUpdating, Done: 0, Total: 1}, {Phase: directory.WorkUpdating, Done: 1, Total: 1},
+		{Phase: directory.WorkAssigning, Done: 0, Total: 4}, {Phase: directory.WorkAssigning, Done: 1, Total: 4},
+		{Phase: directory.WorkAssigning, Done: 2, Total: 4}, {Phase: directory.WorkAssigning, Done: 3, Total: 4},
+		{Phase: directory.WorkAssigning, Done: 4, Total: 4},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("work reported:\n%v\nwant:\n%v", got, want)
+	}
+}
+
+// TestImportWorkCountsFailedWritesAndManyGroups: a failed write is a step done too, so the bar
+// reaches its end; the creations are reported group by group.
+func TestImportWorkCountsFailedWritesAndManyGroups(t *testing.T) {
+	e := newEnv(t)
+	e.d.parallel = 2
+	var src []directory.ImportRow
+	for i := range 450 {
+		src = append(src, galt(fmt.Sprintf("BULK%04d", i), ""))
+	}
+	src = append(src, galt("NEW001", entrafake.Diego), galt("NEW002", entrafake.Diego))
+	// The second assignment fails: after the device list, 3 bulk creates of up to 200, the
+	// user look-up and the first assignment.
+	var got []directory.ImportWork
+	var mu sync.Mutex
+	opts := directory.ImportOptions{SkipInvalid: true, OnWork: func(w directory.ImportWork) {
+		mu.Lock()
+		got = append(got, w)
+		if w.Phase == directory.WorkAssigning && w.Done == 0 {
+			e.fake.FailAt(len(e.fake.Requests())+2, graphfake.Fail500)
+		}
+		mu.Unlock()
+	}}
+	res, err := e.d.ImportTokens(context.Background(), rowsOf(src...), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Rejected != 1 || res.Imported != 451 {
+		t.Errorf("result %+v", res)
+	}
+	var creating, assigning []int
+	for _, w := range got {
+		switch w.Phase {
+		case directory.WorkCreating:
+			creating = append(creating, w.Done)
+			if w.Total != 452 {
+				t.Errorf("creating total %d, want 452", w.Total)
+			}
+		case directory.WorkAssigning:
+			assigning = append(assigning, w.Done)
+			if w.Total != 2 {
+				t.Errorf("assigning total %d, want 2", w.Total)
+			}
+		}
+	}
+	if want := []int{0, 200, 400, 452}; !slices.Equal(creating, want) {
+		t.Errorf("creating reported %v, want %v", creating, want)
+	}
+	if want := []int{0, 1, 2}; !slices.Equal(assigning, want) {
+		t.Errorf("assigning reported %v, want %v", assigning, want)
 	}
 }

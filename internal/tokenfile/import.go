@@ -36,6 +36,9 @@ type ImportOptions struct {
 	// import was abandoned, which never reaches the directory (not-imported). Together with
 	// OnOutcome it lets a report name every row of the file without holding them.
 	OnRow func(directory.RowOutcome)
+	// OnWork is passed on to the directory: how far its work after reading the rows has come
+	// (a remote directory's requests; see directory.ImportWork).
+	OnWork func(directory.ImportWork)
 	// Name is the file as named in problems, errors and the summary; Source is recorded as the
 	// tokens' source file (Name when empty).
 	Name   string
@@ -264,6 +267,7 @@ func (im *Importer) Run(ctx context.Context, dir ImportDirectory) (ImportSummary
 		SourceCounts:         im.counts,
 		Audit:                o.Audit,
 		OnOutcome:            o.OnOutcome,
+		OnWork:               o.OnWork,
 	})
 
 	sum := ImportSummary{File: o.Name, DryRun: o.DryRun}

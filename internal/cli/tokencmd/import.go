@@ -179,9 +179,11 @@ func importRun(ctx context.Context, cmd *cobra.Command, opts *importOptions) err
 		}
 		defer rep.close()
 	}
+	workLabel := "importing" // into the tenant, on Entra ID
 	im, err := tokenfile.OpenImport(r, tokenfile.ImportOptions{
 		OnOutcome:            rep.onOutcome(),
 		OnRow:                rep.onRow(),
+		OnWork:               func(w directory.ImportWork) { progress.work(workLabel, w) },
 		Read:                 opts.read,
 		Name:                 name,
 		Source:               name,
@@ -250,6 +252,9 @@ func importRun(ctx context.Context, cmd *cobra.Command, opts *importOptions) err
 		return err
 	}
 	onEntra := cmdutil.IsEntra(db)
+	if t, ok := db.(interface{ Tenant() string }); ok && onEntra {
+		workLabel = "importing into " + t.Tenant()
+	}
 	sum, ierr := im.Run(ctx, db)
 	progress.done()
 	if rep != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/iostreams"
 	"github.com/mfactl/mfactl/internal/store"
 	"github.com/mfactl/mfactl/internal/tokens"
@@ -215,21 +216,28 @@ func (c cancelOnWrite) Write(p []byte) (int, error) {
 	return c.w.Write(p)
 }
 
-// TestProgressStatus: the rate and the time left count from the start of the import, not from
-// when the bar appeared (which once showed the bytes read before as read in an instant).
-func TestProgressStatus(t *testing.T) {
-	for _, tc := range []struct {
-		read, size int64
-		elapsed    time.Duration
-		want       string
-	}{
-		{0, 100, 0, "importing"},
-		{50_000_000, 200_000_000, 5 * time.Second, "importing 10 MB/s, about 15s left"},
-		{199_000_000, 200_000_000, 20 * time.Second, "importing 10 MB/s, almost done"},
-		{30_000_000, -1, 3 * time.Second, "importing 30 MB, 10 MB/s"},
-	} {
-		if got := progressStatus(tc.read, tc.size, tc.elapsed); got != tc.want {
-			t.Errorf("progressStatus(%d, %d, %v) = %q, want %q", tc.read, tc.size, tc.elapsed, got, tc.want)
+// TestImportWorkBar: on a directory that reports its work (Entra ID), the bar goes by the
+// work's phases once it does, and stays off when stderr is not a terminal.
+func TestImportWorkBar(t *testing.T) {
+	for _, tty := range []bool{true, false} {
+		ios, _, out, errOut := iostreams.Test()
+		ios.SetTTY(false, false, tty)
+		f := cmdutil.NewFactory(ios, func(string) string { return "" })
+		p := newImportProgress(f, &countingReader{r: strings.NewReader("")}, 100, 0)
+		p.update()
+		p.work("importing into contoso.onmicrosoft.com", directory.ImportWork{Phase: directory.WorkAssigning, Done: 0, Total: 10})
+		p.work("importing into contoso.onmicrosoft.com", directory.ImportWork{Phase: directory.WorkAssigning, Done: 3, Total: 10})
+		p.update() // a late report of the bytes: they no longer show
+		p.done()
+		const want = "importing into contoso.onmicrosoft.com: 3/10 tokens assigned"
+		if got := strings.Contains(errOut.String(), want); got != tty {
+			t.Errorf("terminal %v: bar shown %v; stderr %q", tty, got, errOut)
+		}
+		if tty && strings.Count(errOut.String(), "importing into") == 0 {
+			t.Errorf("stderr %q", errOut)
+		}
+		if out.Len() != 0 {
+			t.Errorf("progress on stdout: %q", out)
 		}
 	}
 }
