@@ -9,12 +9,14 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unicode"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mfactl/mfactl/internal/auth"
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+	"github.com/mfactl/mfactl/internal/cli/progress"
 	"github.com/mfactl/mfactl/internal/cli/render"
 	"github.com/mfactl/mfactl/internal/csvdialect"
 	"github.com/mfactl/mfactl/internal/directory"
@@ -268,32 +270,56 @@ func activateFileRun(ctx context.Context, cmd *cobra.Command, opts *activateOpti
 	if err != nil {
 		return err
 	}
+	// On Entra ID each row is one or more Graph round trips: --parallel rows at a time. The SQL
+	// backends check a code in a few milliseconds under one writer lock: one after the other.
+	parallel := 1
+	if cmdutil.IsEntra(svc) {
+		parallel = max(f.Parallel, 1)
+	}
+	bar := progress.New(f, bulkProgressDelay)
+	defer bar.Done()
+	var ran atomic.Int64
+	outs := runBulkRows(ctx, rows, parallel, func() { bar.Count("activating", int(ran.Add(1)), len(rows), "rows") },
+		func(row bulkRow) bulkOutcome {
+			o := opts.activate
+			o.AssignTo = row.upn
+			r, err := activateOne(ctx, cmd, f, svc, row.serial, row.code, o)
+			v := bulkRowView{Line: row.line, activationView: newActivationView(r)}
+			if err != nil {
+				if !errors.Is(err, directory.ErrNotFound) && !errors.Is(err, directory.ErrConflict) && !errors.Is(err, directory.ErrLimit) {
+					return bulkOutcome{err: fmt.Errorf("%s:%d: %w", name, row.line, err)}
+				}
+				// The row's assignment was refused: a failed row, not an attempt.
+				v.activationView = activationView{SerialNumber: row.serial, UPN: row.upn, Result: "error", Reason: err.Error()}
+			}
+			return bulkOutcome{view: v, activated: r.Success && err == nil}
+		})
+	bar.Done()
 	view := bulkView{File: name, Results: []bulkRowView{}}
 	var runErr error
-	for _, row := range rows {
-		if err := ctx.Err(); err != nil {
-			runErr = err
-			break
-		}
-		o := opts.activate
-		o.AssignTo = row.upn
-		r, err := activateOne(ctx, cmd, f, svc, row.serial, row.code, o)
-		v := bulkRowView{Line: row.line, activationView: newActivationView(r)}
-		if err != nil {
-			if !errors.Is(err, directory.ErrNotFound) && !errors.Is(err, directory.ErrConflict) && !errors.Is(err, directory.ErrLimit) {
-				runErr = fmt.Errorf("%s:%d: %w", name, row.line, err)
-				break
+	stopped := false
+	for _, o := range outs {
+		switch {
+		case !o.ran:
+			stopped = true
+			continue
+		case o.err != nil:
+			// The first in file order; rows that were running beside it are still shown.
+			if runErr == nil {
+				runErr = o.err
 			}
-			// The row's assignment was refused: a failed row, not an attempt.
-			v.activationView = activationView{SerialNumber: row.serial, UPN: row.upn, Result: "error", Reason: err.Error()}
+			continue
 		}
-		view.Results = append(view.Results, v)
+		view.Results = append(view.Results, o.view)
 		view.Rows++
-		if r.Success && err == nil {
+		if o.activated {
 			view.Activated++
 		} else {
 			view.Failed++
 		}
+	}
+	if runErr == nil && stopped {
+		runErr = ctx.Err()
 	}
 	if err := writeBulk(f, opts.format, view); err != nil {
 		return err
