@@ -76,8 +76,8 @@ type ImportOptions struct {
 	SourceCounts func() (rows, rejected int)
 	// OnWork, when set, is called by a backend whose work after reading the source takes long
 	// (Microsoft Entra ID, one or more Graph requests per row) as that work goes, for a
-	// progress bar by work done: see ImportWork. The SQL store never calls it.
-	OnWork func(ImportWork)
+	// progress bar by work done: see Work. The SQL store never calls it.
+	OnWork func(Work)
 	// OnOutcome, when set, is called once per row the directory received, in source order,
 	// with what the import did with it (for a row that failed, the backend's error code and
 	// request id); it never carries a secret. How the outcomes relate to what is in the
@@ -94,25 +94,6 @@ type ImportOptions struct {
 	// told; otherwise no row was created or updated (docs/formats.md, the import report).
 	OnOutcome func(RowOutcome)
 }
-
-// ImportWork is how far one phase of an import's work with a remote directory has come: Done
-// of its Total steps. Each phase is first reported with Done 0 when it begins, with its Total
-// known; then once per step as it completes, failed or not, so Done grows by one up to Total.
-// The calls never overlap, though they may come from the goroutines that run the requests in
-// parallel. A phase with nothing to do is not reported; a dry run reports only WorkChecking.
-type ImportWork struct {
-	Phase string // WorkChecking, WorkCreating, WorkUpdating or WorkAssigning, in that order
-	Done  int
-	Total int
-}
-
-// The phases of ImportWork and what a step of each is.
-const (
-	WorkChecking  = "checking"  // a user the rows name looked up
-	WorkCreating  = "creating"  // a new token created
-	WorkUpdating  = "updating"  // an existing token's data updated (DuplicateUpdate)
-	WorkAssigning = "assigning" // a token assigned to its row's user
-)
 
 // RowOutcome is what an import did with one row.
 type RowOutcome struct {

@@ -438,33 +438,9 @@ func (im *entraImport) countRows(ok func(*importRow) bool) int {
 	return n
 }
 
-// workMeter tells OnWork how far a phase has come, one call at a time.
-type workMeter struct {
-	fn          func(directory.ImportWork)
-	mu          sync.Mutex
-	phase       string
-	done, total int
-}
-
-// begin starts a phase of total steps: reported at once with Done 0, unless it has none.
+// begin starts a phase of total steps, reported to OnWork.
 func (im *entraImport) begin(phase string, total int) *workMeter {
-	m := &workMeter{phase: phase, total: total}
-	if im.opts.OnWork != nil && total > 0 {
-		m.fn = im.opts.OnWork
-		m.fn(directory.ImportWork{Phase: phase, Total: total})
-	}
-	return m
-}
-
-// step reports n more steps of the phase done.
-func (m *workMeter) step(n int) {
-	if m.fn == nil {
-		return
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.done += n
-	m.fn(directory.ImportWork{Phase: m.phase, Done: m.done, Total: m.total})
+	return beginWork(im.opts.OnWork, phase, total)
 }
 
 // failed rejects a row whose write failed; it no longer counts as imported or updated.

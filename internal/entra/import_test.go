@@ -419,12 +419,12 @@ func TestImportReportsWorkAsItGoes(t *testing.T) {
 	rows := rowsOf(galt("NEW001", entrafake.Diego), galt("NEW002", entrafake.Adele), galt("NEW003", ""), changed,
 		galt("GALT0003", ""), galt("NEW004", "Adele.Vance@contoso.com"))
 	var (
-		got     []directory.ImportWork
+		got     []directory.Work
 		running atomic.Bool
 	)
 	res, err := e.d.ImportTokens(context.Background(), rows, directory.ImportOptions{
 		OnDuplicate: directory.DuplicateUpdate,
-		OnWork: func(w directory.ImportWork) {
+		OnWork: func(w directory.Work) {
 			if !running.CompareAndSwap(false, true) {
 				t.Error("OnWork called while another call ran")
 			}
@@ -437,7 +437,7 @@ func TestImportReportsWorkAsItGoes(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkCounts(t, res, 4, 1, 1, 0, 0)
-	want := []directory.ImportWork{
+	want := []directory.Work{
 		{Phase: directory.WorkChecking, Done: 0, Total: 2}, {Phase: directory.WorkChecking, Done: 1, Total: 2}, {Phase: directory.WorkChecking, Done: 2, Total: 2},
 		{Phase: directory.WorkCreating, Done: 0, Total: 4}, {Phase: directory.WorkCreating, Done: 4, Total: 4},
 		{Phase: directory.WorkUpdating, Done: 0, Total: 1}, {Phase: directory.WorkUpdating, Done: 1, Total: 1},
@@ -462,9 +462,9 @@ func TestImportWorkCountsFailedWritesAndManyGroups(t *testing.T) {
 	src = append(src, galt("NEW001", entrafake.Diego), galt("NEW002", entrafake.Diego))
 	// The second assignment fails: after the device list, 3 bulk creates of up to 200, the
 	// user look-up and the first assignment.
-	var got []directory.ImportWork
+	var got []directory.Work
 	var mu sync.Mutex
-	opts := directory.ImportOptions{SkipInvalid: true, OnWork: func(w directory.ImportWork) {
+	opts := directory.ImportOptions{SkipInvalid: true, OnWork: func(w directory.Work) {
 		mu.Lock()
 		got = append(got, w)
 		if w.Phase == directory.WorkAssigning && w.Done == 0 {

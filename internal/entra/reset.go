@@ -38,22 +38,36 @@ func (d *Directory) ResetRegistrations(ctx context.Context, upns []string, dryRu
 // the user activates them again), deletes their software OATH, Microsoft Authenticator, phone
 // and email methods, the default method last (Graph refuses to delete it while others exist),
 // and then, unless keepSessions, revokes their sign-in sessions so the next sign-in asks them to
-// register. Every user is read before anything is sent: an unknown user changes nothing.
-// Graph has no transactions, so a failure half-way leaves the users before it reset; the error
-// says which user it stopped at. With dryRun it reads only.
+// register. Every user is read before anything is sent, Parallel at a time: an unknown user
+// changes nothing (the error is the first such user's in the order given). Then the users are
+// reset one after the other: Graph has no transactions, so a failure half-way leaves the users
+// before it reset, and the error says which user it stopped at. (Resetting several users at
+// once would leave others half-way at a failure, and the error could no longer say which
+// users were reset by their position.) With dryRun it reads only. A progress callback in ctx
+// (directory.WithWork) hears the reading and the resets as they go.
 func (d *Directory) ResetRegistrationsKeeping(ctx context.Context, upns []string, dryRun, keepSessions bool) ([]directory.RegistrationReset, error) {
-	plans := make([]resetPlan, 0, len(upns))
-	for _, upn := range upns {
-		p, err := d.resetPlan(ctx, upn)
+	onWork := directory.WorkFunc(ctx)
+	plans := make([]resetPlan, len(upns))
+	errs := make([]error, len(upns))
+	work := beginWork(onWork, directory.WorkReading, len(upns))
+	d.pool(len(upns), func(i int) {
+		defer work.step(1)
+		plans[i], errs[i] = d.resetPlan(ctx, upns[i])
+	})
+	for _, err := range errs {
 		if err != nil {
 			return nil, err
 		}
-		plans = append(plans, p)
+	}
+	if !dryRun {
+		work = beginWork(onWork, directory.WorkResetting, len(plans))
 	}
 	out := make([]directory.RegistrationReset, 0, len(plans))
 	for i, p := range plans {
 		if !dryRun {
-			if err := d.reset(ctx, p, keepSessions); err != nil {
+			err := d.reset(ctx, p, keepSessions)
+			work.step(1)
+			if err != nil {
 				if i > 0 {
 					return nil, fmt.Errorf("%w (the %d users before it were reset)", err, i)
 				}

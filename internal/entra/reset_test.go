@@ -3,6 +3,7 @@ package entra
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -110,5 +111,32 @@ func TestResetRegistrationsUnknownUserChangesNothing(t *testing.T) {
 	}
 	if w := e.writes(before); len(w) != 0 {
 		t.Errorf("wrote %+v", w)
+	}
+}
+
+// TestResetRegistrationsReadsInParallelAndReportsWork: the users are read Parallel at a time
+// (all before anything is sent), then reset one after the other; a progress callback in the
+// context hears both phases step by step. The error for two unknown users is the first's.
+func TestResetRegistrationsReadsInParallelAndReportsWork(t *testing.T) {
+	e := newEnv(t)
+	addPhones(t, e)
+	var got []directory.Work
+	ctx := directory.WithWork(context.Background(), func(w directory.Work) { got = append(got, w) })
+	upns := []string{entrafake.Adele, entrafake.Alex, entrafake.Diego}
+	if _, err := e.d.ResetRegistrations(ctx, upns, false); err != nil {
+		t.Fatal(err)
+	}
+	want := []directory.Work{
+		{Phase: directory.WorkReading, Total: 3}, {Phase: directory.WorkReading, Done: 1, Total: 3},
+		{Phase: directory.WorkReading, Done: 2, Total: 3}, {Phase: directory.WorkReading, Done: 3, Total: 3},
+		{Phase: directory.WorkResetting, Total: 3}, {Phase: directory.WorkResetting, Done: 1, Total: 3},
+		{Phase: directory.WorkResetting, Done: 2, Total: 3}, {Phase: directory.WorkResetting, Done: 3, Total: 3},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("work:\n%v\nwant\n%v", got, want)
+	}
+	_, err := e.d.ResetRegistrations(context.Background(), []string{entrafake.Adele, "nobody1@contoso.com", "nobody2@contoso.com"}, true)
+	if err == nil || err.Error() != "user nobody1@contoso.com not found" {
+		t.Errorf("err = %v", err)
 	}
 }

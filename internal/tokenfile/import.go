@@ -37,8 +37,8 @@ type ImportOptions struct {
 	// OnOutcome it lets a report name every row of the file without holding them.
 	OnRow func(directory.RowOutcome)
 	// OnWork is passed on to the directory: how far its work after reading the rows has come
-	// (a remote directory's requests; see directory.ImportWork).
-	OnWork func(directory.ImportWork)
+	// (a remote directory's requests; see directory.Work).
+	OnWork func(directory.Work)
 	// Name is the file as named in problems, errors and the summary; Source is recorded as the
 	// tokens' source file (Name when empty).
 	Name   string

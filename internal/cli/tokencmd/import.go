@@ -183,7 +183,7 @@ func importRun(ctx context.Context, cmd *cobra.Command, opts *importOptions) err
 	im, err := tokenfile.OpenImport(r, tokenfile.ImportOptions{
 		OnOutcome:            rep.onOutcome(),
 		OnRow:                rep.onRow(),
-		OnWork:               func(w directory.ImportWork) { progress.work(workLabel, w) },
+		OnWork:               func(w directory.Work) { progress.work(workLabel, w) },
 		Read:                 opts.read,
 		Name:                 name,
 		Source:               name,

@@ -54,7 +54,7 @@ func (p *importProgress) update() {
 	}
 }
 
-// workUnits says what a step of each phase of directory.ImportWork is, in the bar.
+// workUnits says what a step of each phase of directory.Work is, in the bar.
 var workUnits = map[string]string{
 	directory.WorkChecking:  "users checked",
 	directory.WorkCreating:  "tokens created",
@@ -63,7 +63,7 @@ var workUnits = map[string]string{
 }
 
 // work shows how far the directory's work (label: "importing into TENANT") has come.
-func (p *importProgress) work(label string, w directory.ImportWork) {
+func (p *importProgress) work(label string, w directory.Work) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.working = true

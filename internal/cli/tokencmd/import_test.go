@@ -225,8 +225,8 @@ func TestImportWorkBar(t *testing.T) {
 		f := cmdutil.NewFactory(ios, func(string) string { return "" })
 		p := newImportProgress(f, &countingReader{r: strings.NewReader("")}, 100, 0)
 		p.update()
-		p.work("importing into contoso.onmicrosoft.com", directory.ImportWork{Phase: directory.WorkAssigning, Done: 0, Total: 10})
-		p.work("importing into contoso.onmicrosoft.com", directory.ImportWork{Phase: directory.WorkAssigning, Done: 3, Total: 10})
+		p.work("importing into contoso.onmicrosoft.com", directory.Work{Phase: directory.WorkAssigning, Done: 0, Total: 10})
+		p.work("importing into contoso.onmicrosoft.com", directory.Work{Phase: directory.WorkAssigning, Done: 3, Total: 10})
 		p.update() // a late report of the bytes: they no longer show
 		p.done()
 		const want = "importing into contoso.onmicrosoft.com: 3/10 tokens assigned"

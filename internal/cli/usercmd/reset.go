@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mfactl/mfactl/internal/cli/cmdutil"
+	"github.com/mfactl/mfactl/internal/cli/progress"
 	"github.com/mfactl/mfactl/internal/cli/render"
 	"github.com/mfactl/mfactl/internal/directory"
 	"github.com/mfactl/mfactl/internal/users"
@@ -191,7 +192,10 @@ func resetRun(ctx context.Context, opts *resetOptions) error {
 	}
 	if !opts.dryRun && !opts.yes {
 		// Check every user exists before asking, so the answer is not wasted on a typo.
-		if _, err := users.Reset(ctx, db, upns, true); err != nil {
+		pctx, done := resetProgress(ctx, f)
+		_, err := users.Reset(pctx, db, upns, true)
+		done()
+		if err != nil {
 			return err
 		}
 		whom := fmt.Sprintf("%d users", len(upns))
@@ -207,7 +211,9 @@ func resetRun(ctx context.Context, opts *resetOptions) error {
 			return cmdutil.ErrSilent
 		}
 	}
-	res, err := users.Reset(ctx, db, upns, opts.dryRun)
+	pctx, done := resetProgress(ctx, f)
+	res, err := users.Reset(pctx, db, upns, opts.dryRun)
+	done()
 	if err != nil {
 		if !opts.dryRun {
 			_ = db.RecordRefusal(ctx, targetList(upns), err)
@@ -242,6 +248,24 @@ func resetRun(ctx context.Context, opts *resetOptions) error {
 		return nil
 	}
 	return nil
+}
+
+// resetProgressDelay is how long a reset runs before its progress bar appears; a variable so
+// that tests can show it at once.
+var resetProgressDelay = progress.DefaultDelay
+
+// resetUnits say what a step of each phase of a reset is, in the progress bar.
+var resetUnits = map[string]string{directory.WorkReading: "users read", directory.WorkResetting: "users reset"}
+
+// resetProgress returns a context in which a directory that reports its work (Entra ID, where
+// each user is several Graph requests) moves a progress bar (a terminal, not quiet, after the
+// delay). Call done when the reset returns: it removes the bar, so that the output and any
+// question that follow start on a clean line.
+func resetProgress(ctx context.Context, f *cmdutil.Factory) (_ context.Context, done func()) {
+	bar := progress.New(f, resetProgressDelay)
+	return directory.WithWork(ctx, func(w directory.Work) {
+		bar.Count("resetting", w.Done, w.Total, resetUnits[w.Phase])
+	}), bar.Done
 }
 
 // readUPNFile reads the upn column of a CSV file, or of standard input for "-".
