@@ -59,7 +59,9 @@ and "code", and optionally "upn" (which assigns the token first), matched ignori
 underscores and hyphens; "-" reads standard input. The whole file is checked first: a code
 that is not 6 digits (read as above; shorter when a spreadsheet dropped its leading zero) stops
 it before any activation.
-It prints one result per row and exits 3 when some rows failed, 1 when all did.
+It prints one result per row, in file order, and exits 3 when some rows failed, 1 when all did.
+On Microsoft Entra ID the rows run --parallel at a time (the rows of one token in file order);
+a progress bar is shown on a terminal when it takes longer than a second.
 
 Every attempt is recorded in the authentication log (docs/auth-events.md) and the audit log.
 -o json prints {"serial_number", "upn", "status", "drift", "failed_attempts", "result",
