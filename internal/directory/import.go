@@ -28,7 +28,8 @@ const (
 	DuplicateUpdate DuplicatePolicy = "update"
 )
 
-// Problem codes reported by ImportTokens (the directory-dependent rules of SPEC section 5).
+// Problem codes reported by ImportTokens: the rules that depend on what the directory already
+// holds (docs/formats.md lists every code).
 const (
 	CodeSerialExists = "serial.exists"
 	CodeUserUnknown  = "user.unknown"

@@ -16,7 +16,7 @@ import (
 	"testing"
 )
 
-// The SPEC section 12 workload for `tokens convert`: 100,000 TOTP keys, plaintext and
+// The workload of the `tokens convert` target in docs/performance.md: 100,000 TOTP keys, plaintext and
 // AES-128-CBC + HMAC-SHA1. (scripts/bench-pskc.sh compares the command with pskc2csv.)
 const benchKeys = 100_000
 

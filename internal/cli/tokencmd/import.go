@@ -148,8 +148,8 @@ func checkRejectedPath(rejected, input string) error {
 	return nil
 }
 
-// importProgressDelay is how long an import runs before its progress bar appears (SPEC: bars
-// for imports over a second); a variable so that tests can show it at once.
+// importProgressDelay is how long an import runs before its progress bar appears (a bar for an
+// import of under a second would only flicker); a variable so that tests can show it at once.
 var importProgressDelay = time.Second
 
 // importRun runs the import use case (tokenfile.Importer) with what the command adds around it:
