@@ -320,6 +320,7 @@ type entraFake struct {
 //	                  platform, and points mfactl at them (SSL_CERT_FILE, MFACTL_GRAPH_URL,
 //	                  AZURE_AUTHORITY_HOST, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_TENANT_ID)
 //	entrafake writes  prints every request since the seed that was not a GET, one a line
+//	entrafake adduser UPN...  adds users (a UPN with #EXT# is a guest)
 //	entrafake failat N  answers the Nth Graph request from now with a 500 (once)
 func cmdEntraFake(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 1 || (!slices.Contains([]string{"adduser", "registration", "signin", "audit", "nopremium", "failat"}, args[0]) && len(args) != 1) {
@@ -344,7 +345,11 @@ func cmdEntraFake(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("entrafake adduser: no fake started")
 		}
 		for _, upn := range args[1:] {
-			v.(entraFake).graph.AddUser(graph.User{UserPrincipalName: upn, DisplayName: upn})
+			u := graph.User{UserPrincipalName: upn, DisplayName: upn}
+			if strings.Contains(upn, "#EXT#") { // a guest, as Entra ID names them
+				u.UserType = "Guest"
+			}
+			v.(entraFake).graph.AddUser(u)
 		}
 	case "registration", "signin", "audit", "nopremium":
 		v, ok := entraFakes.Load(ts)

@@ -23,7 +23,22 @@ var (
 	ErrBusy = errors.New("database is busy (another mfactl is writing); try again")
 	// ErrRejected: an import found problems and wrote nothing (see ImportError).
 	ErrRejected = errors.New("import rejected")
+	// ErrRefused: a directory kept by a service refused one change by a rule of its own (a
+	// guest user, a policy that is off); the change is that token's or user's failure, not the
+	// whole command's (see RefusedError).
+	ErrRefused = errors.New("refused by the directory")
 )
+
+// RefusedError is a change the directory's service refused; Err is the service's error.
+type RefusedError struct {
+	Err error
+}
+
+func (e *RefusedError) Error() string { return e.Err.Error() }
+func (e *RefusedError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrRefused) true.
+func (e *RefusedError) Is(target error) bool { return target == ErrRefused }
 
 // NotFoundError names what was not found: Kind is "token", "user", ...
 type NotFoundError struct {

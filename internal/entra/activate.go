@@ -79,16 +79,29 @@ func (d *Directory) Activate(ctx context.Context, serial, code string, opts auth
 	case err == nil:
 		r.Success, r.Code, r.Status = true, auth.CodeActivated, directory.StatusActivated
 		return r, nil
-	case graph.IsBadRequest(err):
+	case graph.IsBadRequest(err) && d.failedActivation(ctx, dev.SerialNumber):
 		// Graph answers a wrong code with a 400 and leaves the token failedActivation; it
-		// documents no error code of its own for it. An assignment made on the way stays.
+		// documents no error code of its own for it, and answers 400 for other refusals too (a
+		// guest user, the method limit), so the token's status tells them apart. An
+		// assignment made on the way stays.
 		r.Status = directory.StatusFailedActivation
 		return deny(r, auth.CodeIncorrect, "incorrect code"), nil
+	case graph.IsBadRequest(err):
+		// Refused for this token or user, not for the code: the row's failure in a bulk run.
+		err = &directory.RefusedError{Err: err}
 	}
 	if ownerID == "" {
 		return auth.Result{}, fmt.Errorf("assigning token %s to %s and activating it: %w", dev.SerialNumber, r.UPN, err)
 	}
 	return auth.Result{}, fmt.Errorf("activating token %s: %w", dev.SerialNumber, err)
+}
+
+// failedActivation reports whether Graph now holds the token as failedActivation: what a wrong
+// code leaves. When the token cannot be read it says false, and the refusal is reported as it
+// came.
+func (d *Directory) failedActivation(ctx context.Context, serial string) bool {
+	dev, err := d.device(ctx, serial)
+	return err == nil && dev.Status == graph.StatusFailedActivation
 }
 
 // activateMethod activates the owner's method of the device; its id is read from the owner's

@@ -119,3 +119,29 @@ func TestActivate(t *testing.T) {
 		t.Errorf("denials wrote: %+v", w)
 	}
 }
+
+// Graph answers 400 for more than a wrong code (a guest user, the 5-method limit, the policy
+// off). Only a token Graph left failedActivation is an incorrect code; any other 400 is the
+// error it is, with Graph's reason, and the token's status is not made up.
+func TestActivateBadRequestThatIsNotTheCode(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	guest := "guest_fabrikam.com#EXT#@" + entrafake.Domain
+	e.fake.AddUser(graph.User{UserPrincipalName: guest, DisplayName: "Guest", UserType: "Guest"})
+	r, err := e.d.Activate(ctx, "GALT0001", e.code(t, "GALT0001"), auth.ActivateOptions{AssignTo: guest})
+	if !errors.Is(err, directory.ErrRefused) {
+		t.Fatalf("activation for a guest: %+v, %v; want Graph's refusal (ErrRefused)", r, err)
+	}
+	if !strings.Contains(err.Error(), "guest users") || strings.Contains(err.Error(), "incorrect code") {
+		t.Errorf("error %q: want Graph's reason (guest users)", err)
+	}
+	if dev, _ := e.fake.Device("GALT0001"); dev.Status != graph.StatusAvailable {
+		t.Errorf("token status %s, want available", dev.Status)
+	}
+
+	// A wrong code is still a denial, not an error.
+	r, err = e.d.Activate(ctx, "GALT0001", wrong(e.code(t, "GALT0001")), auth.ActivateOptions{AssignTo: entrafake.Diego})
+	if err != nil || r.Success || r.Code != auth.CodeIncorrect || r.Status != directory.StatusFailedActivation {
+		t.Errorf("wrong code: %+v, %v", r, err)
+	}
+}

@@ -288,7 +288,7 @@ func activateFileRun(ctx context.Context, cmd *cobra.Command, opts *activateOpti
 			r, err := activateOne(ctx, cmd, f, svc, row.serial, row.code, o)
 			v := bulkRowView{Line: row.line, activationView: newActivationView(r)}
 			if err != nil {
-				if !errors.Is(err, directory.ErrNotFound) && !errors.Is(err, directory.ErrConflict) && !errors.Is(err, directory.ErrLimit) {
+				if !errors.Is(err, directory.ErrNotFound) && !errors.Is(err, directory.ErrConflict) && !errors.Is(err, directory.ErrLimit) && !errors.Is(err, directory.ErrRefused) {
 					return bulkOutcome{err: fmt.Errorf("%s:%d: %w", name, row.line, err)}
 				}
 				// The row's assignment was refused: a failed row, not an attempt.
