@@ -39,6 +39,11 @@ type ImportOptions struct {
 	// OnWork is passed on to the directory: how far its work after reading the rows has come
 	// (a remote directory's requests; see directory.Work).
 	OnWork func(directory.Work)
+	// SourceRead, when set, is called once the whole file has been read and handed to the
+	// directory (not when the import stops early): the file's cross-row tables have been let go
+	// by then, and the directory's last work (an index rebuild, the commit) is still to come, so
+	// a caller may return the freed memory to the system (see the import command).
+	SourceRead func()
 	// Name is the file as named in problems, errors and the summary; Source is recorded as the
 	// tokens' source file (Name when empty).
 	Name   string
@@ -323,6 +328,9 @@ func (im *Importer) records(ctx context.Context) iter.Seq2[directory.ImportRow, 
 		for {
 			rec, valid, err := im.next(ctx)
 			if err == io.EOF {
+				if im.opts.SourceRead != nil {
+					im.opts.SourceRead()
+				}
 				return
 			}
 			if errors.Is(err, errRefused) {

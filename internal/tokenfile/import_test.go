@@ -75,6 +75,8 @@ type watch struct {
 	mu     sync.Mutex
 	events []string
 	codes  []string
+	// sourceRead counts the calls of SourceRead.
+	sourceRead int
 }
 
 func (w *watch) add(s string) { w.mu.Lock(); w.events = append(w.events, s); w.mu.Unlock() }
@@ -84,6 +86,7 @@ func (w *watch) options(opts ImportOptions) ImportOptions {
 	opts.Rejected = func(rec *tokens.Record) { w.add(fmt.Sprint("rejected ", rec.Line)) }
 	opts.Sent = func(rec *tokens.Record) { w.add(fmt.Sprint("sent ", rec.Line)) }
 	opts.DirectoryRejected = func(line int) { w.add(fmt.Sprint("dir-rejected ", line)) }
+	opts.SourceRead = func() { w.mu.Lock(); w.sourceRead++; w.mu.Unlock() }
 	opts.Problem = func(p tokens.Problem) {
 		w.mu.Lock()
 		w.codes = append(w.codes, fmt.Sprint(p.Line, " ", p.Code))
@@ -122,6 +125,9 @@ func TestImportCommitsAValidFile(t *testing.T) {
 	if err != nil || tok.SourceFile != "t.csv" {
 		t.Errorf("token SN0001: %+v, %v; want source file t.csv", tok, err)
 	}
+	if w.sourceRead != 1 {
+		t.Errorf("SourceRead called %d times, want once", w.sourceRead)
+	}
 	// The same file again changes nothing.
 	sum, err = Import(context.Background(), db, strings.NewReader(file), ImportOptions{Name: "t.csv"})
 	if err != nil || sum.Unchanged != 3 || sum.Imported != 0 {
@@ -155,6 +161,9 @@ func TestImportInvalidFileListsEveryProblem(t *testing.T) {
 	}
 	if got := strings.Join(w.events, "; "); got != "sent 2; rejected 3; rejected 5" {
 		t.Errorf("callbacks: %s", got)
+	}
+	if w.sourceRead != 0 {
+		t.Errorf("SourceRead called %d times for an import that stopped at a bad row, want 0", w.sourceRead)
 	}
 	if n := countTokens(t, db); n != 0 {
 		t.Errorf("%d tokens in the directory, want 0", n)

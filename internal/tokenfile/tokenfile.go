@@ -150,6 +150,11 @@ func Detect(br *bufio.Reader) string {
 // last one, or an *InvalidError when the file is refused as a whole (discard every record).
 func (f *File) Next() (*tokens.Record, error) {
 	rec, err := f.next()
+	if err == io.EOF && f.checker != nil {
+		// The cross-row tables (about 40 bytes a row) are the largest allocation of a long
+		// file, and of no use once it is read: let them go before the caller's last work.
+		f.checker = nil
+	}
 	if err != nil {
 		return nil, err
 	}

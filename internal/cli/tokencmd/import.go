@@ -184,6 +184,7 @@ func importRun(ctx context.Context, cmd *cobra.Command, opts *importOptions) err
 		OnOutcome:            rep.onOutcome(),
 		OnRow:                rep.onRow(),
 		OnWork:               func(w directory.Work) { progress.work(workLabel, w) },
+		SourceRead:           releaseImportMemory,
 		Read:                 opts.read,
 		Name:                 name,
 		Source:               name,
