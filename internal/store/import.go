@@ -381,11 +381,9 @@ func (r *reader) abandon() {
 	}
 }
 
+// stop tells the reader to stop (abandon) and waits for it; it re-raises a panic of the source.
 func (r *reader) stop() {
-	if !r.stopped {
-		r.stopped = true
-		close(r.quit)
-	}
+	r.abandon()
 	<-r.done
 	if r.panicV != nil {
 		panic(r.panicV)
